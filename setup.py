@@ -1,0 +1,62 @@
+"""react_ros: an ament_python ROS 2 package that is also a plain pip package.
+
+On a robot with system ROS 2, `colcon build` installs it and the system provides rclpy and the
+messages. Elsewhere `pip install -e .[ros,dev]` pulls the ROS 2 Python wheels from the package index.
+"""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "react_ros"
+
+ROS_WHEELS = [
+    "ros-rclpy",
+    "ros-std-msgs",
+    "ros-sensor-msgs",
+    "ros-diagnostic-msgs",
+    "ros-lifecycle-msgs",
+    "ros-rmw-fastrtps-cpp",
+]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Online facial reaction generation (latent diffusion) for social robots on ROS 2",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    python_requires=">=3.10",
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config/robots", glob("config/robots/*.yaml")),
+    ],
+    package_data={PACKAGE: ["assets/*", "assets/**/*"]},
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "opencv-python-headless>=4.8",
+        "pyyaml>=6.0",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "numba>=0.58",
+        # torch is installed first by scripts/setup.sh (CPU build); any recent release works.
+        "torch>=2.2",
+        "onnx>=1.15",
+        "onnxruntime>=1.17",
+        "mcap>=1.1",
+        "mcap-ros2-support>=0.5",
+    ],
+    extras_require={
+        "ros": ROS_WHEELS,
+        "tensorrt": ["tensorrt>=8.5", "cuda-python>=12.0"],
+        "audio": ["pyaudio>=0.2.13"],
+        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+    },
+    entry_points={
+        "console_scripts": [
+            "react-ros = react_ros.cli:main",
+        ],
+    },
+    zip_safe=False,
+)
