@@ -12,8 +12,6 @@ needs one change here (or a permutation at load time), nowhere else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 FPS = 30.0
@@ -103,14 +101,8 @@ def check_reactions(array: np.ndarray, source: str, tolerance: float = 1e-3) -> 
     return array.astype(np.float32, copy=False)
 
 
-@dataclass(frozen=True)
-class Coefficients3DMM:
-    """Layout of the optional 58-d FaceVerse 3DMM coefficients (MARS `coefficients/*.npy`)."""
-
-    dim: int = 58
-    expression: slice = slice(0, 52)
-    rotation: slice = slice(52, 55)  # pitch, yaw, roll in radians
-    translation: slice = slice(55, 58)
-
-
-COEFFS_3DMM = Coefficients3DMM()
+# Layout of the optional 58-d FaceVerse 3DMM coefficients (MARS `coefficients/*.npy`).
+COEFFS_3DMM_DIM = 58
+COEFFS_EXPRESSION = slice(0, 52)
+COEFFS_ROTATION = slice(52, 55)  # pitch, yaw, roll in radians (order unconfirmed for MARS)
+COEFFS_TRANSLATION = slice(55, 58)
