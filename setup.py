@@ -35,7 +35,7 @@ setup(
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",
-        "opencv-python-headless>=4.8",
+        "opencv-python-headless>=4.8,<5",  # 5.x wheels no longer ship the Haar face cascades
         "pyyaml>=6.0",
         "tqdm>=4.60",
         "matplotlib>=3.7",
