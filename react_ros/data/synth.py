@@ -262,7 +262,7 @@ class ListenerTraits:
     blink_rate: float
 
     @classmethod
-    def draw(cls, rng: np.random.Generator) -> "ListenerTraits":
+    def draw(cls, rng: np.random.Generator) -> ListenerTraits:
         return cls(
             smile_delay=int(rng.integers(6, 25)),
             smile_gain=float(rng.uniform(0.5, 1.0)),

@@ -1,0 +1,56 @@
+"""The multi-modality condition encoder (ReactDiff's "multi-modality transformer").
+
+Tokens: the speaker's visual stream (25-d attributes per frame), the speaker's audio stream (log-mel per
+frame) and the listener's own recent past. Attention runs inside each modality first (intra), then
+visual<->audio cross-attention (inter), then jointly with the past; learned queries pool the result to
+one condition vector. A modality that is missing (no face in view, microphone silent or dropped in
+training) is replaced by a learned "missing" token per frame, so the model knows it is absent."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from react_ros.model.config import ModelConfig
+from react_ros.model.layers import Attention, Block
+
+
+class ConditionEncoder(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        d = config.d_model
+        self.visual_in = nn.Linear(config.reaction_dim, d)
+        self.audio_in = nn.Linear(config.audio_dim, d)
+        self.past_in = nn.Linear(config.reaction_dim, d)
+        self.visual_pos = nn.Parameter(torch.randn(1, config.context, d) * 0.02)
+        self.audio_pos = nn.Parameter(torch.randn(1, config.context, d) * 0.02)
+        self.past_pos = nn.Parameter(torch.randn(1, config.past, d) * 0.02)
+        self.visual_missing = nn.Parameter(torch.zeros(1, 1, d))
+        self.audio_missing = nn.Parameter(torch.zeros(1, 1, d))
+        self.visual_intra = nn.ModuleList(Block(d, config.heads) for _ in range(config.intra_layers))
+        self.audio_intra = nn.ModuleList(Block(d, config.heads) for _ in range(config.intra_layers))
+        self.visual_from_audio = Block(d, config.heads, cross=True)
+        self.audio_from_visual = Block(d, config.heads, cross=True)
+        self.joint = nn.ModuleList(Block(d, config.heads) for _ in range(config.joint_layers))
+        self.queries = nn.Parameter(torch.randn(1, config.pool_queries, d) * 0.02)
+        self.pool = Attention(d, config.heads)
+        self.out = nn.Sequential(nn.LayerNorm(config.pool_queries * d), nn.Linear(config.pool_queries * d,
+                                                                                   config.cond_dim))
+
+    def forward(self, visual: torch.Tensor, visual_present: torch.Tensor, audio: torch.Tensor,
+                audio_present: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
+        """visual (B,C,25), visual_present (B,C) 0/1, audio (B,C,A), audio_present (B,C) 0/1,
+        past (B,P,25) -> condition (B, cond_dim)."""
+        v_mask = visual_present.unsqueeze(-1).to(visual.dtype)
+        a_mask = audio_present.unsqueeze(-1).to(audio.dtype)
+        v = v_mask * self.visual_in(visual) + (1 - v_mask) * self.visual_missing + self.visual_pos
+        a = a_mask * self.audio_in(audio) + (1 - a_mask) * self.audio_missing + self.audio_pos
+        for block in self.visual_intra:
+            v = block(v)
+        for block in self.audio_intra:
+            a = block(a)
+        v, a = self.visual_from_audio(v, a), self.audio_from_visual(a, v)
+        tokens = torch.cat([v, a, self.past_in(past) + self.past_pos], dim=1)
+        for block in self.joint:
+            tokens = block(tokens)
+        pooled = self.pool(self.queries.expand(tokens.shape[0], -1, -1), tokens)
+        return self.out(pooled.flatten(1))

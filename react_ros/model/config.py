@@ -1,0 +1,43 @@
+"""Model configuration: one dataclass, saved inside every checkpoint and exported manifest."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from react_ros import schema
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # Time: the generator emits `window` frames at a time, conditioned on the last `context` speaker
+    # frames and the last `past` frames it generated itself. All three are fixed: cost per window is flat.
+    window: int = 8
+    context: int = 64
+    past: int = 16
+    reaction_dim: int = schema.REACTION_DIM
+    audio_dim: int = 32
+    # First stage: reaction window autoencoder.
+    latent_dim: int = 32
+    ae_width: int = 256
+    # Condition: multi-modality transformer.
+    d_model: int = 64
+    heads: int = 4
+    intra_layers: int = 1
+    joint_layers: int = 1
+    pool_queries: int = 4
+    cond_dim: int = 128
+    # Second stage: latent diffusion denoiser (MLP with FiLM conditioning, as ReactDiff's matcher).
+    denoiser_width: int = 256
+    denoiser_blocks: int = 4
+    train_timesteps: int = 1000
+    schedule: str = "cosine"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        return cls(**values)

@@ -1,0 +1,147 @@
+"""Reaction generation, online (streaming, strictly causal) and offline (a whole clip), on any backend.
+
+`WindowGenerator` makes one window of `w` frames for a batch from fixed-size inputs:
+    speaker visual (B,C,25) + present mask, speaker audio (B,C,A) + present mask, listener past (B,P,25).
+`OnlineGenerator` keeps those fixed-size buffers (so the cost per window never grows) and emits the
+window [t, t+w) as soon as speaker frame t-1 has arrived: it never reads speaker input at or after t.
+Offline generation is the same loop over a whole clip with several samples in one batch.
+The graphs (condition, denoise, decode) come from a backend: torch, onnxruntime or tensorrt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from react_ros import schema
+from react_ros.model.config import ModelConfig
+from react_ros.model.diffusion import NoiseSchedule, make_sampler
+
+
+class ReactionGraphs(Protocol):
+    """What a backend provides: three numpy-in, numpy-out functions (float32)."""
+
+    config: ModelConfig
+    latent_scale: float
+
+    def condition(self, visual, visual_present, audio, audio_present, past) -> np.ndarray: ...
+
+    def denoise(self, latent, t, cond) -> np.ndarray: ...
+
+    def decode(self, latent, past) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    sampler: str = "dpm"
+    steps: int = 4
+    guidance: float = 1.0  # classifier-free guidance scale; 1 = conditional only
+    temperature: float = 1.0  # scales the initial noise: lower = closer to the mode, less diverse
+
+
+class WindowGenerator:
+    def __init__(self, graphs: ReactionGraphs, sampling: SamplingConfig = SamplingConfig()):
+        self.graphs = graphs
+        self.config = graphs.config
+        self.sampling = sampling
+        schedule = NoiseSchedule(self.config.train_timesteps, self.config.schedule)
+        self.sampler = make_sampler(sampling.sampler, schedule, sampling.steps)
+
+    def __call__(self, visual, visual_present, audio, audio_present, past, noise) -> np.ndarray:
+        g = self.graphs
+        cond = g.condition(visual, visual_present, audio, audio_present, past)
+        guidance = self.sampling.guidance
+        if guidance != 1.0:
+            missing = np.zeros_like(visual_present)
+            uncond = g.condition(visual, missing, audio, missing, past)
+            cond_pair = np.concatenate([cond, uncond])
+
+        def denoise(x, t):
+            if guidance == 1.0:
+                return g.denoise(x, np.full(len(x), t, np.float32), cond)
+            eps = g.denoise(np.concatenate([x, x]), np.full(2 * len(x), t, np.float32), cond_pair)
+            eps_c, eps_u = np.split(eps, 2)
+            return eps_u + guidance * (eps_c - eps_u)
+
+        latent = self.sampler.sample(denoise, (self.sampling.temperature * noise).astype(np.float32))
+        return g.decode((latent * g.latent_scale).astype(np.float32), past)
+
+
+class OnlineGenerator:
+    """Streaming generation with a fixed context: `reset(seed)`, then `push(...)` speaker frames."""
+
+    def __init__(self, window_generator: WindowGenerator, samples: int = 1):
+        self.generate_window = window_generator
+        self.config = window_generator.config
+        self.samples = samples
+        self.reset(0)
+
+    def reset(self, seed: int = 0) -> None:
+        c = self.config
+        self.rng = np.random.default_rng(seed)
+        self.visual = np.zeros((c.context, c.reaction_dim), np.float32)
+        self.visual_present = np.zeros(c.context, np.float32)
+        self.audio = np.zeros((c.context, c.audio_dim), np.float32)
+        self.audio_present = np.zeros(c.context, np.float32)
+        self.past = np.repeat(schema.neutral_frame()[None, None], self.samples, axis=0).repeat(c.past, axis=1)
+        self.frames_seen = 0
+        self.next_start = 0
+
+    @property
+    def context_frames(self) -> int:
+        """Frames held in memory: constant, whatever the length of the conversation."""
+        return len(self.visual) + len(self.audio) + self.past.shape[1]
+
+    def push(self, visual, audio, visual_present=None, audio_present=None) -> np.ndarray:
+        """Feed n speaker frames: visual (n,25), audio (n,A), present flags (n,) (default: present).
+        Returns the newly generated reaction frames, (m, samples, 25), m a multiple of the window."""
+        visual = np.asarray(visual, np.float32).reshape(-1, self.config.reaction_dim)
+        audio = np.asarray(audio, np.float32).reshape(-1, self.config.audio_dim)
+        n = len(visual)
+        if len(audio) != n:
+            raise ValueError(f"push: {n} visual frames but {len(audio)} audio frames")
+        v_present = np.ones(n, np.float32) if visual_present is None else np.asarray(visual_present, np.float32)
+        a_present = np.ones(n, np.float32) if audio_present is None else np.asarray(audio_present, np.float32)
+        # A frame with NaN or inf is treated as missing, never fed to the network.
+        v_present = v_present * np.isfinite(visual).all(axis=1)
+        a_present = a_present * np.isfinite(audio).all(axis=1)
+        visual = np.nan_to_num(visual, nan=0.0, posinf=0.0, neginf=0.0)
+        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+        out = []
+        for i in range(n):
+            if self.frames_seen == self.next_start:
+                out.append(self._generate())
+            self._append(visual[i], v_present[i], audio[i], a_present[i])
+        if self.frames_seen == self.next_start:
+            out.append(self._generate())
+        if not out:
+            return np.zeros((0, self.samples, self.config.reaction_dim), np.float32)
+        return np.concatenate(out, axis=0)
+
+    def _append(self, visual, v_present, audio, a_present) -> None:
+        for buffer, value in ((self.visual, visual), (self.visual_present, v_present), (self.audio, audio),
+                              (self.audio_present, a_present)):
+            buffer[:-1] = buffer[1:]
+            buffer[-1] = value
+        self.frames_seen += 1
+
+    def _generate(self) -> np.ndarray:
+        k = self.samples
+        noise = self.rng.standard_normal((k, self.config.latent_dim)).astype(np.float32)
+        window = self.generate_window(
+            np.repeat(self.visual[None], k, 0), np.repeat(self.visual_present[None], k, 0),
+            np.repeat(self.audio[None], k, 0), np.repeat(self.audio_present[None], k, 0), self.past, noise)
+        window = np.asarray(window, np.float32)
+        self.past = np.concatenate([self.past, window], axis=1)[:, -self.config.past:]
+        self.next_start += self.config.window
+        return window.transpose(1, 0, 2)  # (w, samples, 25)
+
+
+def generate_offline(window_generator: WindowGenerator, visual: np.ndarray, audio: np.ndarray,
+                     samples: int = 10, seed: int = 0, visual_present=None, audio_present=None) -> np.ndarray:
+    """`samples` reactions to a whole clip: (samples, T, 25). Same model and loop as online."""
+    online = OnlineGenerator(window_generator, samples)
+    online.reset(seed)
+    frames = online.push(visual, audio, visual_present, audio_present)
+    return frames[: len(visual)].transpose(1, 0, 2)

@@ -1,0 +1,35 @@
+"""The torch backend: the reference implementation of the three graphs the generator runs."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from react_ros.model.reaction_model import ReactionModel
+
+
+class TorchGraphs:
+    name = "torch"
+
+    def __init__(self, model: ReactionModel, threads: int | None = None):
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = model.eval()
+        self.config = model.config
+        self.latent_scale = float(model.latent_scale)
+
+    @staticmethod
+    def _t(array) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+    @torch.inference_mode()
+    def condition(self, visual, visual_present, audio, audio_present, past) -> np.ndarray:
+        t = self._t
+        return self.model.condition(t(visual), t(visual_present), t(audio), t(audio_present), t(past)).numpy()
+
+    @torch.inference_mode()
+    def denoise(self, latent, timestep, cond) -> np.ndarray:
+        return self.model.denoiser(self._t(latent), self._t(timestep), self._t(cond)).numpy()
+
+    @torch.inference_mode()
+    def decode(self, latent, past) -> np.ndarray:
+        return self.model.autoencoder.decode(self._t(latent), self._t(past)).numpy()

@@ -1,0 +1,238 @@
+"""Training of the two stages: the reaction autoencoder, then the condition encoder + latent denoiser.
+
+Checkpoints carry their model config, training config, data hash and validation losses, and training
+resumes from them. With `torchrun --nproc_per_node N react-ros train ...` each process trains on its
+own window stream and gradients are averaged across processes (gloo on CPU, nccl on GPUs); on one process (this
+machine, CI) the same code runs without DDP.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from react_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from react_ros.model.config import ModelConfig
+from react_ros.model.reaction_model import ReactionModel
+from react_ros.training.windows import ClipFeatures, WindowSampler
+
+STAGES = ("ae", "diffusion")
+
+
+@dataclass
+class StageConfig:
+    steps: int = 3000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup: int = 100
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""
+    out: str = "runs/model"
+    seed: int = 0
+    directions: str = "both"  # both | speaker_to_listener (the robot's role) | listener_to_speaker
+    model: ModelConfig = field(default_factory=ModelConfig)
+    ae: StageConfig = field(default_factory=lambda: StageConfig(steps=3000, lr=1e-3))
+    diffusion: StageConfig = field(default_factory=lambda: StageConfig(steps=6000, lr=5e-4))
+    kl_weight: float = 1e-4
+    val_every: int = 500
+    checkpoint_every: int = 1000
+    threads: int = 0  # 0: torch's default
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        values = dict(values)
+        model = ModelConfig.from_dict(values.pop("model", {}))
+        stages = {s: StageConfig(**values.pop(s)) for s in STAGES if s in values}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
+        return cls(model=model, **stages, **values)
+
+    @classmethod
+    def from_yaml(cls, path: Path | str) -> TrainConfig:
+        with open(path) as f:
+            return cls.from_dict(yaml.safe_load(f) or {})
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (torch.distributed.get_rank() if world > 1 else 0), world
+
+
+def _lr_lambda(stage: StageConfig):
+    def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 10%
+        if step < stage.warmup:
+            return (step + 1) / stage.warmup
+        progress = (step - stage.warmup) / max(1, stage.steps - stage.warmup)
+        return 0.1 + 0.45 * (1 + np.cos(np.pi * min(progress, 1.0)))
+    return schedule
+
+
+def _tensors(batch: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
+
+
+def autoencoder_loss(model: ReactionModel, batch: dict[str, torch.Tensor], kl_weight: float):
+    mean, logvar = model.autoencoder.encode(batch["window"], batch["past"])
+    latent = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+    recon = model.autoencoder.decode(latent, batch["past"])
+    reconstruction = torch.mean((recon - batch["window"]) ** 2)
+    kl = -0.5 * torch.mean(1 + logvar - mean ** 2 - logvar.exp())
+    return reconstruction + kl_weight * kl, {"recon": reconstruction.item(), "kl": kl.item()}
+
+
+def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_cumprod: torch.Tensor):
+    with torch.no_grad():
+        mean, _ = model.autoencoder.encode(batch["window"], batch["past"])
+        z0 = mean / model.latent_scale
+    t = torch.randint(0, len(alphas_cumprod), (len(z0),), device=z0.device)
+    a = alphas_cumprod[t][:, None]
+    noise = torch.randn_like(z0)
+    zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+    cond = model.condition(batch["visual"], batch["visual_present"], batch["audio"], batch["audio_present"],
+                           batch["past"])
+    loss = torch.mean((model.denoiser(zt, t.float(), cond) - noise) ** 2)
+    return loss, {"eps_mse": loss.item()}
+
+
+@torch.no_grad()
+def estimate_latent_scale(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> float:
+    device = model.latent_scale.device
+    means = [model.autoencoder.encode(**{k: v for k, v in _tensors(sampler.batch(512, None), device).items()
+                                         if k in ("window", "past")})[0] for _ in range(batches)]
+    return float(torch.cat(means).std())
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, train: list[ClipFeatures], val: list[ClipFeatures],
+                 data_hash: str = "", progress: bool = True):
+        self.config = config
+        self.rank, self.world = _distributed()
+        torch.manual_seed(config.seed)  # identical initial weights on every process
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.train_sampler = WindowSampler(train, config.model, seed=config.seed + 1000 * self.rank)
+        self.val_sampler = WindowSampler(val or train, config.model, seed=config.seed + 7)
+        self.data_hash = data_hash
+        self.progress = progress and self.rank == 0
+        self.out = Path(config.out)
+        self.device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available()
+                                   else "cpu")
+        self.model = ReactionModel(config.model).to(self.device)
+        torch.manual_seed(config.seed + 1000 * self.rank)  # then different noise per process
+        self.history: dict[str, list] = {s: [] for s in STAGES}
+
+    # ------------------------------------------------------------------ bookkeeping
+    def checkpoint_path(self, stage: str) -> Path:
+        return self.out / f"{stage}.pt"
+
+    def _meta(self, stage: str, step: int) -> dict:
+        return {"stage": stage, "step": step, "train_config": self.config.to_dict(), "data_hash": self.data_hash,
+                "history": self.history, "world_size": self.world}
+
+    def _save(self, stage: str, step: int, optimizer) -> None:
+        if self.rank == 0:
+            save_checkpoint(self.checkpoint_path(stage), self.model, self._meta(stage, step),
+                            optimizer_state={"stage": stage, "step": step, "state": optimizer.state_dict()})
+
+    def _resume(self, stage: str, optimizer) -> int:
+        """Load this stage's checkpoint if it exists; returns the step to continue from."""
+        path = self.checkpoint_path(stage)
+        if not path.exists():
+            return 0
+        model, meta = load_checkpoint(path)
+        self.model.load_state_dict(model.state_dict())
+        self.history = meta.get("history", self.history)
+        opt = meta.get("optimizer") or {}
+        if opt.get("stage") == stage and opt.get("state"):
+            optimizer.load_state_dict(opt["state"])
+        return int(meta.get("step", 0))
+
+    # ------------------------------------------------------------------ stages
+    def run(self, stages: tuple[str, ...] = STAGES, resume: bool = True) -> Path:
+        for stage in stages:
+            if stage not in STAGES:
+                raise ValueError(f"unknown stage {stage!r}; stages are {STAGES}")
+            if stage == "diffusion" and not resume and self.checkpoint_path("ae").exists():
+                self.model.load_state_dict(load_checkpoint(self.checkpoint_path("ae"))[0].state_dict())
+            self._run_stage(stage, resume)
+        return self.checkpoint_path(stages[-1])
+
+    def _run_stage(self, stage: str, resume: bool) -> None:
+        cfg: StageConfig = getattr(self.config, stage)
+        if stage == "ae":
+            params = list(self.model.autoencoder.parameters())
+        else:
+            if resume and not self.checkpoint_path("diffusion").exists() and self.checkpoint_path("ae").exists():
+                self.model.load_state_dict(load_checkpoint(self.checkpoint_path("ae"))[0].state_dict())
+            self.model.autoencoder.requires_grad_(False)
+            params = list(self.model.condition.parameters()) + list(self.model.denoiser.parameters())
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        start = self._resume(stage, optimizer) if resume else 0
+        if stage == "diffusion" and start == 0:
+            self.model.latent_scale.fill_(estimate_latent_scale(self.model, self.train_sampler))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg), last_epoch=start - 1)
+        alphas = torch.tensor(self.model.schedule.alphas_cumprod(), dtype=torch.float32, device=self.device)
+        bar = tqdm(range(start, cfg.steps), desc=f"train {stage}", disable=not self.progress, initial=start,
+                   total=cfg.steps)
+        self.model.train()
+        for step in bar:
+            batch = _tensors(self.train_sampler.batch(cfg.batch_size // self.world), self.device)
+            loss, logs = self._loss(stage, self.model, batch, alphas)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._sync_gradients(params)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+            done = step + 1
+            if done % self.config.val_every == 0 or done == cfg.steps:
+                self.history[stage].append({"step": done, "train": logs, "val": self.validate(stage, alphas)})
+                self.model.train()
+            if done % self.config.checkpoint_every == 0 or done == cfg.steps:
+                self._save(stage, done, optimizer)
+        self.model.eval()
+
+    def _sync_gradients(self, params) -> None:
+        """Data parallelism across torchrun processes: average gradients (what DDP does, without buckets;
+        our losses call sub-modules, which DDP's forward hooks would not see)."""
+        if self.world == 1:
+            return
+        for p in params:
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= self.world
+
+    def _loss(self, stage, model, batch, alphas):
+        if stage == "ae":
+            return autoencoder_loss(model, batch, self.config.kl_weight)
+        return diffusion_loss(model, batch, alphas)
+
+    @torch.no_grad()
+    def validate(self, stage: str, alphas: torch.Tensor, batches: int = 4) -> dict[str, float]:
+        self.model.eval()
+        torch_state = torch.get_rng_state()
+        torch.manual_seed(1234)  # the same noise every validation: comparable numbers
+        self.val_sampler.rng = np.random.default_rng(1234)
+        logs = [self._loss(stage, self.model, _tensors(self.val_sampler.batch(256, None), self.device), alphas)[1]
+                for _ in range(batches)]
+        torch.set_rng_state(torch_state)
+        return {k: float(np.mean([entry[k] for entry in logs])) for k in logs[0]}

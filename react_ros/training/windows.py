@@ -1,0 +1,90 @@
+"""Training windows drawn from whole clips held in memory, vectorised over the batch.
+
+A window at start t has exactly what the online generator has at t: speaker frames [t-C, t) (missing
+before the clip starts), the listener's own past [t-P, t) (neutral before the clip starts) and the
+target reaction [t, t+w). Modality dropout teaches the model the "no face" / "silent" states and gives
+the unconditional model for classifier-free guidance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from react_ros import schema
+from react_ros.model.config import ModelConfig
+
+
+@dataclass
+class ClipFeatures:
+    """One input clip and its target: the input person's attributes and audio, the partner's reaction."""
+
+    id: str
+    session: str
+    visual: np.ndarray  # (T, 25)
+    audio: np.ndarray  # (T, A)
+    target: np.ndarray  # (T, 25)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    drop_visual: float = 0.15
+    drop_audio: float = 0.15
+    drop_both: float = 0.1  # the unconditional model for guidance
+    visual_noise: float = 0.03  # the attribute estimator is not perfect on a robot
+    lost_face_span: float = 0.1  # probability of a random span without a face in the context
+    past_noise: float = 0.01
+
+
+class WindowSampler:
+    def __init__(self, clips: list[ClipFeatures], config: ModelConfig, seed: int = 0):
+        if not clips:
+            raise ValueError("no clips to train on")
+        self.config = config
+        lengths = np.array([len(c.target) for c in clips])
+        usable = lengths - config.window
+        if (usable < 0).any():
+            short = [c.id for c, u in zip(clips, usable, strict=True) if u < 0]
+            raise ValueError(f"clips shorter than one window ({config.window} frames): {short[:3]}")
+        self.visual = np.concatenate([c.visual for c in clips]).astype(np.float32)
+        self.audio = np.concatenate([c.audio for c in clips]).astype(np.float32)
+        self.target = np.concatenate([c.target for c in clips]).astype(np.float32)
+        self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        self.usable = usable + 1
+        self.weights = self.usable / self.usable.sum()
+        self.rng = np.random.default_rng(seed)
+        self.neutral = schema.neutral_frame()
+
+    def batch(self, size: int, augment: Augmentation | None = Augmentation()) -> dict[str, np.ndarray]:
+        c, rng = self.config, self.rng
+        clip = rng.choice(len(self.usable), size=size, p=self.weights)
+        t = (rng.random(size) * self.usable[clip]).astype(int)
+        base = self.starts[clip]
+        ctx = t[:, None] + np.arange(-c.context, 0)[None]
+        present = (ctx >= 0).astype(np.float32)
+        ctx_index = base[:, None] + np.maximum(ctx, 0)
+        visual = self.visual[ctx_index] * present[..., None]
+        audio = self.audio[ctx_index] * present[..., None]
+        past_t = t[:, None] + np.arange(-c.past, 0)[None]
+        past = np.where((past_t >= 0)[..., None], self.target[base[:, None] + np.maximum(past_t, 0)], self.neutral)
+        window = self.target[base[:, None] + t[:, None] + np.arange(c.window)[None]]
+        visual_present, audio_present = present.copy(), present.copy()
+        if augment is not None:
+            visual = visual + rng.normal(0, augment.visual_noise, visual.shape).astype(np.float32)
+            past = past + rng.normal(0, augment.past_noise, past.shape).astype(np.float32)
+            past = schema.clip_to_range(past)
+            lost = rng.random(size) < augment.lost_face_span
+            for i in np.flatnonzero(lost):
+                a, b = np.sort(rng.integers(0, c.context + 1, size=2))
+                visual_present[i, a:b] = 0
+            roll = rng.random(size)
+            both = roll < augment.drop_both
+            only_v = (roll >= augment.drop_both) & (roll < augment.drop_both + augment.drop_visual)
+            only_a = (roll >= augment.drop_both + augment.drop_visual) & (
+                roll < augment.drop_both + augment.drop_visual + augment.drop_audio)
+            visual_present[both | only_v] = 0
+            audio_present[both | only_a] = 0
+        visual = visual * visual_present[..., None]
+        audio = audio * audio_present[..., None]
+        return {"visual": visual.astype(np.float32), "visual_present": visual_present,
+                "audio": audio.astype(np.float32), "audio_present": audio_present,
+                "past": past.astype(np.float32), "window": window.astype(np.float32)}
