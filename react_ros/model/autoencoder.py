@@ -34,17 +34,5 @@ class ReactionAutoencoder(nn.Module):
     def decode(self, latent: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim), (B, P, 25) -> reactions (B, w, 25) in the schema's ranges."""
         raw = self.decoder(torch.cat([latent, past.flatten(1)], dim=1))
-        # Predict the change from the last past frame: continuity is the easy default.
-        raw = raw.reshape(-1, self.config.window, self.config.reaction_dim)
-        return to_reaction_ranges(raw + _logit_of(past[:, -1:]))
-
-
-def _logit_of(frame: torch.Tensor) -> torch.Tensor:
-    """Inverse of to_reaction_ranges for one frame (clamped), so a zero residual repeats the frame."""
-    from react_ros import schema
-
-    eps = 1e-3
-    aus = frame[..., schema.AU].clamp(eps, 1 - eps)
-    affect = frame[..., schema.AFFECT].clamp(-1 + eps, 1 - eps)
-    expressions = frame[..., schema.EXPRESSION].clamp_min(eps)
-    return torch.cat([torch.log(aus) - torch.log1p(-aus), torch.atanh(affect), torch.log(expressions)], dim=-1)
+        # No residual on the last past frame in logit space: near 0 or 1 that makes absorbing states.
+        return to_reaction_ranges(raw.reshape(-1, self.config.window, self.config.reaction_dim))

@@ -1,6 +1,6 @@
 """Second stage: the latent diffusion denoiser, an MLP with FiLM conditioning (ReactDiff's matcher).
 
-Predicts the noise (epsilon) added to a window latent at diffusion time t, given the condition vector."""
+Predicts v = sqrt(a) eps - sqrt(1-a) x0 for a noisy window latent at diffusion time t, given the condition."""
 from __future__ import annotations
 
 import torch

@@ -18,6 +18,8 @@ from react_ros import schema
 from react_ros.model.config import ModelConfig
 from react_ros.model.diffusion import NoiseSchedule, make_sampler
 
+LATENT_LIMIT = 5.0
+
 
 class ReactionGraphs(Protocol):
     """What a backend provides: three numpy-in, numpy-out functions (float32)."""
@@ -47,6 +49,7 @@ class WindowGenerator:
         self.sampling = sampling
         schedule = NoiseSchedule(self.config.train_timesteps, self.config.schedule)
         self.sampler = make_sampler(sampling.sampler, schedule, sampling.steps)
+        self.alphas_cumprod = schedule.alphas_cumprod()
 
     def __call__(self, visual, visual_present, audio, audio_present, past, noise) -> np.ndarray:
         g = self.graphs
@@ -57,14 +60,18 @@ class WindowGenerator:
             uncond = g.condition(visual, missing, audio, missing, past)
             cond_pair = np.concatenate([cond, uncond])
 
-        def denoise(x, t):
+        def predict_x0(x, t):
             if guidance == 1.0:
-                return g.denoise(x, np.full(len(x), t, np.float32), cond)
-            eps = g.denoise(np.concatenate([x, x]), np.full(2 * len(x), t, np.float32), cond_pair)
-            eps_c, eps_u = np.split(eps, 2)
-            return eps_u + guidance * (eps_c - eps_u)
+                v = g.denoise(x, np.full(len(x), t, np.float32), cond)
+            else:
+                v_c, v_u = np.split(g.denoise(np.concatenate([x, x]), np.full(2 * len(x), t, np.float32), cond_pair), 2)
+                v = v_u + guidance * (v_c - v_u)
+            a = self.alphas_cumprod[int(t)]
+            return np.float32(np.sqrt(a)) * x - np.float32(np.sqrt(1 - a)) * v
 
-        latent = self.sampler.sample(denoise, (self.sampling.temperature * noise).astype(np.float32))
+        latent = self.sampler.sample(predict_x0, (self.sampling.temperature * noise).astype(np.float32))
+        # Latents are unit-variance in training; anything far outside is a diverged sample, not a reaction.
+        latent = np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
         return g.decode((latent * g.latent_scale).astype(np.float32), past)
 
 

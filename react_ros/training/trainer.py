@@ -108,8 +108,9 @@ def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_
     zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
     cond = model.condition(batch["visual"], batch["visual_present"], batch["audio"], batch["audio_present"],
                            batch["past"])
-    loss = torch.mean((model.denoiser(zt, t.float(), cond) - noise) ** 2)
-    return loss, {"eps_mse": loss.item()}
+    v_target = a.sqrt() * noise - (1 - a).sqrt() * z0  # v-prediction (see model/diffusion.py)
+    loss = torch.mean((model.denoiser(zt, t.float(), cond) - v_target) ** 2)
+    return loss, {"v_mse": loss.item()}
 
 
 @torch.no_grad()

@@ -1,0 +1,181 @@
+"""The generator: causality, bounded context, reproducibility, samplers, checkpoints, training resume."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from react_ros import schema
+from react_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from react_ros.model.config import ModelConfig
+from react_ros.model.diffusion import NoiseSchedule, make_sampler
+from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator, generate_offline
+from react_ros.model.reaction_model import ReactionModel
+from react_ros.runtime.torch_backend import TorchGraphs
+from react_ros.training.trainer import StageConfig, TrainConfig, Trainer
+from react_ros.training.windows import ClipFeatures, WindowSampler
+
+TINY = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
+                   pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> ReactionModel:
+    """A tiny model trained for a few steps: untrained weights saturate every output."""
+    config = TrainConfig(out=str(tmp_path_factory.mktemp("tiny")), model=TINY,
+                         ae=StageConfig(steps=40, batch_size=32, warmup=5),
+                         diffusion=StageConfig(steps=40, batch_size=32, warmup=5), val_every=40, checkpoint_every=40)
+    trainer = Trainer(config, _clips(3), _clips(1), progress=False)
+    trainer.run()
+    return trainer.model.eval()
+
+
+def _speaker(frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    visual = schema.clip_to_range(rng.random((frames, 25)).astype(np.float32))
+    return visual, rng.standard_normal((frames, TINY.audio_dim)).astype(np.float32)
+
+
+def _window_generator(model, **sampling) -> WindowGenerator:
+    return WindowGenerator(TorchGraphs(model), SamplingConfig(**{"steps": 2, **sampling}))
+
+
+def test_online_output_never_depends_on_future_speaker_input(tiny_model):
+    visual, audio = _speaker(40)
+    changed_visual, changed_audio = visual.copy(), audio.copy()
+    t = 20  # window [20, 24) may use speaker frames < 20 only
+    changed_visual[t:] = 1.0 - changed_visual[t:]
+    changed_audio[t:] = -changed_audio[t:] * 3
+    runs = []
+    for v, a in ((visual, audio), (changed_visual, changed_audio)):
+        online = OnlineGenerator(_window_generator(tiny_model), samples=2)
+        online.reset(seed=3)
+        runs.append(online.push(v, a))
+    np.testing.assert_array_equal(runs[0][: t + TINY.window], runs[1][: t + TINY.window])
+    assert not np.array_equal(runs[0][t + TINY.window:], runs[1][t + TINY.window:])
+
+
+def test_window_is_emitted_as_soon_as_the_previous_frame_arrived(tiny_model):
+    online = OnlineGenerator(_window_generator(tiny_model))
+    online.reset(0)
+    visual, audio = _speaker(9)
+    sizes = [len(online.push(visual[i], audio[i])) for i in range(9)]
+    # frame 0 push emits [0,4) (nothing to wait for), frame 3 emits [4,8), frame 7 emits [8,12)
+    assert sizes == [4, 0, 0, 4, 0, 0, 0, 4, 0]
+
+
+def test_context_stays_bounded_over_a_long_stream(tiny_model):
+    online = OnlineGenerator(_window_generator(tiny_model))
+    online.reset(0)
+    size = online.context_frames
+    visual, audio = _speaker(400)
+    for chunk in range(0, 400, 7):
+        online.push(visual[chunk:chunk + 7], audio[chunk:chunk + 7])
+    assert online.context_frames == size == TINY.context * 2 + TINY.past
+    assert online.visual.shape == (TINY.context, 25)
+
+
+def test_same_seed_same_reactions_other_seed_other_reactions(tiny_model):
+    visual, audio = _speaker(24)
+    generator = _window_generator(tiny_model)
+    a = generate_offline(generator, visual, audio, samples=3, seed=1)
+    b = generate_offline(generator, visual, audio, samples=3, seed=1)
+    c = generate_offline(generator, visual, audio, samples=3, seed=2)
+    assert a.shape == (3, 24, 25)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not np.allclose(a[0], a[1]), "samples of one input must differ"
+
+
+def test_outputs_are_valid_reactions_even_for_nan_input(tiny_model):
+    visual, audio = _speaker(16)
+    visual[5:9] = np.nan
+    audio[2] = np.inf
+    out = generate_offline(_window_generator(tiny_model, guidance=2.0), visual, audio, samples=2)
+    assert np.isfinite(out).all()
+    schema.check_reactions(out.reshape(-1, 25), "generated")
+    np.testing.assert_allclose(out[..., schema.EXPRESSION].sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ddim", "dpm"])
+def test_samplers_recover_a_gaussian_with_the_exact_denoiser(name):
+    schedule = NoiseSchedule(1000, "cosine")
+    ac = schedule.alphas_cumprod()
+    mu = 2.0
+
+    def exact_x0(x, t):  # data distribution N(mu, 0.5^2): the optimal prediction E[x0 | x_t] in closed form
+        a = ac[int(t)]
+        return mu + np.sqrt(a) * 0.25 * (x - np.sqrt(a) * mu) / (a * 0.25 + 1 - a)
+
+    x = make_sampler(name, schedule, 20).sample(exact_x0, np.random.default_rng(0).standard_normal(4000))
+    assert abs(x.mean() - mu) < 0.02
+    assert 0.4 < x.std() < 0.6
+
+
+def test_sampler_rejects_unknown_names_and_zero_steps():
+    with pytest.raises(ValueError, match="unknown sampler"):
+        make_sampler("euler", NoiseSchedule(), 4)
+    with pytest.raises(ValueError, match="steps"):
+        make_sampler("ddim", NoiseSchedule(), 0)
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(tiny_model, tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", tiny_model, {"note": "x"})
+    loaded, meta = load_checkpoint(path)
+    assert meta["note"] == "x" and len(meta["sha256"]) == 64
+    visual, audio = _speaker(12)
+    a = generate_offline(_window_generator(tiny_model), visual, audio, samples=2)
+    b = generate_offline(_window_generator(loaded), visual, audio, samples=2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a react_ros"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def _clips(count: int, frames: int = 60) -> list[ClipFeatures]:
+    clips = []
+    for i in range(count):
+        visual, audio = _speaker(frames, seed=i)
+        target = np.roll(visual, 5, axis=0)  # the listener mirrors the speaker 5 frames later
+        clips.append(ClipFeatures(f"c{i}", "s0", visual, audio, target))
+    return clips
+
+
+def test_training_windows_are_causal_and_shaped():
+    sampler = WindowSampler(_clips(2), TINY, seed=0)
+    batch = sampler.batch(32, augment=None)
+    assert batch["visual"].shape == (32, TINY.context, 25)
+    assert batch["audio"].shape == (32, TINY.context, TINY.audio_dim)
+    assert batch["past"].shape == (32, TINY.past, 25)
+    assert batch["window"].shape == (32, TINY.window, 25)
+    # the last context frame is the speaker frame just before the window: find t by matching
+    clip = sampler.visual[: 60]
+    for i in range(32):
+        if batch["visual_present"][i, -1]:
+            last = batch["visual"][i, -1]
+            t = int(np.flatnonzero((np.abs(sampler.visual - last) < 1e-7).all(1))[0]) + 1
+            np.testing.assert_array_equal(batch["window"][i], sampler.target[t:t + TINY.window])
+    assert clip.shape == (60, 25)
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path):
+    config = TrainConfig(out=str(tmp_path), model=TINY, ae=StageConfig(steps=6, batch_size=16, warmup=2),
+                         diffusion=StageConfig(steps=6, batch_size=16, warmup=2), val_every=3, checkpoint_every=3)
+    trainer = Trainer(config, _clips(3), _clips(1), data_hash="abc", progress=False)
+    path = trainer.run()
+    model, meta = load_checkpoint(path)
+    assert meta["stage"] == "diffusion" and meta["step"] == 6 and meta["data_hash"] == "abc"
+    assert float(model.latent_scale) > 0
+    assert [h["step"] for h in meta["history"]["diffusion"]] == [3, 6]
+    # resuming a finished run does no more steps and keeps the weights
+    again = Trainer(config, _clips(3), _clips(1), data_hash="abc", progress=False)
+    again.run()
+    resumed, meta2 = load_checkpoint(path)
+    assert meta2["step"] == 6
+    for a, b in zip(model.state_dict().values(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
