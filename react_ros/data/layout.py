@@ -44,7 +44,7 @@ class ClipId:
     def path(self, root: Path | str, modality: str) -> Path:
         return Path(root) / self.split / modality / self.role / self.session / (self.clip + EXTENSIONS[modality])
 
-    def partner(self) -> "ClipId":
+    def partner(self) -> ClipId:
         """The other person of the same dyadic recording."""
         other = "listener" if self.role == "speaker" else "speaker"
         return ClipId(self.split, other, self.session, self.clip)

@@ -1,0 +1,81 @@
+"""Reports a person reads: a JSON and a Markdown table of every metric for every method, and a plot of
+predicted vs real attributes over time."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from react_ros import schema
+
+# (key in the metrics dict, column title, better direction)
+COLUMNS = [
+    ("FRCorr", "FRCorr ↑ (sum of 10)", "high"),
+    ("FRCorr_per_pred", "FRCorr/pred ↑", "high"),
+    ("FRDist", "FRDist ↓", "low"),
+    ("FRDiv", "FRDiv ↑", "high"),
+    ("FRVar", "FRVar ↑", "high"),
+    ("FRDvs", "FRDvs ↑", "high"),
+    ("FRSyn", "FRSyn ↓ (frames)", "low"),
+    ("FD_frame", "FD frame ↓", "low"),
+    ("FD_delta", "FD Δ ↓", "low"),
+]
+
+
+def markdown_table(results: dict[str, dict[str, float]]) -> str:
+    present = [c for c in COLUMNS if any(c[0] in r for r in results.values())]
+    lines = ["| method | " + " | ".join(title for _, title, _ in present) + " |",
+             "| --- |" + " ---: |" * len(present)]
+    for name, metrics in results.items():
+        cells = [_format(metrics.get(key)) for key, _, _ in present]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _format(value) -> str:
+    if value is None:
+        return "–"
+    value = float(value)
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def write_report(out: Path, results: dict[str, dict[str, float]], meta: dict, title: str) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "metrics.json"
+    json_path.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=float))
+    md_path = out / "metrics.md"
+    notes = "\n".join(f"- {k}: {v}" for k, v in meta.items() if not isinstance(v, (dict, list)))
+    md_path.write_text(f"# {title}\n\n{markdown_table(results)}\n{notes}\n")
+    return json_path, md_path
+
+
+def plot_attributes_over_time(path: Path, speaker: np.ndarray, real: np.ndarray, generated: np.ndarray,
+                              title: str, names: tuple[str, ...] = ("AU12", "AU1", "AU4", "valence", "arousal",
+                                                                     "Happy"), fps: float = schema.FPS) -> Path:
+    """One panel per attribute: speaker, real listener and every generated sample over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    generated = np.asarray(generated)
+    times = np.arange(len(real)) / fps
+    fig, axes = plt.subplots(len(names), 1, figsize=(11, 1.7 * len(names)), sharex=True)
+    for ax, name in zip(axes, names, strict=True):
+        i = schema.index_of(name)
+        for k, sample in enumerate(generated):
+            ax.plot(times, sample[:, i], color="tab:orange", alpha=0.35, lw=1,
+                    label="generated" if k == 0 else None)
+        ax.plot(times, speaker[:, i], color="tab:blue", lw=1.2, label="speaker")
+        ax.plot(times, real[:, i], color="black", lw=1.5, label="real listener")
+        ax.set_ylabel(name)
+        ax.set_ylim(schema.LOWER[i] - 0.05, schema.UPPER[i] + 0.05)
+    axes[0].legend(loc="upper right", ncol=3, fontsize=8)
+    axes[0].set_title(title)
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
