@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
+
+# Modules that define `add_commands(subparsers)`: export (onnx/engines/check), run (ROS bringup), ...
+_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli"]
 
 
 def _data_synth(args: argparse.Namespace) -> int:
@@ -64,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="out/demo")
     demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
     demo.set_defaults(func=_demo)
+
+    for module in _COMMAND_MODULES:  # each area registers its own sub-commands (imports stay lazy inside)
+        try:
+            extension = importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name is None or not module.startswith(error.name):
+                raise  # a real missing dependency inside the module, not an area that is absent
+            continue
+        extension.add_commands(commands)
     return parser
 
 

@@ -35,6 +35,17 @@ class StageConfig:
 
 
 @dataclass
+class EstimatorStage:
+    """The speaker-attribute estimator (face crop -> 25-d), trained on the split's videos and attributes."""
+
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 2e-3
+    frame_stride: int = 4  # every n-th video frame: neighbours are nearly identical
+    max_frames: int = 40000
+
+
+@dataclass
 class TrainConfig:
     data: str = ""
     out: str = "runs/model"
@@ -43,6 +54,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     ae: StageConfig = field(default_factory=lambda: StageConfig(steps=3000, lr=1e-3))
     diffusion: StageConfig = field(default_factory=lambda: StageConfig(steps=6000, lr=5e-4))
+    estimator: EstimatorStage = field(default_factory=EstimatorStage)
     kl_weight: float = 1e-4
     val_every: int = 500
     checkpoint_every: int = 1000
@@ -56,6 +68,8 @@ class TrainConfig:
         values = dict(values)
         model = ModelConfig.from_dict(values.pop("model", {}))
         stages = {s: StageConfig(**values.pop(s)) for s in STAGES if s in values}
+        if "estimator" in values:
+            stages["estimator"] = EstimatorStage(**values.pop("estimator"))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -123,8 +137,10 @@ def estimate_latent_scale(model: ReactionModel, sampler: WindowSampler, batches:
 
 class Trainer:
     def __init__(self, config: TrainConfig, train: list[ClipFeatures], val: list[ClipFeatures],
-                 data_hash: str = "", progress: bool = True):
+                 data_hash: str = "", progress: bool = True, metric_fn=None):
         self.config = config
+        # metric_fn(model) -> REACT metrics on validation inputs; run at each diffusion validation
+        self.metric_fn = metric_fn
         self.rank, self.world = _distributed()
         torch.manual_seed(config.seed)  # identical initial weights on every process
         if config.threads:
@@ -206,7 +222,11 @@ class Trainer:
             bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
             done = step + 1
             if done % self.config.val_every == 0 or done == cfg.steps:
-                self.history[stage].append({"step": done, "train": logs, "val": self.validate(stage, alphas)})
+                entry = {"step": done, "train": logs, "val": self.validate(stage, alphas)}
+                if stage == "diffusion" and self.metric_fn is not None and self.rank == 0:
+                    entry["val_metrics"] = self.metric_fn(self.model)
+                    bar.write(f"step {done}: " + ", ".join(f"{k} {v:.3f}" for k, v in entry["val_metrics"].items()))
+                self.history[stage].append(entry)
                 self.model.train()
             if done % self.config.checkpoint_every == 0 or done == cfg.steps:
                 self._save(stage, done, optimizer)

@@ -1,0 +1,158 @@
+"""`react-ros generate` (K reactions per test input into an .npz) and `react-ros eval` (the REACT metrics
+of a predictions file or of a model, beside the trivial references, with plots and a side-by-side video)."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def add_commands(commands) -> None:
+    generate = commands.add_parser("generate", help="generate reactions for every input of a split (offline)")
+    generate.add_argument("--data", required=True, help="MARS-layout data set root")
+    generate.add_argument("--split", default="test")
+    generate.add_argument("--out", required=True, help="predictions file (.npz)")
+    _model_options(generate)
+    generate.set_defaults(func=run_generate)
+
+    evaluate = commands.add_parser("eval", help="REACT metrics of predictions or a model, with references")
+    evaluate.add_argument("--data", required=True, help="MARS-layout data set root")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--predictions", default="demo",
+                          help="a predictions .npz from `react-ros generate`, a model directory, or 'demo'")
+    evaluate.add_argument("--out", required=True, help="report directory")
+    evaluate.add_argument("--online", action="store_true",
+                          help="also run the robot's online path (video+wav -> front end -> streaming generator)")
+    evaluate.add_argument("--no-references", action="store_true")
+    evaluate.add_argument("--videos", type=int, default=1, help="side-by-side videos of the first inputs")
+    _model_options(evaluate)
+    evaluate.set_defaults(func=run_eval)
+
+
+def _model_options(parser) -> None:
+    parser.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
+    parser.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
+    parser.add_argument("--engine-dir", default=None)
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sampler", default=None, help="dpm | ddim (default: the model's tuned setting)")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("--guidance", type=float, default=None)
+    parser.add_argument("--directions", default="both", help="both | speaker->listener | listener->speaker")
+
+
+def sampling_from(args: argparse.Namespace, card: dict | None = None):
+    """The model card's tuned sampling setting, overridden by whatever was given on the command line."""
+    from react_ros.model.generator import SamplingConfig
+
+    values = dict((card or {}).get("sampling", {}))
+    for key in ("sampler", "steps", "temperature", "guidance"):
+        if getattr(args, key, None) is not None:
+            values[key] = getattr(args, key)
+    return SamplingConfig(**values)
+
+
+def _load(args):
+    from react_ros.runtime import load_graphs
+
+    model_dir = None if args.model in (None, "demo") else args.model
+    loaded = load_graphs(args.backend, model_dir=model_dir, engine_dir=args.engine_dir)
+    from react_ros.model.bundle import load_bundle
+
+    card = load_bundle(model_dir).card
+    return loaded, sampling_from(args, card)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from react_ros.evaluation.pipeline import offline_predictions
+    from react_ros.training.features import load_features
+
+    loaded, sampling = _load(args)
+    features = load_features(args.data, args.split, args.directions)
+    predictions = offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling, progress=True)
+    save_predictions(Path(args.out), predictions, {"model": loaded.info, "sampling": sampling.__dict__,
+                                                   "seed": args.seed, "split": args.split})
+    print(f"wrote {len(predictions)} inputs x {args.samples} reactions -> {args.out}")
+    return 0
+
+
+def save_predictions(path: Path, predictions: dict[str, np.ndarray], meta: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ids = list(predictions)
+    np.savez_compressed(path, ids=np.array(ids), meta=np.array(json.dumps(meta, default=str)),
+                        **{f"pred_{i}": predictions[clip_id].astype(np.float32) for i, clip_id in enumerate(ids)})
+
+
+def load_predictions(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"predictions file not found: {path}")
+    with np.load(path, allow_pickle=False) as data:
+        if "ids" not in data:
+            raise ValueError(f"{path}: not a react-ros predictions file (no 'ids' array)")
+        ids = [str(i) for i in data["ids"]]
+        predictions = {clip_id: data[f"pred_{i}"] for i, clip_id in enumerate(ids)}
+        meta = json.loads(str(data["meta"])) if "meta" in data else {}
+    return predictions, meta
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from react_ros.data.mars import test_ground_truths
+    from react_ros.evaluation.pipeline import offline_predictions, online_predictions, reference_scores, score
+    from react_ros.evaluation.report import write_report
+    from react_ros.training.features import load_features
+
+    started = time.perf_counter()
+    tests = test_ground_truths(args.data, args.split, directions=args.directions)
+    results: dict[str, dict[str, float]] = {}
+    outputs: dict[str, dict[str, np.ndarray]] = {}
+    meta: dict = {"data": args.data, "split": args.split, "inputs": len(tests), "samples": args.samples,
+                  "seed": args.seed, "directions": args.directions}
+    source = Path(args.predictions)
+    if source.suffix == ".npz":
+        outputs["predictions"], meta["predictions"] = load_predictions(source)
+    else:
+        if args.predictions != "demo":
+            args.model = args.predictions
+        loaded, sampling = _load(args)
+        meta.update(model=loaded.info, sampling=sampling.__dict__)
+        features = load_features(args.data, args.split, args.directions)
+        outputs["model (offline)"] = offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling,
+                                                         progress=True)
+        if args.online:
+            if loaded.estimator_fn is None:
+                raise ValueError("--online needs a model bundle with a speaker-attribute estimator")
+            outputs["model (online, from video+wav)"] = online_predictions(
+                loaded.graphs, loaded.estimator_fn, args.data, args.split, [t.id for t in tests], args.samples,
+                args.seed, sampling, progress=True)
+    for name, predictions in outputs.items():
+        results[name] = score(predictions, tests, progress=True)
+    if not args.no_references:
+        results.update(reference_scores(args.data, tests, args.samples, args.seed))
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    out = Path(args.out)
+    json_path, md_path = write_report(out, results, meta, f"REACT metrics: {args.data} ({args.split})")
+    _figures(out, tests, outputs, args.videos)
+    print(md_path.read_text())
+    print(f"report -> {json_path}, {md_path}")
+    return 0
+
+
+def _figures(out: Path, tests, outputs: dict[str, dict[str, np.ndarray]], videos: int) -> None:
+    from react_ros.evaluation.report import plot_attributes_over_time
+    from react_ros.face.video import render_reactions_video
+
+    if not outputs:
+        return
+    name, predictions = next(iter(outputs.items()))
+    for i, test in enumerate(tests[:3]):
+        plot_attributes_over_time(out / f"attributes_over_time_{i}.png", test.speaker, test.listener,
+                                  predictions[test.id][:, : len(test.speaker)], f"{name}: {test.id}")
+    for i, test in enumerate(tests[:videos]):
+        panels = {"speaker": test.speaker, "real listener": test.listener}
+        for k, reaction in enumerate(predictions[test.id][:3]):
+            panels[f"generated {k + 1}"] = reaction[: len(test.speaker)]
+        render_reactions_video(out / f"side_by_side_{i}.mp4", panels)

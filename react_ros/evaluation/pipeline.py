@@ -1,0 +1,107 @@
+"""The full pipeline on a test split: generate K reactions per input (offline from the data set's features,
+or online through the robot's front end from video and wav), score them with the REACT metrics, and
+score the trivial references beside them."""
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from react_ros import schema
+from react_ros.data.mars import MarsDataset, TestInput, mean_reaction, test_ground_truths
+from react_ros.metrics import (
+    evaluate_ragged,
+    gt_reference,
+    meanfr_reference,
+    meanseq_reference,
+    mime_reference,
+    random_reference,
+)
+from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator, generate_offline
+from react_ros.training.features import load_features
+from react_ros.training.windows import ClipFeatures
+
+
+def input_seed(seed: int, clip_id: str) -> int:
+    """A per-input seed that does not depend on the order or number of inputs evaluated."""
+    return (seed * 1_000_003 + zlib.crc32(clip_id.encode())) % (2**32)
+
+
+def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int = 10, seed: int = 0,
+                        sampling: SamplingConfig = SamplingConfig(), progress: bool = False) -> dict[str, np.ndarray]:
+    """{input id: (samples, T, 25)} from the data set's features (attributes + audio of the input person)."""
+    generator = WindowGenerator(graphs, sampling)
+    return {clip.id: generate_offline(generator, clip.visual, clip.audio, samples, input_seed(seed, clip.id))
+            for clip in tqdm(features, desc="generate", disable=not progress)}
+
+
+def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: Sequence[str], samples: int = 10,
+                       seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
+                       progress: bool = False) -> dict[str, np.ndarray]:
+    """{input id: (samples, T, 25)} the way the robot makes them: the input person's video and wav go
+    through the speaker front end (face crop, attribute estimator, streaming log-mel) frame by frame and
+    the online generator is pushed one camera frame at a time."""
+    import cv2
+
+    from react_ros.perception.face_crop import FaceCropper
+    from react_ros.perception.frontend import SpeakerFrontEnd
+
+    dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio", "video"))
+    by_id = {str(entry.sample.input): entry.sample.input for entry in dataset.entries}
+    front = SpeakerFrontEnd(FaceCropper("full_frame"), estimator_fn)
+    online = OnlineGenerator(WindowGenerator(graphs, sampling), samples)
+    out = {}
+    for clip_id in tqdm(ids, desc="generate online", disable=not progress):
+        clip = dataset.load_clip(by_id[clip_id], video=True)
+        frames = (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) for rgb in clip.speaker_video)  # cameras give BGR
+        visual, present, audio = front.offline_features(frames, clip.speaker_audio)
+        online.reset(input_seed(seed, clip_id))
+        chunks = [online.push(visual[i:i + 1], audio[i:i + 1], present[i:i + 1].astype(np.float32))
+                  for i in range(len(visual))]
+        out[clip_id] = np.concatenate(chunks)[: len(visual)].transpose(1, 0, 2)
+    return out
+
+
+def score(predictions: dict[str, np.ndarray], tests: Sequence[TestInput], progress: bool = False) -> dict[str, float]:
+    missing = [t.id for t in tests if t.id not in predictions]
+    if missing:
+        raise ValueError(f"predictions lack {len(missing)} test inputs, e.g. {missing[:3]}")
+    preds = []
+    for test in tests:
+        p = np.asarray(predictions[test.id], np.float32)
+        if p.ndim != 3 or p.shape[2] != schema.REACTION_DIM or p.shape[1] < len(test.speaker):
+            raise ValueError(f"{test.id}: prediction shape {p.shape}, expected (K, >={len(test.speaker)}, 25)")
+        preds.append(p[:, : len(test.speaker)])
+    return evaluate_ragged(preds, [t.gts for t in tests], [t.speaker for t in tests], progress=progress)
+
+
+def reference_scores(root: str | Path, tests: Sequence[TestInput], k: int = 10, seed: int = 0,
+                     progress: bool = False) -> dict[str, dict[str, float]]:
+    """GT, Random, Mime, MeanSeq and MeanFr scored on the same inputs (means from the training split)."""
+    gts = [t.gts for t in tests]
+    speakers = [t.speaker for t in tests]
+    lengths = [len(s) for s in speakers]
+    mean_frame, mean_sequence = mean_reaction(root, "train")
+    rng = np.random.default_rng(seed)
+    references = {
+        "GT": gt_reference(gts, k),
+        "Random": random_reference([(k, n, schema.REACTION_DIM) for n in lengths], rng),
+        "Mime": mime_reference(speakers, k),
+        "MeanSeq": meanseq_reference(mean_sequence, len(tests), k, length=lengths),
+        "MeanFr": meanfr_reference(mean_frame, len(tests), k, length=lengths),
+    }
+    return {name: evaluate_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
+            for name, preds in references.items()}
+
+
+def evaluate_graphs(graphs, data_dir: str | Path, split: str = "test", samples: int = 10, seed: int = 0,
+                    sampling: SamplingConfig = SamplingConfig(), directions: str = "both",
+                    progress: bool = False) -> dict[str, float]:
+    """The REACT metrics of offline generation with these graphs (any backend) on a split."""
+    tests = test_ground_truths(data_dir, split, directions=directions)
+    features = load_features(data_dir, split, directions)
+    predictions = offline_predictions(graphs, features, samples, seed, sampling, progress)
+    return score(predictions, tests, progress)

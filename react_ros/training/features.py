@@ -1,0 +1,51 @@
+"""A MARS-layout split as model features: per input clip, the input person's attributes (visual stream),
+their audio features (the same causal log-mel the robot computes) and the partner's reaction (target).
+
+Offline the visual stream is the data set's facial attributes; on the robot it is the attribute
+estimator's output from the camera. `online_features` runs a clip's video and wav through the robot's
+speaker front end instead, for the online-vs-offline comparison.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from react_ros.data.mars import MarsDataset, scan
+from react_ros.perception.audio_features import audio_features
+from react_ros.training.windows import ClipFeatures
+
+
+def load_features(root: str | Path, split: str, directions: str | Sequence[str] = "both",
+                  progress: bool = False) -> list[ClipFeatures]:
+    dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio"), directions=directions)
+    out = []
+    for clip in tqdm(dataset.clips(), total=len(dataset.entries), desc=f"features {split}", disable=not progress):
+        audio = audio_features(clip.speaker_audio)[: len(clip)]
+        if len(audio) < len(clip):  # a wav a hair shorter than the video: repeat its last feature
+            audio = np.concatenate([audio, np.repeat(audio[-1:], len(clip) - len(audio), axis=0)])
+        out.append(ClipFeatures(id=clip.id, session=clip.input.session, visual=clip.speaker_attributes,
+                                audio=audio.astype(np.float32), target=clip.listener_attributes))
+    return out
+
+
+def data_hash(root: str | Path, splits: Sequence[str] = ("train", "val")) -> str:
+    """A fingerprint of the attribute and audio files a model was trained on (names, sizes, npy contents),
+    stored in checkpoints so a model says which data made it."""
+    digest = hashlib.sha256()
+    root = Path(root)
+    for split in splits:
+        for pair in scan(root, split, strict=False):
+            for clip in (pair.speaker, pair.listener):
+                for modality in ("facial-attributes", "audio"):
+                    path = clip.path(root, modality)
+                    if not path.exists():
+                        continue
+                    digest.update(str(path.relative_to(root)).encode())
+                    digest.update(str(path.stat().st_size).encode())
+                    if path.suffix == ".npy":
+                        digest.update(path.read_bytes())
+    return digest.hexdigest()
