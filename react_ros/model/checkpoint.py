@@ -39,7 +39,11 @@ def load_checkpoint(path: Path | str) -> tuple[ReactionModel, dict]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a react_ros reaction model checkpoint (format {FORMAT})")
     model = ReactionModel(ModelConfig.from_dict(payload["model_config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    except RuntimeError as error:
+        raise ValueError(f"{path}: the weights do not fit the model config stored beside them (a checkpoint "
+                         f"from another react_ros version?): {str(error).splitlines()[1].strip()}") from None
     meta = dict(payload.get("meta", {}))
     meta["optimizer"] = payload.get("optimizer")
     meta["sha256"] = file_sha256(path)

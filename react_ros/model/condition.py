@@ -3,7 +3,9 @@
 Tokens: the speaker's visual stream (25-d attributes per frame), the speaker's audio stream (log-mel per
 frame) and the listener's own recent past. Attention runs inside each modality first (intra), then
 visual<->audio cross-attention (inter), then jointly with the past; learned queries pool the result to
-one condition vector. A modality that is missing (no face in view, microphone silent or dropped in
+one condition vector. Speaker streams are cut into patches of `token_stride` frames (one token per
+patch, as a ViT does with pixels): the transformer's cost falls with the square of the stride while
+30 fps attributes change little within 2 frames. A modality that is missing (no face in view, microphone silent or dropped in
 training) is replaced by a learned "missing" token per frame, so the model knows it is absent."""
 from __future__ import annotations
 
@@ -17,12 +19,16 @@ from react_ros.model.layers import Attention, Block
 class ConditionEncoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
-        d = config.d_model
-        self.visual_in = nn.Linear(config.reaction_dim, d)
-        self.audio_in = nn.Linear(config.audio_dim, d)
+        d, stride = config.d_model, config.token_stride
+        if config.context % stride:
+            raise ValueError(f"context ({config.context}) must be a multiple of token_stride ({stride})")
+        self.stride = stride
+        tokens = config.context // stride
+        self.visual_in = nn.Linear(config.reaction_dim * stride, d)
+        self.audio_in = nn.Linear(config.audio_dim * stride, d)
         self.past_in = nn.Linear(config.reaction_dim, d)
-        self.visual_pos = nn.Parameter(torch.randn(1, config.context, d) * 0.02)
-        self.audio_pos = nn.Parameter(torch.randn(1, config.context, d) * 0.02)
+        self.visual_pos = nn.Parameter(torch.randn(1, tokens, d) * 0.02)
+        self.audio_pos = nn.Parameter(torch.randn(1, tokens, d) * 0.02)
         self.past_pos = nn.Parameter(torch.randn(1, config.past, d) * 0.02)
         self.visual_missing = nn.Parameter(torch.zeros(1, 1, d))
         self.audio_missing = nn.Parameter(torch.zeros(1, 1, d))
@@ -40,8 +46,8 @@ class ConditionEncoder(nn.Module):
                 audio_present: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
         """visual (B,C,25), visual_present (B,C) 0/1, audio (B,C,A), audio_present (B,C) 0/1,
         past (B,P,25) -> condition (B, cond_dim)."""
-        v_mask = visual_present.unsqueeze(-1).to(visual.dtype)
-        a_mask = audio_present.unsqueeze(-1).to(audio.dtype)
+        v_mask, visual = self._patches(visual_present, visual)
+        a_mask, audio = self._patches(audio_present, audio)
         v = v_mask * self.visual_in(visual) + (1 - v_mask) * self.visual_missing + self.visual_pos
         a = a_mask * self.audio_in(audio) + (1 - a_mask) * self.audio_missing + self.audio_pos
         for block in self.visual_intra:
@@ -54,3 +60,10 @@ class ConditionEncoder(nn.Module):
             tokens = block(tokens)
         pooled = self.pool(self.queries.expand(tokens.shape[0], -1, -1), tokens)
         return self.out(pooled.flatten(1))
+
+    def _patches(self, present: torch.Tensor, stream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,C) flags, (B,C,F) frames -> (B,C/s,1) fraction present, (B,C/s,s*F) patches."""
+        b, c, f = stream.shape
+        s = self.stride
+        fraction = present.to(stream.dtype).reshape(b, c // s, s).mean(dim=2, keepdim=True)
+        return fraction, stream.reshape(b, c // s, s * f)

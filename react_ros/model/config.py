@@ -19,6 +19,7 @@ class ModelConfig:
     latent_dim: int = 32
     ae_width: int = 256
     # Condition: multi-modality transformer.
+    token_stride: int = 2  # speaker frames per transformer token
     d_model: int = 64
     heads: int = 4
     intra_layers: int = 1
