@@ -143,6 +143,7 @@ class Trainer:
         self.metric_fn = metric_fn
         self.rank, self.world = _distributed()
         torch.manual_seed(config.seed)  # identical initial weights on every process
+        torch.set_flush_denormal(True)  # tiny values late in training must not slow the CPU down 10x
         if config.threads:
             torch.set_num_threads(config.threads)
         self.train_sampler = WindowSampler(train, config.model, seed=config.seed + 1000 * self.rank)
