@@ -44,6 +44,7 @@ setup(
         "torch>=2.2",
         "onnx>=1.15",
         "onnxruntime>=1.17",
+        "onnxslim>=0.1.40",  # ONNX simplification in `react-ros export` (optional in code: falls back to ORT's)
         "mcap>=1.1",
         "mcap-ros2-support>=0.5",
     ],

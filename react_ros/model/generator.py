@@ -69,7 +69,13 @@ class WindowGenerator:
             a = self.alphas_cumprod[int(t)]
             return np.float32(np.sqrt(a)) * x - np.float32(np.sqrt(1 - a)) * v
 
-        latent = self.sampler.sample(predict_x0, (self.sampling.temperature * noise).astype(np.float32))
+        x_t = (self.sampling.temperature * noise).astype(np.float32)
+        # A backend may run the whole few-step sampler as one graph (ONNX Runtime / TensorRT, see export/):
+        # same arithmetic, fewer calls. It returns None when it has no graph for this sampler and step count.
+        sample = getattr(g, "sample", None) if guidance == 1.0 else None
+        latent = sample(x_t, cond, self.sampling.sampler, self.sampling.steps) if sample is not None else None
+        if latent is None:
+            latent = self.sampler.sample(predict_x0, x_t)
         # Latents are unit-variance in training; anything far outside is a diverged sample, not a reaction.
         latent = np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
         return g.decode((latent * g.latent_scale).astype(np.float32), past)

@@ -1,0 +1,62 @@
+"""The ONNX export manifest, readable without torch (the ONNX Runtime / TensorRT backends use it on robots)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+FORMAT = "react_ros.onnx_export/1"
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_manifest(directory: str | Path) -> dict:
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no ONNX export manifest (run `react-ros export onnx`)")
+    manifest = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a react_ros ONNX export manifest (format {FORMAT})")
+    return manifest
+
+
+def verify_files(directory: str | Path, manifest: dict, precision: str) -> dict[str, Path]:
+    """Paths of a variant's graphs, each checked against the sha256 in the manifest."""
+    directory = Path(directory)
+    variant = manifest["variants"].get(precision)
+    if variant is None:
+        raise FileNotFoundError(f"{directory}: no {precision} variant exported (have {sorted(manifest['variants'])}); "
+                                f"run `react-ros export onnx --precision {precision}`")
+    paths = {}
+    for name, entry in variant["graphs"].items():
+        path = directory / entry["file"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: listed in the manifest but missing")
+        if sha256_of(path) != entry["sha256"]:
+            raise ValueError(f"{path}: sha256 differs from the manifest (file changed after export)")
+        paths[name] = path
+    return paths
+
+
+def bundle_ids(model_dir: str | Path) -> dict[str, str]:
+    """The bundle's content hashes (as ModelBundle.ids) without loading torch."""
+    model_dir = Path(model_dir)
+    model_file = model_dir / "reaction.pt"
+    if not model_file.is_file():
+        raise FileNotFoundError(f"model checkpoint not found: {model_file}")
+    ids = {"reaction_model_sha256": sha256_of(model_file)}
+    if (model_dir / "estimator.pt").is_file():
+        ids["estimator_sha256"] = sha256_of(model_dir / "estimator.pt")
+    return ids
+
+
+def matches_bundle(manifest: dict, ids: dict[str, str]) -> bool:
+    model = manifest.get("model", {})
+    return all(model.get(key) == value for key, value in ids.items())

@@ -1,0 +1,271 @@
+"""Export: ONNX graphs match torch, the unrolled sampler equals per-step sampling, FP16/INT8 variants run,
+only TensorRT-supported operators, engine manifests are checked, backends fall back and say why."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from react_ros import schema
+from react_ros.export.engines import EngineMismatchError, build_engines, check_manifest
+from react_ros.export.graphs import GraphSpec, TensorSpec
+from react_ros.export.manifest import load_manifest, sha256_of
+from react_ros.export.onnx_export import export_bundle, export_graph, run_onnx
+from react_ros.export.parity import graph_errors
+from react_ros.export.trt_ops import UnsupportedOperatorError, check_qdq, unsupported_nodes
+from react_ros.model.bundle import load_bundle, save_bundle
+from react_ros.model.config import ModelConfig
+from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
+from react_ros.model.reaction_model import ReactionModel
+from react_ros.perception.estimator import AttributeEstimator, EstimatorConfig
+from react_ros.runtime import BackendUnavailableError, load_graphs
+from react_ros.runtime.onnxruntime_backend import OnnxGraphs
+from react_ros.runtime.torch_backend import TorchGraphs
+
+TINY = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
+                   pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
+SAMPLERS = (("dpm", 2), ("ddim", 3))
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    model = ReactionModel(TINY).eval()
+    with torch.no_grad():  # a latent scale other than 1, so the export must carry it
+        model.latent_scale.fill_(1.5)
+    estimator = AttributeEstimator(EstimatorConfig(channels=(4, 8, 8, 8), hidden=16)).eval()
+    return save_bundle(tmp_path_factory.mktemp("bundle"), model, estimator, card={"sampling": {"sampler": "dpm",
+                                                                                                "steps": 2}})
+
+
+@pytest.fixture(scope="module")
+def export_dir(bundle_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("onnx")
+    export_bundle(bundle_dir, out, precisions=("fp32", "fp16", "int8"), samplers=SAMPLERS,
+                  allow_random_calibration=True, calib_batches=2)
+    return out
+
+
+def _speaker(frames: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    visual = schema.clip_to_range(rng.random((frames, 25)).astype(np.float32))
+    return visual, rng.standard_normal((frames, TINY.audio_dim)).astype(np.float32)
+
+
+def _window_inputs(batch: int, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    c = TINY
+    return (schema.clip_to_range(rng.random((batch, c.context, 25)).astype(np.float32)),
+            (rng.random((batch, c.context)) < 0.8).astype(np.float32),
+            rng.standard_normal((batch, c.context, c.audio_dim)).astype(np.float32),
+            (rng.random((batch, c.context)) < 0.8).astype(np.float32),
+            schema.clip_to_range(rng.random((batch, c.past, 25)).astype(np.float32)),
+            rng.standard_normal((batch, c.latent_dim)).astype(np.float32))
+
+
+def _rel(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - b)) / max(np.max(np.abs(b)), 1e-12))
+
+
+def test_manifest_lists_every_graph_with_hashes_and_dynamic_batch(export_dir, bundle_dir):
+    manifest = load_manifest(export_dir)
+    assert manifest["opset"] == 17
+    assert manifest["model"]["reaction_model_sha256"] == load_bundle(bundle_dir).ids["reaction_model_sha256"]
+    assert manifest["latent_scale"] == pytest.approx(1.5)
+    assert manifest["config"] == TINY.to_dict()
+    expected = {"estimator", "condition", "denoise", "decode", "sample_dpm2", "sample_ddim3"}
+    for precision in ("fp32", "fp16", "int8"):
+        graphs = manifest["variants"][precision]["graphs"]
+        assert set(graphs) == expected
+        for entry in graphs.values():
+            path = export_dir / entry["file"]
+            assert sha256_of(path) == entry["sha256"]
+            model = onnx.load(path)
+            assert any(o.domain in ("", "ai.onnx") and o.version == 17 for o in model.opset_import)
+            for value in model.graph.input:
+                dims = value.type.tensor_type.shape.dim
+                assert dims[0].dim_param == "batch" and all(d.dim_value > 0 for d in dims[1:])
+                assert value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # float32 io in every variant
+    assert manifest["variants"]["fp32"]["graphs"]["condition"]["inputs"][0] == {
+        "name": "visual", "shape": ["batch", TINY.context, 25], "dtype": "float32"}
+
+
+def test_fp32_graphs_match_torch(export_dir, bundle_dir):
+    bundle = load_bundle(bundle_dir)
+    for batch in (1, 5):  # the batch axis is dynamic
+        errors = graph_errors(bundle.model, bundle.estimator, export_dir, "fp32", batch=batch, seed=batch)
+        assert set(errors) == {"estimator", "condition", "denoise", "decode", "sample_dpm2", "sample_ddim3"}
+        for name, error in errors.items():
+            assert error["max_rel"] < 1e-4, (name, error)
+
+
+def test_unrolled_sampler_equals_per_step_sampling(export_dir):
+    stepped = OnnxGraphs(export_dir, "fp32", threads=1, use_sample_graphs=False)
+    unrolled = OnnxGraphs(export_dir, "fp32", threads=1, use_sample_graphs=True)
+    assert not OnnxGraphs(export_dir, "fp32", threads=1).samplers  # opt-in
+    *inputs, noise = _window_inputs(3)
+    cond = unrolled.condition(*inputs[:5])
+    for sampler, steps in SAMPLERS:
+        sampling = SamplingConfig(sampler=sampler, steps=steps)
+        generator = WindowGenerator(stepped, sampling)
+        expected = generator.sampler.sample(
+            lambda x, t, g=generator: np.float32(np.sqrt(g.alphas_cumprod[int(t)])) * x - np.float32(
+                np.sqrt(1 - g.alphas_cumprod[int(t)])) * stepped.denoise(x, np.full(len(x), t, np.float32), cond),
+            noise)
+        np.testing.assert_allclose(unrolled.sample(noise, cond, sampler, steps), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(WindowGenerator(unrolled, sampling)(*inputs, noise),
+                                   generator(*inputs, noise), rtol=1e-5, atol=1e-6)
+    assert unrolled.sample(noise, cond, "dpm", 7) is None  # not exported: the generator steps itself
+
+
+def test_window_generator_on_onnxruntime_matches_torch(export_dir, bundle_dir):
+    bundle = load_bundle(bundle_dir)
+    *inputs, noise = _window_inputs(4)
+    for sampling in (SamplingConfig(steps=2), SamplingConfig(sampler="ddim", steps=3, guidance=2.0, temperature=0.8)):
+        expected = WindowGenerator(TorchGraphs(bundle.model), sampling)(*inputs, noise)
+        actual = WindowGenerator(OnnxGraphs(export_dir, "fp32", threads=1), sampling)(*inputs, noise)
+        assert _rel(actual, expected) < 1e-4
+
+
+def test_fp16_and_int8_variants_run_and_are_close(export_dir, bundle_dir):
+    bundle = load_bundle(bundle_dir)
+    fp16 = graph_errors(bundle.model, bundle.estimator, export_dir, "fp16", batch=4)
+    int8 = graph_errors(bundle.model, bundle.estimator, export_dir, "int8", batch=4)
+    for name in fp16:
+        assert fp16[name]["max_rel"] < 1e-2, (name, fp16[name])
+        assert int8[name]["max_rel"] < 0.2, (name, int8[name])
+    int8_model = onnx.load(export_dir / "int8" / "denoise.onnx")
+    assert check_qdq(int8_model, "denoise") > 0  # explicit Q/DQ, zero points 0
+    ops = {n.op_type for n in int8_model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops and not ops & {"QLinearMatMul", "MatMulInteger",
+                                                                        "DynamicQuantizeLinear"}
+    *inputs, noise = _window_inputs(2)
+    for precision in ("fp16", "int8"):
+        graphs = OnnxGraphs(export_dir, precision, threads=1, use_sample_graphs=True)
+        window = WindowGenerator(graphs, SamplingConfig(steps=2))(*inputs, noise)
+        assert window.shape == (2, TINY.window, 25) and np.isfinite(window).all()
+
+
+def test_exported_graphs_contain_only_tensorrt_operators(export_dir):
+    files = sorted(export_dir.glob("*/*.onnx"))
+    assert len(files) == 18
+    for path in files:
+        assert unsupported_nodes(onnx.load(path)) == [], path
+        ops = {n.op_type for n in onnx.load(path).graph.node}
+        assert "LayerNormalization" not in ops  # TensorRT 8.5 has none: decomposed before tracing
+
+
+class _UsesIsInf(torch.nn.Module):
+    def forward(self, x):
+        return torch.where(torch.isinf(x), torch.zeros_like(x), x)
+
+
+def test_unsupported_operator_fails_with_a_clear_message(tmp_path):
+    spec = GraphSpec("inf_guard", (TensorSpec("x", ("batch", 4)),), (TensorSpec("y", ("batch", 4)),))
+    with pytest.raises(UnsupportedOperatorError) as error:
+        export_graph(_UsesIsInf(), spec, tmp_path / "inf_guard.onnx")
+    message = str(error.value)
+    assert "IsInf" in message and "'inf_guard'" in message and "node" in message and "TensorRT" in message
+
+
+def test_engine_manifest_for_another_gpu_is_refused():
+    manifest = {"engine": "denoise.fp16.plan", "precision": "fp16", "gpu_name": "Orin",
+                "compute_capability": "8.7", "tensorrt_version": "8.5.2.2", "source_onnx_sha256": "ab" * 32}
+    same = {"gpu_name": "Orin", "compute_capability": "8.7", "tensorrt_version": "8.5.2.2"}
+    assert check_manifest(manifest, same, "ab" * 32) == ""
+    other = {"gpu_name": "NVIDIA GeForce RTX 4090", "compute_capability": "8.9", "tensorrt_version": "10.3.0"}
+    with pytest.raises(EngineMismatchError) as error:
+        check_manifest(manifest, other, "cd" * 32)
+    message = str(error.value)
+    assert "GPU: engine built for 'Orin', this machine has 'NVIDIA GeForce RTX 4090'" in message
+    assert "compute capability" in message and "TensorRT version" in message and "source ONNX sha256" in message
+    assert "rebuild" in check_manifest(manifest, other, raise_error=False).lower()
+
+
+def test_engine_build_commands_without_tensorrt(export_dir, tmp_path):
+    commands = build_engines(export_dir, tmp_path / "engines", ("fp16", "int8"), ["denoise"], dry_run=True)
+    fp16, int8 = (c["trtexec"] for c in commands)
+    assert "--fp16" in fp16 and "fp32/denoise.onnx" in fp16 and "--precisionConstraints=obey" in fp16
+    assert "--int8" in int8 and "int8/denoise.onnx" in int8
+    assert f"--minShapes=latent:1x{TINY.latent_dim},t:1,cond:1x{TINY.cond_dim}" in fp16
+    assert "--maxShapes=latent:32x" in fp16 and "--timingCacheFile=" in fp16
+
+
+def test_tensorrt_unavailable_falls_back_and_says_why(bundle_dir, tmp_path):
+    pytest.importorskip("onnxruntime")
+    try:
+        import tensorrt  # noqa: F401
+        pytest.skip("tensorrt is installed here")
+    except ImportError:
+        pass
+    loaded = load_graphs("tensorrt", model_dir=bundle_dir, engine_dir=tmp_path / "engines", fallback="onnxruntime",
+                         precision="fp16", cache_dir=tmp_path / "cache")
+    assert loaded.info["backend"] == "onnxruntime" and loaded.info["precision"] == "fp32"
+    assert loaded.info["requested"] == {"backend": "tensorrt", "precision": "fp16"}
+    assert "tensorrt" in loaded.info["fallback_reason"] and "not installed" in loaded.info["fallback_reason"]
+    with pytest.raises(BackendUnavailableError, match="backend 'tensorrt'.*not installed"):
+        load_graphs("tensorrt", model_dir=bundle_dir, engine_dir=tmp_path / "engines")
+
+
+def test_online_generator_same_reactions_on_torch_and_onnxruntime(bundle_dir, tmp_path):
+    torch_loaded = load_graphs("torch", model_dir=bundle_dir, threads=1)
+    ort_loaded = load_graphs("onnxruntime", model_dir=bundle_dir, threads=1, cache_dir=tmp_path / "cache")
+    info = ort_loaded.info
+    assert info["auto_exported"] and info["reaction_model_sha256"] == torch_loaded.info["reaction_model_sha256"]
+    assert set(info["onnx_ids"]) >= {"condition", "denoise", "decode", "estimator"}
+    assert [s["graph"] for s in load_manifest(info["onnx_dir"])["samplers"]] == ["sample_dpm2", "sample_dpm4"]
+    assert info["sample_graphs"] == []  # exported (the card's setting and the default) but opt-in
+    again = load_graphs("onnxruntime", model_dir=bundle_dir, threads=1, cache_dir=tmp_path / "cache")
+    assert not again.info["auto_exported"]  # found in the cache, keyed by the model hash
+    visual, audio = _speaker(30)
+    present = np.ones(30, np.float32)
+    present[10:15] = 0  # the face is lost for a while
+    runs = []
+    for loaded in (torch_loaded, ort_loaded):
+        online = OnlineGenerator(WindowGenerator(loaded.graphs, SamplingConfig(steps=2)), samples=3)
+        online.reset(seed=7)
+        runs.append(np.concatenate([online.push(visual[i:i + 5], audio[i:i + 5], present[i:i + 5])
+                                    for i in range(0, 30, 5)]))
+    assert runs[0].shape == (32, 3, 25)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-4, atol=1e-4)
+    crops = np.random.default_rng(0).random((2, 1, 64, 64)).astype(np.float32)
+    np.testing.assert_allclose(ort_loaded.estimator_fn(crops), torch_loaded.estimator_fn(crops), atol=1e-5)
+
+
+def test_export_cli_and_parity_report(bundle_dir, tmp_path):
+    from react_ros.cli import main
+
+    out = tmp_path / "report"
+    assert main(["export", "check", "--model", str(bundle_dir), "--out", str(out), "--precision", "fp32", "fp16",
+                 "--steps", "2", "--markdown", str(tmp_path / "parity.md")]) == 0
+    report = json.loads((out / "parity.json").read_text())
+    assert set(report["timings_ms"]) == {"torch", "ORT fp32", "ORT fp16"}
+    assert report["timings_ms"]["ORT fp32"]["window, unrolled sampler"] > 0
+    assert set(report["graph_errors"]) == {"fp32", "fp16"}
+    assert all(e["max_rel"] < 1e-4 for e in report["graph_errors"]["fp32"].values())
+    assert "| condition |" in (tmp_path / "parity.md").read_text()
+    results = run_onnx(out / "onnx" / "fp32" / "decode.onnx",
+                       {"latent": np.zeros((1, TINY.latent_dim), np.float32),
+                        "past": np.zeros((1, TINY.past, 25), np.float32)})
+    assert results[0].shape == (1, TINY.window, 25)
+
+
+def test_export_without_onnxslim_uses_onnxruntime_constant_folding(bundle_dir, tmp_path, monkeypatch):
+    import sys
+
+    from react_ros.export.graphs import graph_modules, graph_specs
+    from react_ros.export.onnx_export import simplifier_name
+
+    monkeypatch.setitem(sys.modules, "onnxslim", None)  # import onnxslim -> ImportError
+    assert "onnxruntime" in simplifier_name()
+    bundle = load_bundle(bundle_dir)
+    spec = graph_specs(TINY)["condition"]
+    entry = export_graph(graph_modules(bundle.model, None)["condition"], spec, tmp_path / "condition.onnx")
+    assert "LayerNormalization" not in entry["ops"]
+    *inputs, _ = _window_inputs(2)
+    feeds = dict(zip([t.name for t in spec.inputs], inputs, strict=True))
+    expected = TorchGraphs(bundle.model).condition(*inputs)
+    assert _rel(run_onnx(tmp_path / "condition.onnx", feeds)[0], expected) < 1e-4
