@@ -16,6 +16,7 @@ ROS_WHEELS = [
     "ros-diagnostic-msgs",
     "ros-lifecycle-msgs",
     "ros-rmw-fastrtps-cpp",
+    "ros-std-srvs",  # optional at run time: the reaction node's ~/set_recording service
 ]
 
 setup(
@@ -57,6 +58,9 @@ setup(
     entry_points={
         "console_scripts": [
             "react-ros = react_ros.cli:main",
+            "react-ros-camera = react_ros.nodes.camera_node:main",
+            "react-ros-microphone = react_ros.nodes.microphone_node:main",
+            "react-ros-reaction = react_ros.nodes.reaction_node:main",
         ],
     },
     zip_safe=False,

@@ -1,0 +1,101 @@
+"""Launch react_ros on a robot: camera + microphone (optional, built in) -> reaction node -> face commands.
+
+    ros2 launch react_ros reaction.launch.py robot:=animatronic backend:=tensorrt engine_dir:=/opt/engines
+    ros2 launch react_ros reaction.launch.py use_camera:=false image_topic:=/head_camera/image_raw \
+        use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=A
+
+All parameters come from config/reaction.yaml (`params_file:=` for another one); the arguments below
+override the most common ones. The reaction node is a lifecycle node that configures and activates itself
+(`autostart`); set autostart:=false to drive it from a lifecycle manager instead.
+The same YAML drives the in-process bringup (`react-ros run`), which needs no launch installation.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+from launch import LaunchDescription
+
+
+def text(name):
+    """A launch argument as a string parameter (an empty string stays a string, not YAML null)."""
+    return ParameterValue(LaunchConfiguration(name), value_type=str)
+
+
+def generate_launch_description():
+    share = get_package_share_directory("react_ros")
+    arguments = [
+        DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "reaction.yaml"),
+                              description="ROS 2 parameter file for all nodes"),
+        DeclareLaunchArgument("robot", default_value="screen_face",
+                              description="robot face profile: a name in config/robots or a YAML path"),
+        DeclareLaunchArgument("backend", default_value="onnxruntime", description="torch | onnxruntime | tensorrt"),
+        DeclareLaunchArgument("fallback_backend", default_value="torch",
+                              description="used when the backend cannot load ('' = none)"),
+        DeclareLaunchArgument("engine_dir", default_value="", description="TensorRT engines / ONNX models"),
+        DeclareLaunchArgument("model_dir", default_value="", description="model bundle ('' = the demo model)"),
+        DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="speaker camera topic"),
+        DeclareLaunchArgument("audio_topic", default_value="/audio", description="speaker audio topic"),
+        DeclareLaunchArgument("use_camera", default_value="true", description="start the built-in camera node"),
+        DeclareLaunchArgument("camera_device", default_value="0", description="camera index for the camera node"),
+        DeclareLaunchArgument("video_file", default_value="", description="play a video file instead of a camera"),
+        DeclareLaunchArgument("use_microphone", default_value="true",
+                              description="start the built-in microphone node"),
+        DeclareLaunchArgument("wav_file", default_value="", description="play a WAV file instead of a microphone"),
+        DeclareLaunchArgument("record", default_value="false", description="record the session to MCAP"),
+        DeclareLaunchArgument("record_raw_media", default_value="true",
+                              description="false: record features only, no raw video/audio"),
+        DeclareLaunchArgument("participant_id", default_value="", description="recording metadata"),
+        DeclareLaunchArgument("condition", default_value="", description="recording metadata"),
+        DeclareLaunchArgument("output_dir", default_value="out/sessions", description="where recordings go"),
+    ]
+    params_file = LaunchConfiguration("params_file")
+
+    camera = Node(
+        package="react_ros",
+        executable="react-ros-camera",
+        name="camera_node",
+        output="screen",
+        condition=IfCondition(LaunchConfiguration("use_camera")),
+        parameters=[params_file, {
+            "device": ParameterValue(LaunchConfiguration("camera_device"), value_type=int),
+            "video_file": text("video_file"),
+            "topic": text("image_topic"),
+        }],
+    )
+    microphone = Node(
+        package="react_ros",
+        executable="react-ros-microphone",
+        name="microphone_node",
+        output="screen",
+        condition=IfCondition(LaunchConfiguration("use_microphone")),
+        parameters=[params_file, {
+            "wav_file": text("wav_file"),
+            "topic": text("audio_topic"),
+        }],
+    )
+    reaction = Node(
+        package="react_ros",
+        executable="react-ros-reaction",
+        name="reaction_node",
+        output="screen",
+        parameters=[params_file, {
+            "robot_profile": text("robot"),
+            "backend": text("backend"),
+            "fallback_backend": text("fallback_backend"),
+            "engine_dir": text("engine_dir"),
+            "model_dir": text("model_dir"),
+            "image_topic": text("image_topic"),
+            "audio_topic": text("audio_topic"),
+            "record": ParameterValue(LaunchConfiguration("record"), value_type=bool),
+            "record_raw_media": ParameterValue(LaunchConfiguration("record_raw_media"), value_type=bool),
+            "participant_id": text("participant_id"),
+            "condition": text("condition"),
+            "output_dir": text("output_dir"),
+        }],
+    )
+    return LaunchDescription([*arguments, camera, microphone, reaction])

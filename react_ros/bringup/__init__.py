@@ -1,0 +1,1 @@
+"""In-process bringup: the ROS nodes in one process with the launch file's parameter file (see runner.py)."""

@@ -1,0 +1,82 @@
+"""`react-ros run`: the whole robot pipeline in one process on a clip (default: the bundled demo clip), and
+`react-ros data demo-clip`: regenerate that clip."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_commands(commands) -> None:
+    run = commands.add_parser("run", help="camera + microphone + reaction nodes in one process on a clip (ROS 2)")
+    run.add_argument("--clip", default=None, help="folder with speaker.mp4 + speaker.wav (default: the bundled demo clip)")
+    run.add_argument("--video", default=None, help="speaker video (overrides --clip)")
+    run.add_argument("--wav", default=None, help="speaker audio (overrides --clip; 'none' = no audio)")
+    run.add_argument("--config", default=None, help="ROS 2 params file (default: config/reaction.yaml)")
+    run.add_argument("--robot", default=None, help="robot profile name or YAML (default: from the params file)")
+    run.add_argument("--backend", default=None, help="torch | onnxruntime | tensorrt (default: from the params file)")
+    run.add_argument("--fallback-backend", default=None)
+    run.add_argument("--model", default=None, help="model bundle directory (default: the demo model)")
+    run.add_argument("--engine-dir", default=None)
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--steps", type=int, default=None)
+    run.add_argument("--participant", default=None, help="participant id (recording metadata)")
+    run.add_argument("--condition", default=None, help="experimental condition (recording metadata)")
+    run.add_argument("--features-only", action="store_true", help="record no raw video/audio (privacy)")
+    run.add_argument("--no-record", action="store_true", help="do not write the MCAP recording")
+    run.add_argument("--seconds", type=float, default=None, help="play only the first seconds of the clip")
+    run.add_argument("--out", default="out/run")
+    run.add_argument("--fast", action="store_true",
+                     help="publish as fast as the reaction node keeps up instead of in real time (tests)")
+    run.set_defaults(func=run_command)
+
+    # `react-ros data` is registered by cli.py; add the demo clip generator to it when present.
+    data = commands.choices.get("data")
+    if data is not None:
+        for action in data._subparsers._group_actions:
+            demo = action.add_parser("demo-clip", help="regenerate the bundled demo clip (speaker.mp4 + speaker.wav)")
+            demo.add_argument("--out", default=None, help="folder (default: react_ros/assets/demo_clip)")
+            demo.add_argument("--seconds", type=float, default=16.0)
+            demo.add_argument("--size", type=int, default=128)
+            demo.add_argument("--seed", type=int, default=0)
+            demo.set_defaults(func=demo_clip_command)
+
+
+def demo_clip_command(args: argparse.Namespace) -> int:
+    from react_ros.bringup.democlip import CLIP_DIR, make_demo_clip
+
+    video, wav = make_demo_clip(args.out or CLIP_DIR, args.seconds, args.size, args.seed)
+    print(f"wrote {video} and {wav}")
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from react_ros.bringup.democlip import VIDEO_FILE, WAV_FILE, default_clip
+    from react_ros.bringup.runner import format_summary, run_clip
+
+    video, wav = default_clip()
+    if args.clip:
+        video, wav = Path(args.clip) / VIDEO_FILE, Path(args.clip) / WAV_FILE
+    video = Path(args.video) if args.video else video
+    wav = None if args.wav == "none" else (Path(args.wav) if args.wav else wav)
+    if not video.is_file():
+        raise FileNotFoundError(f"speaker video not found: {video}")
+    if wav is not None and not wav.is_file():
+        raise FileNotFoundError(f"speaker audio not found: {wav} (use --wav none for video only)")
+    overrides = {}
+    for key, value in (("robot_profile", args.robot), ("backend", args.backend),
+                       ("fallback_backend", args.fallback_backend), ("model_dir", args.model),
+                       ("engine_dir", args.engine_dir), ("seed", args.seed), ("steps", args.steps),
+                       ("participant_id", args.participant), ("condition", args.condition)):
+        if value is not None:
+            overrides[key] = value
+    if args.features_only:
+        overrides["record_raw_media"] = False
+    result = run_clip(video, wav, args.out, args.config, overrides, fast=args.fast, max_seconds=args.seconds,
+                      record=not args.no_record)
+    print(format_summary(result.summary))
+    print(f"video -> {result.video}\nrecording -> {result.mcap}\nsummary -> {result.summary_path}")
+    ok = result.summary["commands"] > 0
+    if not ok:
+        print("react-ros run: no face commands were published", file=sys.stderr)
+    return 0 if ok else 1

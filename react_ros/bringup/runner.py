@@ -1,0 +1,294 @@
+"""In-process bringup: the camera, microphone and reaction nodes in one process and one executor, with the
+same parameter file as launch/reaction.launch.py (config/reaction.yaml), playing a clip.
+
+`run_clip(...)` plays a video + wav through the camera and microphone nodes (in real time, or as fast as the
+reaction node keeps up with `fast=True`: each frame waits for its command, at most 1 s), records the
+session to MCAP through the reaction node, and writes to `out`:
+
+    side_by_side.mp4   speaker | robot face (the rendered screen face, or the reaction drawn as a face with
+                       the joint commands as bars for joint profiles), one row per speaker frame
+    session MCAP       out/<session>.mcap (the reaction node's recording)
+    latency.json       per-stage median/p99, end-to-end (speaker frame published -> its command published)
+                       median/p99, command interval jitter, counts, backend/model ids
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from react_ros import schema
+
+
+def default_config_path() -> Path:
+    """config/reaction.yaml of the source tree, or of the installed ROS package."""
+    local = Path(__file__).resolve().parents[2] / "config" / "reaction.yaml"
+    if local.is_file():
+        return local
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("react_ros")) / "config" / "reaction.yaml"
+    except Exception:  # noqa: BLE001
+        return local
+
+
+def load_parameters(path: str | Path) -> dict[str, dict]:
+    """{node name: {parameter: value}} from a ROS 2 params file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"parameter file not found: {path}")
+    data = yaml.safe_load(path.read_text()) or {}
+    out = {}
+    for node, section in data.items():
+        params = (section or {}).get("ros__parameters")
+        if not isinstance(params, dict):
+            raise ValueError(f"{path}: section {node!r} has no ros__parameters mapping")
+        out[node.lstrip("/")] = dict(params)
+    return out
+
+
+def overrides(values: dict):
+    from rclpy.parameter import Parameter
+
+    return [Parameter(name, value=value) for name, value in values.items()]
+
+
+@dataclass
+class RunResult:
+    out: Path
+    video: Path
+    mcap: Path | None
+    summary_path: Path
+    summary: dict
+
+
+def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config: str | Path | None = None,
+             reaction_overrides: dict | None = None, fast: bool = False, max_seconds: float | None = None,
+             record: bool = True, video_size: int = 128, progress: bool = True) -> RunResult:
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    from react_ros.face.video import read_video
+    from react_ros.nodes.camera_node import CameraNode
+    from react_ros.nodes.microphone_node import MicrophoneNode
+    from react_ros.nodes.reaction_node import ReactionNode
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    params = load_parameters(config or default_config_path())
+    camera_params = dict(params.get("camera_node", {}), video_file=str(video), loop=False)
+    camera_params["rate"] = float(camera_params.get("rate") or 0.0)
+    mic_params = dict(params.get("microphone_node", {}), wav_file=str(wav or ""), loop=False)
+    reaction_params = dict(params.get("reaction_node", {}))
+    reaction_params.update(record=record, output_dir=str(out), autostart=True)
+    reaction_params.update(reaction_overrides or {})
+
+    frames_clip = read_video(video)
+    started = time.time()
+    owns_context = not rclpy.ok()
+    if owns_context:
+        rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    collected: list[tuple] = []  # (stamp, frame index, reaction, positions, display reaction, publish time)
+    published = threading.Event()
+    nodes = []
+    recorder_path, diagnostics, info, latency, profile, camera_history = None, {}, {}, {}, None, []
+    executor = MultiThreadedExecutor(num_threads=3)
+    spinning = threading.Event()
+    try:
+        reaction = ReactionNode(parameter_overrides=overrides(reaction_params))
+        if reaction.pipeline is None or not reaction.active:
+            raise RuntimeError("reaction_node failed to configure/activate (see the log above)")
+        nodes.append(reaction)
+
+        def on_output(output, positions, shown, wall) -> None:
+            collected.append((output.stamp, output.frame_index, output.reaction.copy(), np.array(positions),
+                              None if shown is None else np.array(shown), wall))
+            published.set()
+
+        reaction.output_hooks.append(on_output)
+        camera = CameraNode(parameter_overrides=overrides(camera_params), manual=fast)
+        nodes.append(camera)
+        microphone = MicrophoneNode(parameter_overrides=overrides(mic_params), manual=fast) if wav else None
+        if microphone is not None:
+            nodes.append(microphone)
+        for node in nodes:
+            executor.add_node(node)
+        thread = threading.Thread(target=lambda: _spin(executor, spinning), daemon=True)
+        spinning.set()
+        thread.start()
+        time.sleep(0.5)  # discovery: subscriptions match the publishers before the first frame
+        total = len(frames_clip) if max_seconds is None else min(len(frames_clip), int(max_seconds * camera.rate))
+        if fast:
+            _play_fast(camera, microphone, total, published, collected)
+        else:
+            _wait_real_time(camera, microphone, total, collected, progress)
+        time.sleep(0.3)
+    finally:
+        spinning.clear()
+        executor.shutdown(timeout_sec=2.0)
+        for node in reversed(nodes):
+            shutdown = getattr(node, "shutdown_gracefully", None)
+            if shutdown is not None:
+                shutdown()
+        if nodes:
+            reaction = nodes[0]
+            diagnostics = reaction.diagnostics()
+            info = dict(reaction.info)
+            latency = {stage: list(values) for stage, values in reaction._latency.items()}
+            recorder_path = getattr(reaction, "last_recording", None)
+            profile = reaction.profile
+            camera_history = list(nodes[1].history) if len(nodes) > 1 else []
+        for node in nodes:
+            node.destroy_node()
+        if owns_context and rclpy.ok():
+            rclpy.shutdown()
+    elapsed = time.time() - started
+    summary = summarize(collected, camera_history, latency, diagnostics, info, fast, elapsed)
+    video_path = out / "side_by_side.mp4"
+    write_side_by_side(video_path, frames_clip, collected, camera_history, profile, video_size)
+    summary.update(video=str(video_path), mcap=str(recorder_path) if recorder_path else None)
+    summary_path = out / "latency.json"
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    return RunResult(out, video_path, recorder_path, summary_path, summary)
+
+
+def _spin(executor, spinning: threading.Event) -> None:
+    while spinning.is_set():
+        try:
+            executor.spin_once(timeout_sec=0.05)
+        except Exception:  # noqa: BLE001 (shutdown races)
+            if not spinning.is_set():
+                return
+
+
+def _play_fast(camera, microphone, total: int, published: threading.Event, collected: list) -> None:
+    """Publish frame k's audio (up to the frame's end) then frame k; wait for its command (<= 1 s)."""
+    fps = camera.rate
+    origin = time.time()
+    for k in range(total):
+        frame = camera.read()
+        if frame is None:
+            break
+        if microphone is not None:
+            end = int(math.ceil((k + 1) * microphone.sample_rate / fps))
+            microphone.publish_until(end, origin)
+        published.clear()
+        before = len(collected)
+        camera.publish_frame(frame, stamp=origin + k / fps)
+        deadline = time.monotonic() + 1.0
+        while len(collected) == before and time.monotonic() < deadline:
+            published.wait(0.05)
+    camera.finished = True
+
+
+def _wait_real_time(camera, microphone, total: int, collected: list, progress: bool) -> None:
+    """The nodes' own timers play the clip; return when it has been played (or `total` frames)."""
+    last_report = time.monotonic()
+    while not camera.finished and camera.published < total:
+        time.sleep(0.05)
+        if progress and time.monotonic() - last_report > 2.0:
+            last_report = time.monotonic()
+            print(f"  {camera.published}/{total} frames, {len(collected)} commands", flush=True)
+    camera.finished = True
+    if microphone is not None:
+        microphone.finished = True
+
+
+def _percentiles(values_s, scale: float = 1000.0) -> dict:
+    if not len(values_s):
+        return {"median_ms": None, "p99_ms": None, "n": 0}
+    array = np.asarray(values_s, np.float64) * scale
+    return {"median_ms": round(float(np.median(array)), 3), "p99_ms": round(float(np.percentile(array, 99)), 3),
+            "max_ms": round(float(array.max()), 3), "n": int(array.size)}
+
+
+def summarize(collected, camera_history, latency, diagnostics, info, fast: bool, elapsed: float) -> dict:
+    published_at = {round(stamp, 6): wall for stamp, _, wall in camera_history}
+    e2e = [wall - published_at[round(stamp, 6)] for stamp, _, _, _, _, wall in collected
+           if round(stamp, 6) in published_at]
+    times = np.array([c[5] for c in collected])
+    intervals = np.diff(times) if len(times) > 1 else np.zeros(0)
+    jitter = np.abs(intervals - np.median(intervals)) if len(intervals) else np.zeros(0)
+    stages = {stage: _percentiles(values) for stage, values in latency.items() if stage != "end_to_end"}
+    return {
+        "mode": "fast (each frame waits for its command)" if fast else "real time",
+        "frames_published": len(camera_history),
+        "commands": len(collected),
+        "seconds": round(elapsed, 2),
+        "backend": info.get("backend"),
+        "fallback_from": info.get("fallback_from"),
+        "model": {k: v for k, v in info.items() if k.endswith("sha256")},
+        "sampling": {k: info.get(k) for k in ("sampler", "steps", "temperature", "guidance")},
+        "stages": stages,
+        "end_to_end": _percentiles(e2e),
+        "command_interval": _percentiles(intervals),
+        "command_jitter": _percentiles(jitter),
+        "diagnostics": diagnostics,
+    }
+
+
+def format_summary(summary: dict) -> str:
+    rows = [("stage", "median ms", "p99 ms", "n")]
+    for stage, values in summary["stages"].items():
+        rows.append((stage, values["median_ms"], values["p99_ms"], values["n"]))
+    for name in ("end_to_end", "command_interval", "command_jitter"):
+        values = summary[name]
+        rows.append((name.replace("_", " "), values["median_ms"], values["p99_ms"], values["n"]))
+    width = max(len(str(r[0])) for r in rows) + 2
+    lines = [f"{summary['mode']}; backend {summary['backend']}; {summary['frames_published']} frames -> "
+             f"{summary['commands']} commands in {summary['seconds']} s"]
+    for r in rows:
+        lines.append(f"{str(r[0]):<{width}}{str(r[1]):>10}{str(r[2]):>10}{str(r[3]):>7}")
+    return "\n".join(lines)
+
+
+def write_side_by_side(path: Path, frames_clip: np.ndarray, collected, camera_history, profile, size: int) -> int:
+    """speaker | robot face, one row per command of a published speaker frame."""
+    import cv2
+
+    from react_ros.face.renderer import FaceRenderer
+    from react_ros.face.video import tile, write_video
+
+    index_of = {round(stamp, 6): index for stamp, index, _ in camera_history}
+    renderer = FaceRenderer(size)
+    labels = ["speaker", f"robot ({profile.name})"]
+
+    def frames():
+        for stamp, _, reaction, positions, shown, _ in collected:
+            index = index_of.get(round(stamp, 6))
+            if index is None or not 0 <= index < len(frames_clip):
+                continue
+            speaker = cv2.resize(frames_clip[index], (size, size), interpolation=cv2.INTER_AREA)
+            face = renderer.render(shown if shown is not None else reaction)
+            if shown is None:
+                _draw_joint_bars(face, positions, profile)
+            yield tile([speaker, face], labels)
+
+    try:
+        return write_video(path, frames(), fps=schema.FPS)
+    except ValueError:  # no frames: write one neutral row so the file exists
+        blank = np.zeros((size, size, 3), np.uint8)
+        return write_video(path, [tile([blank, renderer.render(schema.neutral_frame())], labels)], fps=schema.FPS)
+
+
+def _draw_joint_bars(image: np.ndarray, positions, profile) -> None:
+    """Joint commands as small bars along the bottom: where each joint sits in [min, max]."""
+    import cv2
+
+    n = len(profile.names)
+    height, width = image.shape[:2]
+    bar_w = max(2, width // (n + 1))
+    span = np.maximum(profile.upper - profile.lower, 1e-9)
+    for k in range(n):
+        level = float((positions[k] - profile.lower[k]) / span[k])
+        x0 = int(k * width / n) + 1
+        top = int(height - 1 - level * height * 0.25)
+        cv2.rectangle(image, (x0, top), (x0 + bar_w - 2, height - 1), (80, 200, 80), -1)

@@ -1,0 +1,102 @@
+"""Camera node: OpenCV capture from a device index or a video file -> sensor_msgs/Image (bgr8).
+
+Parameters (config/reaction.yaml, section `camera_node`):
+    device (int, 0)          camera index, used when `video_file` is empty
+    video_file (str, "")     a video file to play instead of a camera
+    rate (float, 30.0)       frames per second published (0 = the file's own rate)
+    loop (bool, false)       replay the file when it ends
+    topic (str, /camera/image_raw), frame_id (str, camera)
+    width, height (int, 0)   resize before publishing (0 = as captured)
+
+Stamps are the time the frame was read (the capture time for a camera). A file plays in real time at
+`rate`; when it ends without `loop` the node stops publishing and sets `finished`.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import cv2
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from react_ros.nodes.common import bgr_to_image, sensor_qos
+
+
+class CameraNode(Node):
+    def __init__(self, name: str = "camera_node", manual: bool = False, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.declare_parameter("device", 0)
+        self.declare_parameter("video_file", "")
+        self.declare_parameter("rate", 30.0)
+        self.declare_parameter("loop", False)
+        self.declare_parameter("topic", "/camera/image_raw")
+        self.declare_parameter("frame_id", "camera")
+        self.declare_parameter("width", 0)
+        self.declare_parameter("height", 0)
+        p = self.get_parameter
+        self.video_file = str(p("video_file").value)
+        self.loop = bool(p("loop").value)
+        self.frame_id = str(p("frame_id").value)
+        self.size = (int(p("width").value), int(p("height").value))
+        source = self.video_file if self.video_file else int(p("device").value)
+        self.capture = cv2.VideoCapture(source)
+        if not self.capture.isOpened():
+            raise RuntimeError(f"camera_node: cannot open {'video file' if self.video_file else 'camera'} {source!r}")
+        rate = float(p("rate").value)
+        if rate <= 0:
+            rate = float(self.capture.get(cv2.CAP_PROP_FPS) or 30.0)
+        self.rate = rate
+        self.publisher = self.create_publisher(Image, str(p("topic").value), sensor_qos())
+        self.published = 0
+        self.finished = False
+        self.frame_index = -1  # index in the file of the last frame read
+        self.history: list[tuple[float, int, float]] = []  # (stamp, frame index, wall time) of published frames
+        self.timer = None if manual else self.create_timer(1.0 / rate, self._on_timer)
+        self.get_logger().info(f"publishing {source!r} at {rate:.1f} fps on {p('topic').value}")
+
+    def read(self):
+        """The next BGR frame, or None at the end of a file (rewinds when `loop`)."""
+        ok, frame = self.capture.read()
+        if not ok and self.video_file and self.loop:
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self.frame_index = -1
+            ok, frame = self.capture.read()
+        if not ok:
+            return None
+        self.frame_index += 1
+        if self.size[0] > 0 and self.size[1] > 0:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        return frame
+
+    def publish_frame(self, frame, stamp: float | None = None) -> None:
+        now = time.time()
+        stamp = now if stamp is None else stamp
+        self.publisher.publish(bgr_to_image(frame, stamp, self.frame_id))
+        self.published += 1
+        if self.video_file and len(self.history) < 1_000_000:
+            self.history.append((stamp, self.frame_index, now))
+
+    def _on_timer(self) -> None:
+        if self.finished:
+            return
+        frame = self.read()
+        if frame is None:
+            self.finished = True
+            self.get_logger().info(f"end of {self.video_file} after {self.published} frames")
+            return
+        self.publish_frame(frame)
+
+    def destroy_node(self) -> None:
+        self.capture.release()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    from react_ros.nodes.runtime import spin_nodes
+
+    return spin_nodes([CameraNode], args if args is not None else sys.argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Microphone node: pyaudio capture (when installed) or a WAV file -> audio chunks on a topic.
+
+Messages are `std_msgs/UInt8MultiArray` of raw S16LE PCM with a layout naming samples, channels,
+sample_rate and the capture stamp of the first sample (see react_ros/nodes/common.py and docs/ros.md).
+
+Parameters (config/reaction.yaml, section `microphone_node`):
+    wav_file (str, "")        play this file instead of capturing (mono or multi-channel, any rate)
+    device_index (int, -1)    pyaudio input device (-1 = the default input)
+    sample_rate (int, 16000)  capture rate (a WAV file keeps its own rate)
+    channels (int, 1)         capture channels
+    chunk_ms (float, 32.0)    chunk length
+    loop (bool, false)        replay the file when it ends
+    topic (str, /audio)
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+from rclpy.node import Node
+from std_msgs.msg import UInt8MultiArray
+
+from react_ros.nodes.common import make_audio_msg, sensor_qos
+
+
+class MicrophoneNode(Node):
+    def __init__(self, name: str = "microphone_node", manual: bool = False, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.declare_parameter("wav_file", "")
+        self.declare_parameter("device_index", -1)
+        self.declare_parameter("sample_rate", 16000)
+        self.declare_parameter("channels", 1)
+        self.declare_parameter("chunk_ms", 32.0)
+        self.declare_parameter("loop", False)
+        self.declare_parameter("topic", "/audio")
+        p = self.get_parameter
+        self.wav_file = str(p("wav_file").value)
+        self.loop = bool(p("loop").value)
+        self.publisher = self.create_publisher(UInt8MultiArray, str(p("topic").value), sensor_qos())
+        self.published = 0
+        self.finished = False
+        self._stream = None
+        chunk_s = float(p("chunk_ms").value) / 1000.0
+        if self.wav_file:
+            from react_ros.data.audio_io import read_wav
+
+            samples, rate = read_wav(self.wav_file)  # float32 in [-1, 1]
+            self.samples = np.round(np.clip(samples, -1, 1) * 32767).astype(np.int16)
+            self.sample_rate = int(rate)
+            self.chunk = max(1, int(round(chunk_s * self.sample_rate)))
+            self.position = 0
+            self.origin: float | None = None  # wall time of sample 0 of the current pass
+            self.timer = None if manual else self.create_timer(chunk_s, self._on_timer)
+            self.get_logger().info(f"playing {self.wav_file} ({self.sample_rate} Hz) on {p('topic').value}")
+        else:
+            self.timer = None
+            self._open_pyaudio(int(p("device_index").value), int(p("sample_rate").value), int(p("channels").value),
+                               chunk_s)
+
+    # ------------------------------------------------------------------------------------------ file
+
+    def publish_until(self, sample_end: int, origin: float) -> int:
+        """Publish the file's samples up to `sample_end` in chunks, stamped origin + index / rate."""
+        count = 0
+        while self.position < min(sample_end, len(self.samples)):
+            stop = min(self.position + self.chunk, sample_end, len(self.samples))
+            chunk = self.samples[self.position:stop]
+            self.publisher.publish(make_audio_msg(chunk, self.sample_rate, origin + self.position / self.sample_rate))
+            self.position = stop
+            self.published += 1
+            count += 1
+        return count
+
+    def _on_timer(self) -> None:
+        if self.finished:
+            return
+        now = time.time()
+        if self.origin is None:
+            self.origin = now
+        due = int((now - self.origin) * self.sample_rate)
+        due -= due % self.chunk  # whole chunks only, so every chunk has the configured length
+        self.publish_until(due, self.origin)
+        if self.position >= len(self.samples):
+            if self.loop:
+                self.position, self.origin = 0, None
+            else:
+                self.finished = True
+                self.get_logger().info(f"end of {self.wav_file} after {self.published} chunks")
+
+    # ------------------------------------------------------------------------------------------ device
+
+    def _open_pyaudio(self, device: int, rate: int, channels: int, chunk_s: float) -> None:
+        try:
+            import pyaudio  # noqa: PLC0415 (optional: pip install react_ros[audio])
+        except ImportError as error:
+            raise RuntimeError("microphone_node: pyaudio is not installed (pip install pyaudio) and no wav_file "
+                               "was given") from error
+        self.sample_rate = rate
+        frames = max(1, int(round(chunk_s * rate)))
+        self._audio = pyaudio.PyAudio()
+        lock = threading.Lock()
+
+        def on_audio(data, frame_count, time_info, status):
+            stamp = time.time() - frame_count / rate  # capture time of the first sample (approximately)
+            pcm = np.frombuffer(data, "<i2").reshape(-1, channels)
+            with lock:
+                self.publisher.publish(make_audio_msg(pcm, rate, stamp))
+                self.published += 1
+            return None, pyaudio.paContinue
+
+        self._stream = self._audio.open(format=pyaudio.paInt16, channels=channels, rate=rate, input=True,
+                                        input_device_index=None if device < 0 else device,
+                                        frames_per_buffer=frames, stream_callback=on_audio)
+        self._stream.start_stream()
+        self.get_logger().info(f"capturing microphone {device} at {rate} Hz, {channels} channel(s)")
+
+    def destroy_node(self) -> None:
+        if self._stream is not None:
+            self._stream.stop_stream()
+            self._stream.close()
+            self._audio.terminate()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    from react_ros.nodes.runtime import spin_nodes
+
+    return spin_nodes([MicrophoneNode], args if args is not None else sys.argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Robot face profiles and motion safety: mapping, limits, velocity clamp, watchdog easing to neutral."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from react_ros import schema
+from react_ros.robot import MotionConfig, MotionController, RobotProfile, load_profile
+
+
+def extreme_reaction() -> np.ndarray:
+    reaction = schema.UPPER.copy()  # every AU full on, valence/arousal 1, all expressions 1
+    return reaction
+
+
+def test_shipped_profiles_load_and_map_neutral_to_rest_pose():
+    animatronic = load_profile("animatronic")
+    assert 10 <= len(animatronic.names) <= 14
+    assert {"jaw", "head_tilt", "eyelid_left", "mouth_corner_right"} <= set(animatronic.names)
+    np.testing.assert_allclose(animatronic.map(schema.neutral_frame()), animatronic.neutral + animatronic.offset)
+    screen = load_profile("screen_face")
+    assert screen.render and screen.kind == "screen"
+    assert screen.names == list(schema.ATTRIBUTE_NAMES)
+
+
+def test_mapping_follows_gains_and_stays_within_limits():
+    profile = load_profile("animatronic")
+    jaw = profile.names.index("jaw")
+    open_mouth = schema.neutral_frame()
+    open_mouth[schema.index_of("AU26")] = 1.0
+    assert profile.map(open_mouth)[jaw] == pytest.approx(0.35)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        x = rng.uniform(-3, 3, schema.REACTION_DIM).astype(np.float32)  # far outside the ranges
+        q = profile.map(x)
+        assert np.all(q >= profile.lower - 1e-12) and np.all(q <= profile.upper + 1e-12)
+    nan = np.full(schema.REACTION_DIM, np.nan, np.float32)
+    np.testing.assert_allclose(profile.map(nan), profile.neutral)
+
+
+def test_identity_profile_round_trips_the_reaction():
+    screen = load_profile("screen_face")
+    x = schema.clip_to_range(np.random.default_rng(1).uniform(-1, 1, schema.REACTION_DIM))
+    np.testing.assert_allclose(screen.to_reaction(screen.map(x)), x, atol=1e-6)
+    assert load_profile("animatronic").to_reaction(np.zeros(13)) is None
+
+
+def test_bad_profiles_are_rejected_with_the_reason():
+    with pytest.raises(ValueError, match="unknown reaction attribute"):
+        RobotProfile.from_dict({"joints": [{"name": "j", "inputs": {"AU99": 1.0}}]})
+    with pytest.raises(ValueError, match="neutral"):
+        RobotProfile.from_dict({"joints": [{"name": "j", "attribute": "AU1", "neutral": 2.0, "min": 0, "max": 1}]})
+    with pytest.raises(ValueError, match="max_velocity"):
+        RobotProfile.from_dict({"joints": [{"name": "j", "attribute": "AU1", "max_velocity": 0}]})
+    with pytest.raises(FileNotFoundError):
+        load_profile("no_such_robot")
+
+
+def test_velocity_clamp_never_jerks():
+    profile = load_profile("animatronic")
+    motion = MotionController(profile, MotionConfig(smoothing_s=0.0))
+    dt = 1 / 30
+    previous = motion.positions.copy()
+    target = extreme_reaction()
+    for k in range(60):
+        now = k * dt
+        q = motion.update(target if k % 2 == 0 else schema.neutral_frame(), now)  # worst case: flip every frame
+        step = np.abs(q - previous)
+        assert np.all(step <= profile.max_velocity * dt + 1e-9)
+        assert np.all(q >= profile.lower) and np.all(q <= profile.upper)
+        previous = q
+    # A long pause does not license a jump: dt is capped.
+    q = motion.update(target, 60 * dt + 30.0)
+    assert np.all(np.abs(q - previous) <= profile.max_velocity * MotionConfig().max_dt_s + 1e-9)
+
+
+def test_smoothing_reaches_the_target():
+    profile = load_profile("animatronic")
+    motion = MotionController(profile)
+    target = profile.map(extreme_reaction())
+    for k in range(90):
+        q = motion.update(extreme_reaction(), k / 30)
+    np.testing.assert_allclose(q, target, atol=1e-3)
+
+
+def test_watchdog_eases_to_neutral_when_input_stops():
+    profile = load_profile("animatronic")
+    motion = MotionController(profile, MotionConfig(stale_after_s=0.5))
+    for k in range(60):
+        motion.update(extreme_reaction(), k / 30)
+    last_input = 59 / 30
+    assert not motion.at_neutral()
+    distance = np.abs(motion.positions - profile.neutral).max()
+    # Still fresh: the watchdog holds the pose.
+    held = motion.tick(last_input + 0.2)
+    assert np.abs(held - profile.neutral).max() == pytest.approx(distance, abs=0.05)
+    previous = held
+    for k in range(1, 150):
+        now = last_input + 0.2 + k / 50
+        q = motion.tick(now)
+        assert np.all(np.abs(q - previous) <= profile.max_velocity / 50 + 1e-9)
+        previous = q
+    assert motion.stale and motion.at_neutral(1e-3)
+
+
+def test_ease_to_neutral_on_shutdown_is_bounded():
+    profile = load_profile("animatronic")
+    motion = MotionController(profile)
+    for k in range(60):
+        motion.update(extreme_reaction(), k / 30)
+    steps = list(motion.ease_to_neutral(2.0, rate_hz=50.0, max_s=2.0))
+    assert 1 < len(steps) <= 100
+    np.testing.assert_allclose(steps[-1], profile.neutral, atol=1e-6)
+    diffs = np.abs(np.diff(np.array([motion.profile.map(extreme_reaction())] + steps), axis=0))
+    assert np.all(diffs[1:] <= profile.max_velocity / 50 + 1e-9)
