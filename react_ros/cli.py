@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--splits", nargs="+", default=["train", "val", "test"])
     check.set_defaults(func=_data_check)
 
-    demo = commands.add_parser("demo", help="the embedded default: the whole pipeline on bundled data")
+    demo = commands.add_parser("demo", help="offline tour: synthetic data -> reactions -> REACT metrics and videos")
     demo.add_argument("--out", default="out/demo")
     demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
     demo.set_defaults(func=_demo)

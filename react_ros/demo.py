@@ -1,6 +1,7 @@
-"""The embedded default: the whole pipeline on bundled data, with results a person can look at.
+"""The offline tour (`react-ros demo`): the data-to-metrics pipeline on bundled data, with results a person
+can look at. (The robot's main job, the nodes on the demo clip, is `react-ros run`.)
 
-Until the ROS runtime lands, the demo makes a small synthetic data set in the MARS layout, generates
+The demo makes a small synthetic data set in the MARS layout, generates
 reactions to its test speakers with the shipped demo model (ONNX Runtime when the exported graphs are
 there, torch otherwise), scores them with the REACT metrics next to the trivial references, and
 writes side-by-side videos (speaker | real listener | generated listeners).

@@ -67,6 +67,11 @@ def test_eval_reports_model_online_model_and_references(trained, tmp_path):
             assert math.isfinite(metrics[key]), (name, key)
     assert results["model (offline)"]["FRDiv"] > 0  # different samples, not one reaction repeated
     assert results["GT"]["FRDist"] == pytest.approx(0.0, abs=1e-6)
+    # the references rank as they must on the synthetic dyadic data
+    for other in ("Mime", "Random"):
+        assert results["GT"]["FRCorr"] > results[other]["FRCorr"]
+        assert results["GT"]["FRDist"] < results[other]["FRDist"]
+    assert results["Random"]["FRDiv"] == max(m["FRDiv"] for m in results.values())
     assert (out / "metrics.md").read_text().count("|") > 20
     assert (out / "side_by_side_0.mp4").stat().st_size > 0
     assert (out / "attributes_over_time_0.png").stat().st_size > 0

@@ -12,7 +12,7 @@ from react_ros.model.diffusion import NoiseSchedule, make_sampler
 from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator, generate_offline
 from react_ros.model.reaction_model import ReactionModel
 from react_ros.runtime.torch_backend import TorchGraphs
-from react_ros.training.trainer import StageConfig, TrainConfig, Trainer
+from react_ros.training.trainer import StageConfig, TrainConfig, Trainer, whiten_latent
 from react_ros.training.windows import ClipFeatures, WindowSampler
 
 TINY = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
@@ -179,3 +179,22 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     assert meta2["step"] == 6
     for a, b in zip(model.state_dict().values(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_latent_whitening_is_exact_and_centres_every_dimension():
+    torch.manual_seed(0)
+    model = ReactionModel(TINY).eval()
+    with torch.no_grad():  # an autoencoder with offsets in its latent, like a lightly regularised one
+        model.autoencoder.encoder[-1].bias[: TINY.latent_dim] += torch.linspace(-2, 2, TINY.latent_dim)
+    sampler = WindowSampler(_clips(3), TINY, seed=0)
+    batch = {k: torch.from_numpy(v) for k, v in sampler.batch(256, None).items()}
+    with torch.no_grad():
+        before_mean, _ = model.autoencoder.encode(batch["window"], batch["past"])
+        before = model.autoencoder.decode(before_mean, batch["past"])
+        whiten_latent(model, sampler)
+        after_mean, _ = model.autoencoder.encode(batch["window"], batch["past"])
+        after = model.autoencoder.decode(after_mean, batch["past"])
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)  # same reconstructions
+    assert after_mean.mean(0).abs().max() < 0.2
+    assert (after_mean.std(0) - 1).abs().max() < 0.2
+    assert float(model.latent_scale) == 1.0

@@ -14,8 +14,8 @@ from pathlib import Path
 from react_ros.model.generator import SamplingConfig
 
 GRID = [SamplingConfig(sampler, steps, 1.0, temperature)
-        for sampler, steps in (("dpm", 2), ("dpm", 4), ("ddim", 4), ("ddim", 10))
-        for temperature in (0.8, 1.0)]
+        for sampler, steps in (("dpm", 2), ("dpm", 4), ("ddim", 10))
+        for temperature in (1.0, 1.25, 1.5)]
 
 
 def sweep(graphs, root: str | Path, split: str = "val", grid=GRID, samples: int = 5, inputs: int = 12,

@@ -128,11 +128,26 @@ def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_
 
 
 @torch.no_grad()
-def estimate_latent_scale(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> float:
+def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> None:
+    """Give the diffusion stage a centred, unit-variance latent in every dimension.
+
+    A lightly KL-regularised autoencoder leaves latent dimensions with offsets of the order of their
+    spread (e.g. mean 0.5, std 0.1); diffusing that with one global scale makes the denoiser spend its
+    capacity on the offsets and the few-step samplers land off the data. The per-dimension mean and std
+    are folded into the encoder's last layer and the decoder's first layer (an exact reparametrisation),
+    so every graph and backend keeps the same interface and `latent_scale` stays 1."""
     device = model.latent_scale.device
-    means = [model.autoencoder.encode(**{k: v for k, v in _tensors(sampler.batch(512, None), device).items()
-                                         if k in ("window", "past")})[0] for _ in range(batches)]
-    return float(torch.cat(means).std())
+    means = torch.cat([model.autoencoder.encode(**{k: v for k, v in _tensors(sampler.batch(512, None), device).items()
+                                                   if k in ("window", "past")})[0] for _ in range(batches)])
+    mu, sigma = means.mean(0), means.std(0).clamp_min(1e-4)
+    latent = model.config.latent_dim
+    enc_out, dec_in = model.autoencoder.encoder[-1], model.autoencoder.decoder[0]
+    enc_out.weight[:latent] /= sigma[:, None]
+    enc_out.bias[:latent] = (enc_out.bias[:latent] - mu) / sigma
+    enc_out.bias[latent:] -= 2 * torch.log(sigma)  # log-variance in the new units
+    dec_in.bias += dec_in.weight[:, :latent] @ mu
+    dec_in.weight[:, :latent] *= sigma[None, :]
+    model.latent_scale.fill_(1.0)
 
 
 class Trainer:
@@ -205,7 +220,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         start = self._resume(stage, optimizer) if resume else 0
         if stage == "diffusion" and start == 0:
-            self.model.latent_scale.fill_(estimate_latent_scale(self.model, self.train_sampler))
+            whiten_latent(self.model, self.train_sampler)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg), last_epoch=start - 1)
         alphas = torch.tensor(self.model.schedule.alphas_cumprod(), dtype=torch.float32, device=self.device)
         bar = tqdm(range(start, cfg.steps), desc=f"train {stage}", disable=not self.progress, initial=start,
@@ -226,6 +241,8 @@ class Trainer:
                 entry = {"step": done, "train": logs, "val": self.validate(stage, alphas)}
                 if stage == "diffusion" and self.metric_fn is not None and self.rank == 0:
                     entry["val_metrics"] = self.metric_fn(self.model)
+                    # The metrics' compiled (numba) code can reset the CPU's flush-to-zero flags.
+                    torch.set_flush_denormal(True)
                     bar.write(f"step {done}: " + ", ".join(f"{k} {v:.3f}" for k, v in entry["val_metrics"].items()))
                 self.history[stage].append(entry)
                 self.model.train()

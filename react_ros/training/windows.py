@@ -33,6 +33,11 @@ class Augmentation:
     visual_noise: float = 0.03  # the attribute estimator is not perfect on a robot
     lost_face_span: float = 0.1  # probability of a random span without a face in the context
     past_noise: float = 0.01
+    # Exposure bias: on the robot the past is the model's own output, which drifts. A constant offset on
+    # the past of some windows (the target stays true) teaches the model to pull back toward what the
+    # speaker calls for instead of continuing its own error.
+    past_shift: float = 0.1  # std of the offset, in units of each attribute's range
+    past_shift_probability: float = 0.5
 
 
 class WindowSampler:
@@ -71,6 +76,10 @@ class WindowSampler:
         if augment is not None:
             visual = visual + rng.normal(0, augment.visual_noise, visual.shape).astype(np.float32)
             past = past + rng.normal(0, augment.past_noise, past.shape).astype(np.float32)
+            shifted = rng.random(size) < augment.past_shift_probability
+            span = (schema.UPPER - schema.LOWER).astype(np.float32)
+            offset = rng.normal(0, augment.past_shift, (size, 1, c.reaction_dim)).astype(np.float32) * span
+            past = past + offset * shifted[:, None, None]
             past = schema.clip_to_range(past)
             lost = rng.random(size) < augment.lost_face_span
             for i in np.flatnonzero(lost):
