@@ -9,7 +9,11 @@ int8 activations, symmetric (zero point 0, as TensorRT requires), biases left in
 matrix products (Conv, MatMul, Gemm) quantised. ONNX Runtime runs the file on any CPU (so its
 accuracy is measured here) and TensorRT builds an INT8 engine from the same file without a calibrator.
 Calibration feeds are real training windows (react_ros.training): speaker context, listener past and
-the target window; the denoiser sees the windows' latents noised at the sampler's own timesteps."""
+the target window; the denoiser sees the windows' latents noised at the sampler's own timesteps.
+
+CPU INT8 (`add_cpu_int8_variant`, variant "int8_cpu"): ONNX Runtime dynamic quantisation of the FP32 graphs'
+MatMul/Gemm (MatMulInteger). On x86 CPUs the QDQ file above runs slower than FP32, this one faster
+(docs/performance.md); TensorRT cannot build it, so it is an extra variant for CPUs, never the engine source."""
 from __future__ import annotations
 
 import logging
@@ -225,3 +229,55 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     if estimator_source:
         info["estimator_calibration"] = estimator_source
     return feeds, info
+
+
+# ------------------------------------------------------------------------------- CPU int8 (dynamic)
+
+CPU_INT8_VARIANT = "int8_cpu"
+
+
+def to_int8_dynamic(source: str | Path, target: str | Path, graph_name: str) -> set[str]:
+    """The CPU INT8 variant: ONNX Runtime dynamic quantisation (QOperator: DynamicQuantizeLinear + MatMulInteger).
+
+    int8 weights, symmetric per tensor, activations quantised per call from their own range (no calibration);
+    MatMul/Gemm only (ConvInteger is slow on ONNX Runtime's CPU provider, the estimator's convolutions stay
+    float). On x86 this runs faster than FP32, where the static QDQ file (to_int8) runs slower: ONNX Runtime
+    leaves much of it as float matmuls between QuantizeLinear/DequantizeLinear pairs. TensorRT cannot build it
+    (MatMulInteger, DynamicQuantizeLinear): the QDQ file stays the one for engines; this one is for CPUs."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=False,
+                         op_types_to_quantize=["MatMul", "Gemm"])
+    finally:
+        root.setLevel(level)
+    model = onnx.load(target)
+    onnx.checker.check_model(model)
+    return {node.op_type for node in model.graph.node}
+
+
+def add_cpu_int8_variant(export_dir: str | Path) -> dict:
+    """Add the `int8_cpu` variant (to_int8_dynamic of every fp32 graph) to an existing export directory and its
+    manifest; ONNX Runtime loads it as precision "int8_cpu" (OnnxGraphs). Returns the variant entry."""
+    import json
+
+    from react_ros.export.manifest import MANIFEST, load_manifest, sha256_of
+
+    directory = Path(export_dir)
+    manifest = load_manifest(directory)
+    graphs = {}
+    for name, entry in manifest["variants"]["fp32"]["graphs"].items():
+        path = directory / CPU_INT8_VARIANT / f"{name}.onnx"
+        ops = to_int8_dynamic(directory / entry["file"], path, name)
+        graphs[name] = dict(entry, file=f"{CPU_INT8_VARIANT}/{name}.onnx", sha256=sha256_of(path), ops=sorted(ops))
+    variant = {"precision": "int8", "io": "float32", "target": "onnxruntime CPU only (not TensorRT)",
+               "quantisation": {"format": "QOperator (dynamic)", "weights": "int8 symmetric per-tensor",
+                                "activations": "uint8 per call (DynamicQuantizeLinear)", "ops": ["MatMul", "Gemm"],
+                                "method": "onnxruntime.quantization.quantize_dynamic"}, "graphs": graphs}
+    manifest["variants"][CPU_INT8_VARIANT] = variant
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return variant

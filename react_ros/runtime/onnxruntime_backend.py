@@ -2,7 +2,15 @@
 
 Session options are tuned for the small CPUs of robots: `threads` intra-op threads (default: ONNX
 Runtime's choice, the physical cores), one inter-op thread and sequential execution (the graphs are
-chains, parallel branches would only add scheduling), all graph optimisations on.
+chains, parallel branches would only add scheduling), all graph optimisations on, and thread spinning off
+whenever more than one intra-op thread may run. `react-ros bench` sweeps these (docs/performance.md): for
+graphs this small (0.03-0.6 ms per call) one thread is fastest per window, a second thread adds pool
+synchronisation per op, and spinning makes the idle pool thread burn a whole core (CPU/wall ~1.9 instead of
+~1.2 with two threads) for no gain, worse on a robot whose cores are shared.
+
+Precision is a variant of the export: "fp32", "fp16", "int8" (static QDQ, the file TensorRT builds INT8
+engines from) or "int8_cpu" (dynamic quantisation, MatMulInteger; added by
+export.quantize.add_cpu_int8_variant), the one that is faster than fp32 on x86 CPUs.
 
 The ONNX files come from an export directory (`react-ros export onnx`, see docs/export.md). When the
 given directory has no export of *this* model (sha256 of reaction.pt / estimator.pt), the fp32/fp16
@@ -38,14 +46,29 @@ def cache_root() -> Path:
     return Path(base) if base else Path.home() / ".cache" / "react_ros"
 
 
-def session_options(threads: int | None = None):
+OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
+
+
+def session_options(threads: int | None = None, spinning: bool | None = None, optimization: str = "all"):
+    """threads: intra-op threads (None/0: ONNX Runtime picks, the physical cores). spinning: let idle intra-op
+    threads busy-wait for the next op (None: off whenever more than one thread may run; with one thread there
+    is nothing to spin). Spinning buys microseconds per op on an idle machine and costs whole cores of CPU on
+    a robot whose cores are shared (`react-ros bench` measures both, docs/performance.md)."""
     import onnxruntime as ort
 
+    if optimization not in OPTIMIZATION_LEVELS:
+        raise ValueError(f"unknown graph optimisation level {optimization!r}; choose one of {OPTIMIZATION_LEVELS}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(threads or 0)  # 0: ONNX Runtime picks (physical cores)
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = {
+        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[optimization]
+    if spinning is None:
+        spinning = threads == 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return options
 
 
@@ -55,7 +78,7 @@ class OnnxGraphs:
     name = "onnxruntime"
 
     def __init__(self, export_dir: str | Path, precision: str = "fp32", threads: int | None = None,
-                 use_sample_graphs: bool = False):
+                 use_sample_graphs: bool = False, spinning: bool | None = None, optimization: str = "all"):
         import onnxruntime as ort
 
         from react_ros.model.config import ModelConfig
@@ -66,7 +89,7 @@ class OnnxGraphs:
         self.paths = verify_files(self.export_dir, self.manifest, precision)
         self.config = ModelConfig.from_dict(self.manifest["config"])
         self.latent_scale = float(self.manifest["latent_scale"])
-        options = session_options(threads)
+        options = session_options(threads, spinning, optimization)
         providers = ["CPUExecutionProvider"]
         missing = [g for g in GRAPHS if g not in self.paths]
         if missing:

@@ -1,0 +1,87 @@
+"""A long simulated conversation through OnlineGenerator, faster than real time: is the cost per window flat?
+
+Synthetic speaker features (smooth random attributes in the schema's ranges, random log-mel frames, a face that
+leaves the view now and then) are pushed one frame at a time, as the robot does. Every push that produces a
+window is timed; the process's RSS is sampled along the way. Flat = the median time per window of the last
+10 % of windows within 10 % of the first 10 %'s, and RSS not growing."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from react_ros import schema
+from react_ros.bench.timing import CpuMeter, rss_mb, summary_ms
+
+
+def synthetic_speaker(frames: int, audio_dim: int, seed: int = 0, block: int = 3000):
+    """Yields (visual (n,25), audio (n,A), visual_present (n,)) blocks of at most `block` frames."""
+    rng = np.random.default_rng(seed)
+    state = rng.standard_normal(schema.REACTION_DIM)
+    done = 0
+    while done < frames:
+        n = min(block, frames - done)
+        steps = rng.standard_normal((n, schema.REACTION_DIM)) * 0.1
+        walk = state + np.cumsum(steps, axis=0) * 0.3
+        state = walk[-1] * 0.9
+        visual = schema.clip_to_range((1.0 / (1.0 + np.exp(-walk))).astype(np.float32))
+        audio = rng.standard_normal((n, audio_dim)).astype(np.float32)
+        present = (rng.random(n) > 0.05).astype(np.float32)  # 5 % of frames without a face
+        yield visual, audio, present
+        done += n
+
+
+def long_stream(graphs, sampling, minutes: float = 30.0, samples: int = 1, seed: int = 0, fps: float = schema.FPS,
+                progress: bool = False) -> dict:
+    from react_ros.model.generator import OnlineGenerator, WindowGenerator
+
+    online = OnlineGenerator(WindowGenerator(graphs, sampling), samples)
+    online.reset(seed)
+    frames = int(round(minutes * 60 * fps))
+    window_times: list[float] = []
+    rss: list[tuple[int, float]] = []
+    context = {online.context_frames}
+    clock = time.perf_counter
+    rss_every = max(1, frames // 200)
+    meter = CpuMeter().start()
+    started = clock()
+    last_report = started
+    pushed = 0
+    for visual, audio, present in synthetic_speaker(frames, online.config.audio_dim, seed):
+        for i in range(len(visual)):
+            t0 = clock()
+            out = online.push(visual[i:i + 1], audio[i:i + 1], present[i:i + 1])
+            t1 = clock()
+            if len(out):
+                window_times.append(t1 - t0)
+            pushed += 1
+            if pushed % rss_every == 0:
+                rss.append((pushed, rss_mb()))
+                context.add(online.context_frames)
+        if progress and clock() - last_report > 5.0:
+            last_report = clock()
+            print(f"  long stream: {pushed}/{frames} frames ({pushed / fps / 60:.1f} of {minutes:g} min simulated)",
+                  flush=True)
+    wall = clock() - started
+    cpu = meter.stop()
+    n = len(window_times)
+    tenth = max(1, n // 10)
+    first, last = np.median(window_times[:tenth]), np.median(window_times[-tenth:])
+    rss_values = [r for _, r in rss] or [rss_mb()]
+    rss_tenth = max(1, len(rss_values) // 10)
+    rss_first, rss_last = float(np.median(rss_values[:rss_tenth])), float(np.median(rss_values[-rss_tenth:]))
+    return {
+        "minutes_simulated": round(frames / fps / 60, 3), "frames": frames, "windows": n,
+        "window": online.config.window, "samples": samples, "sampling": dict(sampling.__dict__),
+        "wall_s": round(wall, 2), "speed_vs_real_time": round(frames / fps / wall, 2) if wall else None,
+        "window_ms": summary_ms(window_times),
+        "first_10pct_window_median_ms": round(float(first) * 1e3, 4),
+        "last_10pct_window_median_ms": round(float(last) * 1e3, 4),
+        "window_time_ratio_last_vs_first": round(float(last / first), 4),
+        "rss_first_10pct_mb": round(rss_first, 1), "rss_last_10pct_mb": round(rss_last, 1),
+        "rss_ratio_last_vs_first": round(rss_last / rss_first, 4),
+        "context_frames": sorted(context), "context_bounded": len(context) == 1,
+        "cpu": cpu,
+        "window_ms_by_decile": [round(float(np.median(chunk)) * 1e3, 4)
+                                for chunk in np.array_split(np.asarray(window_times), 10) if len(chunk)],
+    }

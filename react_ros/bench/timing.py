@@ -1,0 +1,67 @@
+"""Clocks and summaries: repeated timing with a time budget, median/p99, process CPU time and memory."""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def measure(fn: Callable[[], object], budget_s: float = 0.5, min_n: int = 10, max_n: int = 2000,
+            warmup: int = 3) -> list[float]:
+    """Run `fn` until `budget_s` has passed (at least min_n, at most max_n times) after `warmup` runs; seconds."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    clock = time.perf_counter
+    stop = clock() + budget_s
+    while len(times) < max_n and (len(times) < min_n or clock() < stop):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return times
+
+
+def summary_ms(seconds) -> dict:
+    """median, p99, mean, min (milliseconds) and n of a list of durations in seconds."""
+    array = np.asarray(seconds, np.float64) * 1e3
+    if array.size == 0:
+        return {"median_ms": None, "p99_ms": None, "mean_ms": None, "min_ms": None, "n": 0}
+    return {"median_ms": round(float(np.median(array)), 4), "p99_ms": round(float(np.percentile(array, 99)), 4),
+            "mean_ms": round(float(array.mean()), 4), "min_ms": round(float(array.min()), 4), "n": int(array.size)}
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process (MB), from /proc (Linux) or the peak elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (MB): VmHWM of /proc/self/status on Linux (getrusage's
+    ru_maxrss survives exec, so a spawned child would report its parent's peak), ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class CpuMeter:
+    """Process CPU time (user + system, all threads) over wall time between start() and stop()."""
+
+    def start(self) -> CpuMeter:
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+        return self
+
+    def stop(self) -> dict:
+        cpu, wall = time.process_time() - self._cpu, time.perf_counter() - self._wall
+        return {"cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "cpu_per_wall": round(cpu / wall, 3) if wall else None}
