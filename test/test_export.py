@@ -269,3 +269,15 @@ def test_export_without_onnxslim_uses_onnxruntime_constant_folding(bundle_dir, t
     feeds = dict(zip([t.name for t in spec.inputs], inputs, strict=True))
     expected = TorchGraphs(bundle.model).condition(*inputs)
     assert _rel(run_onnx(tmp_path / "condition.onnx", feeds)[0], expected) < 1e-4
+
+
+def test_cpu_int8_variant_is_made_on_demand_and_stays_close(bundle_dir, tmp_path):
+    loaded = load_graphs("onnxruntime", bundle_dir, precision="int8_cpu", cache_dir=tmp_path / "cache")
+    assert loaded.info["precision"] == "int8_cpu" and loaded.info["auto_exported"]
+    reference = TorchGraphs(load_bundle(bundle_dir).model)
+    inputs = _window_inputs(4)  # speaker, past and noise
+    sampling = SamplingConfig("dpm", 2)
+    ours = WindowGenerator(loaded.graphs, sampling)(*inputs)
+    theirs = WindowGenerator(reference, sampling)(*inputs)
+    assert ours.shape == theirs.shape and np.isfinite(ours).all()
+    assert np.abs(ours - theirs).max() < 0.2  # quantised, not exact: a reaction, not noise

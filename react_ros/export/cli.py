@@ -14,7 +14,9 @@ def add_commands(commands) -> None:
     onnx = sub.add_parser("onnx", help="export every graph of a model bundle to ONNX (opset 17, dynamic batch)")
     onnx.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
     onnx.add_argument("--out", required=True, help="export directory (manifest.json, fp32/, fp16/, int8/)")
-    onnx.add_argument("--precision", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16", "int8"])
+    onnx.add_argument("--precision", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16", "int8", "int8_cpu"],
+                      help="int8: static QDQ (TensorRT; needs --calib-data); int8_cpu: dynamic INT8 for ONNX Runtime "
+                           "on CPUs")
     onnx.add_argument("--calib-data", default=None, help="MARS-layout data set; its train split calibrates INT8")
     onnx.add_argument("--calib-batches", type=int, default=8)
     onnx.add_argument("--calib-batch-size", type=int, default=16)
@@ -81,10 +83,18 @@ def run_onnx(args: argparse.Namespace) -> int:
     from react_ros.model.bundle import load_bundle
 
     card = load_bundle(args.model).card
-    manifest = export_bundle(args.model, args.out, precisions=tuple(args.precision), calib_data=args.calib_data,
+    wanted = tuple(p for p in args.precision if p != "int8_cpu")
+    manifest = export_bundle(args.model, args.out, precisions=tuple(dict.fromkeys(("fp32", *wanted))),
+                             calib_data=args.calib_data,
                              calib_batches=args.calib_batches, calib_batch_size=args.calib_batch_size,
                              samplers=_samplers(args.samplers, card), batch_profile=_profile(args.batch),
                              seed=args.seed, progress=True)
+    if "int8_cpu" in args.precision:  # made from the fp32 graphs
+        from react_ros.export.manifest import load_manifest
+        from react_ros.export.quantize import add_cpu_int8_variant
+
+        add_cpu_int8_variant(args.out)
+        manifest = load_manifest(args.out)
     for precision, variant in manifest["variants"].items():
         for name, entry in variant["graphs"].items():
             shapes = ", ".join(f"{t['name']}{tuple(t['shape'])}" for t in entry["inputs"])

@@ -20,7 +20,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "int8", "int8_cpu")  # int8_cpu: dynamic INT8 for ONNX Runtime on CPUs only
 
 
 class BackendUnavailableError(RuntimeError, ValueError):
