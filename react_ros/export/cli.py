@@ -45,7 +45,8 @@ def add_commands(commands) -> None:
     check.add_argument("--out", required=True, help="report directory (parity.json, parity.md)")
     check.add_argument("--markdown", default=None,
                        help="also write the Markdown here (e.g. docs/parity.md), and the JSON beside it")
-    check.add_argument("--precision", nargs="+", default=["fp32", "fp16", "int8"], choices=["fp32", "fp16", "int8"])
+    check.add_argument("--precision", nargs="+", default=["fp32", "fp16", "int8", "int8_cpu"],
+                       choices=["fp32", "fp16", "int8", "int8_cpu"])
     check.add_argument("--samples", type=int, default=10)
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--batch", type=int, default=4, help="batch of the per-graph error check")
@@ -145,8 +146,15 @@ def run_check(args: argparse.Namespace) -> int:
     if "int8" in precisions and calib is None:
         raise ValueError("int8 needs --calib-data or --data (a MARS-layout data set with a train split)")
     samplers = _samplers([f"{sampling.sampler}:{sampling.steps}"], bundle.card)
-    manifest = export_bundle(args.model, onnx_dir, precisions=tuple(dict.fromkeys(("fp32", *precisions))),
+    manifest = export_bundle(args.model, onnx_dir,
+                             precisions=tuple(dict.fromkeys(("fp32", *(p for p in precisions if p != "int8_cpu")))),
                              calib_data=calib, samplers=samplers, seed=args.seed, progress=True)
+    if "int8_cpu" in precisions:
+        from react_ros.export.manifest import load_manifest
+        from react_ros.export.quantize import add_cpu_int8_variant
+
+        add_cpu_int8_variant(onnx_dir)
+        manifest = load_manifest(onnx_dir)
     command = "react-ros export check " + " ".join(_argv(args))
     report = {"command": command, "model": manifest["model"], "opset": manifest["opset"], "batch": args.batch,
               "seed": args.seed, "sampling": sampling.__dict__, "threads": args.threads,
