@@ -15,7 +15,7 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, UInt8MultiArray  # noqa: E402
@@ -63,11 +63,12 @@ class Harness:
         self.tester.create_subscription(
             DiagnosticArray, "/diagnostics",
             lambda m: self.diagnostics.append({kv.key: kv.value for kv in m.status[0].values}), 10)
-        self.executor = MultiThreadedExecutor(num_threads=3, context=context)
-        self.executor.add_node(node)
-        self.executor.add_node(self.tester)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        # One executor per node, as in react-ros run (a shared MultiThreadedExecutor starves callbacks).
+        self.executors = [SingleThreadedExecutor(context=context), SingleThreadedExecutor(context=context)]
+        self.executors[0].add_node(node)
+        self.executors[1].add_node(self.tester)
+        for executor in self.executors:
+            threading.Thread(target=executor.spin, daemon=True).start()
         self._wait_for_match()
 
     def _wait_for_match(self) -> None:
@@ -109,7 +110,8 @@ class Harness:
         return predicate()
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
+        for executor in self.executors:
+            executor.shutdown(timeout_sec=2.0)
         self.node.shutdown_gracefully()
         self.node.destroy_node()
         self.tester.destroy_node()

@@ -73,7 +73,7 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
              reaction_overrides: dict | None = None, fast: bool = False, max_seconds: float | None = None,
              record: bool = True, video_size: int = 128, progress: bool = True) -> RunResult:
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
     from react_ros.face.video import read_video
@@ -100,7 +100,11 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
     published = threading.Event()
     nodes = []
     recorder_path, diagnostics, info, latency, profile, camera_history = None, {}, {}, {}, None, []
-    executor = MultiThreadedExecutor(num_threads=3)
+    # One single-threaded executor per node, each in its own thread (as separate processes would be).
+    # A shared MultiThreadedExecutor scans its growing list of pending callbacks while holding the GIL;
+    # once the camera, microphone and reaction callbacks queue up that starves them (measured: 8 s of
+    # clip took 50 s, end-to-end 0.8 s), and it does not recover.
+    executors: list = []
     spinning = threading.Event()
     try:
         reaction = ReactionNode(parameter_overrides=overrides(reaction_params))
@@ -119,11 +123,12 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
         microphone = MicrophoneNode(parameter_overrides=overrides(mic_params), manual=fast) if wav else None
         if microphone is not None:
             nodes.append(microphone)
-        for node in nodes:
-            executor.add_node(node)
-        thread = threading.Thread(target=lambda: _spin(executor, spinning), daemon=True)
         spinning.set()
-        thread.start()
+        for node in nodes:
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            executors.append(executor)
+            threading.Thread(target=_spin, args=(executor, spinning), daemon=True).start()
         time.sleep(0.5)  # discovery: subscriptions match the publishers before the first frame
         total = len(frames_clip) if max_seconds is None else min(len(frames_clip), int(max_seconds * camera.rate))
         if fast:
@@ -133,7 +138,8 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
         time.sleep(0.3)
     finally:
         spinning.clear()
-        executor.shutdown(timeout_sec=2.0)
+        for executor in executors:
+            executor.shutdown(timeout_sec=2.0)
         for node in reversed(nodes):
             shutdown = getattr(node, "shutdown_gracefully", None)
             if shutdown is not None:

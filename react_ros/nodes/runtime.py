@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 
 
 def spin_nodes(factories: Sequence[Callable[..., object]], args: Sequence[str] | None = None,
-               until: Callable[[], bool] | None = None, threads: int = 2) -> int:
+               until: Callable[[], bool] | None = None, threads: int = 1) -> int:
+    """threads: 1 (default) runs the callbacks in this thread; rclpy's MultiThreadedExecutor scans its list of
+    pending callbacks while holding the GIL and can starve the callbacks themselves under load."""
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
     rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)
@@ -31,7 +33,7 @@ def spin_nodes(factories: Sequence[Callable[..., object]], args: Sequence[str] |
     code = 0
     try:
         nodes = [factory() for factory in factories]
-        executor = MultiThreadedExecutor(num_threads=threads)
+        executor = MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
         while not stop.is_set() and rclpy.ok():

@@ -158,7 +158,6 @@ class Trainer:
         self.metric_fn = metric_fn
         self.rank, self.world = _distributed()
         torch.manual_seed(config.seed)  # identical initial weights on every process
-        torch.set_flush_denormal(True)  # tiny values late in training must not slow the CPU down 10x
         if config.threads:
             torch.set_num_threads(config.threads)
         self.train_sampler = WindowSampler(train, config.model, seed=config.seed + 1000 * self.rank)
@@ -203,9 +202,16 @@ class Trainer:
         for stage in stages:
             if stage not in STAGES:
                 raise ValueError(f"unknown stage {stage!r}; stages are {STAGES}")
-            if stage == "diffusion" and not resume and self.checkpoint_path("ae").exists():
-                self.model.load_state_dict(load_checkpoint(self.checkpoint_path("ae"))[0].state_dict())
-            self._run_stage(stage, resume)
+        # Tiny values late in training must not slow the CPU down 10x; the flag is process-wide CPU state,
+        # so it is put back afterwards (other code, e.g. hypothesis, relies on IEEE subnormals).
+        torch.set_flush_denormal(True)
+        try:
+            for stage in stages:
+                if stage == "diffusion" and not resume and self.checkpoint_path("ae").exists():
+                    self.model.load_state_dict(load_checkpoint(self.checkpoint_path("ae"))[0].state_dict())
+                self._run_stage(stage, resume)
+        finally:
+            torch.set_flush_denormal(False)
         return self.checkpoint_path(stages[-1])
 
     def _run_stage(self, stage: str, resume: bool) -> None:
