@@ -1,20 +1,16 @@
 """The ONNX export manifest, readable without torch (the ONNX Runtime / TensorRT backends use it on robots)."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+from react_ros.hashing import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT = "react_ros.onnx_export/1"
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_of = file_sha256
 
 
 def load_manifest(directory: str | Path) -> dict:

@@ -2,11 +2,11 @@
 so a file says what it is and how it was made."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
+from react_ros.hashing import file_sha256
 from react_ros.model.config import ModelConfig
 from react_ros.model.reaction_model import ReactionModel
 
@@ -50,9 +50,3 @@ def load_checkpoint(path: Path | str) -> tuple[ReactionModel, dict]:
     return model.eval(), meta
 
 
-def file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
