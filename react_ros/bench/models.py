@@ -73,9 +73,8 @@ def prepare_models(work_dir: str | Path, windows, onnx: bool = True, samplers=()
             if not manifest_path.is_file():
                 if progress:
                     print(f"  exporting w={window} to ONNX (fp32, fp16, int8 QDQ, int8 CPU) ...", flush=True)
-                export_bundle(model_dir, export_dir, precisions=("fp32", "fp16", "int8"), samplers=chosen,
-                              allow_random_calibration=True, calib_batches=2, calib_batch_size=8)
-                add_cpu_int8_variant(export_dir)
+                export_bundle(model_dir, export_dir, precisions=("fp32", "fp16", "int8", CPU_INT8_VARIANT),
+                              samplers=chosen, allow_random_calibration=True, calib_batches=2, calib_batch_size=8)
             else:
                 import json
 

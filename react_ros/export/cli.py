@@ -84,18 +84,10 @@ def run_onnx(args: argparse.Namespace) -> int:
     from react_ros.model.bundle import load_bundle
 
     card = load_bundle(args.model).card
-    wanted = tuple(p for p in args.precision if p != "int8_cpu")
-    manifest = export_bundle(args.model, args.out, precisions=tuple(dict.fromkeys(("fp32", *wanted))),
-                             calib_data=args.calib_data,
+    manifest = export_bundle(args.model, args.out, precisions=tuple(args.precision), calib_data=args.calib_data,
                              calib_batches=args.calib_batches, calib_batch_size=args.calib_batch_size,
                              samplers=_samplers(args.samplers, card), batch_profile=_profile(args.batch),
                              seed=args.seed, progress=True)
-    if "int8_cpu" in args.precision:  # made from the fp32 graphs
-        from react_ros.export.manifest import load_manifest
-        from react_ros.export.quantize import add_cpu_int8_variant
-
-        add_cpu_int8_variant(args.out)
-        manifest = load_manifest(args.out)
     for precision, variant in manifest["variants"].items():
         for name, entry in variant["graphs"].items():
             shapes = ", ".join(f"{t['name']}{tuple(t['shape'])}" for t in entry["inputs"])
@@ -146,15 +138,8 @@ def run_check(args: argparse.Namespace) -> int:
     if "int8" in precisions and calib is None:
         raise ValueError("int8 needs --calib-data or --data (a MARS-layout data set with a train split)")
     samplers = _samplers([f"{sampling.sampler}:{sampling.steps}"], bundle.card)
-    manifest = export_bundle(args.model, onnx_dir,
-                             precisions=tuple(dict.fromkeys(("fp32", *(p for p in precisions if p != "int8_cpu")))),
+    manifest = export_bundle(args.model, onnx_dir, precisions=tuple(dict.fromkeys(("fp32", *precisions))),
                              calib_data=calib, samplers=samplers, seed=args.seed, progress=True)
-    if "int8_cpu" in precisions:
-        from react_ros.export.manifest import load_manifest
-        from react_ros.export.quantize import add_cpu_int8_variant
-
-        add_cpu_int8_variant(onnx_dir)
-        manifest = load_manifest(onnx_dir)
     command = "react-ros export check " + " ".join(_argv(args))
     report = {"command": command, "model": manifest["model"], "opset": manifest["opset"], "batch": args.batch,
               "seed": args.seed, "sampling": sampling.__dict__, "threads": args.threads,

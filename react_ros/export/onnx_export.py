@@ -32,7 +32,7 @@ from react_ros.export.trt_ops import TENSORRT_FLOOR, check_graph_ops
 log = logging.getLogger(__name__)
 
 OPSET = 17
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "int8", "int8_cpu")  # int8: static QDQ (TensorRT); int8_cpu: dynamic (CPUs)
 DEFAULT_BATCH_PROFILE = {"min": 1, "opt": 2, "max": 32}
 
 
@@ -146,7 +146,7 @@ def export_model(model, estimator, out_dir: str | Path, *, ids: dict, card: dict
     """Export the graphs of a ReactionModel (+ estimator) in the requested precisions; writes manifest.json."""
     from tqdm import tqdm
 
-    from react_ros.export.quantize import calibration_feeds, to_fp16, to_int8
+    from react_ros.export.quantize import CPU_INT8_VARIANT, calibration_feeds, cpu_int8_variant, to_fp16, to_int8
 
     unknown = set(precisions) - set(PRECISIONS)
     if unknown:
@@ -199,6 +199,9 @@ def export_model(model, estimator, out_dir: str | Path, *, ids: dict, card: dict
         manifest["variants"]["int8"] = {"precision": "int8", "io": "float32", "quantisation": {
             "format": "QDQ", "weights": "int8 symmetric per-channel", "activations": "int8 symmetric per-tensor",
             "ops": ["Conv", "MatMul", "Gemm"], "method": "MinMax", **calibration}, "graphs": graphs}
+    if CPU_INT8_VARIANT in precisions:
+        manifest["variants"][CPU_INT8_VARIANT] = cpu_int8_variant(out, fp32)
+        bar.update(len(specs))
     bar.close()
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -260,24 +260,32 @@ def to_int8_dynamic(source: str | Path, target: str | Path, graph_name: str) -> 
     return {node.op_type for node in model.graph.node}
 
 
-def add_cpu_int8_variant(export_dir: str | Path) -> dict:
-    """Add the `int8_cpu` variant (to_int8_dynamic of every fp32 graph) to an existing export directory and its
-    manifest; ONNX Runtime loads it as precision "int8_cpu" (OnnxGraphs). Returns the variant entry."""
-    import json
+def cpu_int8_variant(directory: str | Path, fp32_graphs: dict[str, dict]) -> dict:
+    """The `int8_cpu` variant's files (to_int8_dynamic of every fp32 graph, written under `directory`) and its
+    manifest entry; ONNX Runtime loads it as precision "int8_cpu" (OnnxGraphs)."""
+    from react_ros.export.manifest import sha256_of
 
-    from react_ros.export.manifest import MANIFEST, load_manifest, sha256_of
-
-    directory = Path(export_dir)
-    manifest = load_manifest(directory)
+    directory = Path(directory)
     graphs = {}
-    for name, entry in manifest["variants"]["fp32"]["graphs"].items():
+    for name, entry in fp32_graphs.items():
         path = directory / CPU_INT8_VARIANT / f"{name}.onnx"
         ops = to_int8_dynamic(directory / entry["file"], path, name)
         graphs[name] = dict(entry, file=f"{CPU_INT8_VARIANT}/{name}.onnx", sha256=sha256_of(path), ops=sorted(ops))
-    variant = {"precision": "int8", "io": "float32", "target": "onnxruntime CPU only (not TensorRT)",
-               "quantisation": {"format": "QOperator (dynamic)", "weights": "int8 symmetric per-tensor",
-                                "activations": "uint8 per call (DynamicQuantizeLinear)", "ops": ["MatMul", "Gemm"],
-                                "method": "onnxruntime.quantization.quantize_dynamic"}, "graphs": graphs}
+    return {"precision": "int8", "io": "float32", "target": "onnxruntime CPU only (not TensorRT)",
+            "quantisation": {"format": "QOperator (dynamic)", "weights": "int8 symmetric per-tensor",
+                             "activations": "uint8 per call (DynamicQuantizeLinear)", "ops": ["MatMul", "Gemm"],
+                             "method": "onnxruntime.quantization.quantize_dynamic"}, "graphs": graphs}
+
+
+def add_cpu_int8_variant(export_dir: str | Path) -> dict:
+    """Add the `int8_cpu` variant to an export made without it (and to its manifest). Returns the variant entry."""
+    import json
+
+    from react_ros.export.manifest import MANIFEST, load_manifest
+
+    directory = Path(export_dir)
+    manifest = load_manifest(directory)
+    variant = cpu_int8_variant(directory, manifest["variants"]["fp32"]["graphs"])
     manifest["variants"][CPU_INT8_VARIANT] = variant
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return variant

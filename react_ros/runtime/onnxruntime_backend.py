@@ -163,17 +163,13 @@ def find_or_export(model_dir: str | Path, engine_dir: str | Path | None, precisi
                                 "pass that directory as engine_dir")
     from react_ros.export.onnx_export import export_bundle
 
-    precisions = tuple(p for p in ("fp32", "fp16") if p in have | {"fp32", precision})
-    cpu_int8 = precision == "int8_cpu" or "int8_cpu" in have  # dynamic quantisation: needs no calibration data
+    # int8_cpu (dynamic quantisation) needs no calibration data, so it can be made here too; int8 cannot
+    precisions = tuple(p for p in ("fp32", "fp16", "int8_cpu") if p in have | {"fp32", precision})
     log.warning("exporting model %s to ONNX (%s) into %s (once)", ids["reaction_model_sha256"][:16],
                 "+".join(precisions), cache)
     tmp = cache.parent / f".{cache.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     export_bundle(model_dir, tmp, precisions=precisions)
-    if cpu_int8:
-        from react_ros.export.quantize import add_cpu_int8_variant
-
-        add_cpu_int8_variant(tmp)
     shutil.rmtree(cache, ignore_errors=True)
     try:
         tmp.rename(cache)
