@@ -24,6 +24,7 @@ import numpy as np
 import yaml
 
 from react_ros import schema
+from react_ros.bench.timing import summary_ms
 
 
 def default_config_path() -> Path:
@@ -208,14 +209,6 @@ def _wait_real_time(camera, microphone, total: int, collected: list, progress: b
         microphone.finished = True
 
 
-def _percentiles(values_s, scale: float = 1000.0) -> dict:
-    if not len(values_s):
-        return {"median_ms": None, "p99_ms": None, "n": 0}
-    array = np.asarray(values_s, np.float64) * scale
-    return {"median_ms": round(float(np.median(array)), 3), "p99_ms": round(float(np.percentile(array, 99)), 3),
-            "max_ms": round(float(array.max()), 3), "n": int(array.size)}
-
-
 def summarize(collected, camera_history, latency, diagnostics, info, fast: bool, elapsed: float) -> dict:
     published_at = {round(stamp, 6): wall for stamp, _, wall in camera_history}
     e2e = [wall - published_at[round(stamp, 6)] for stamp, _, _, _, _, wall in collected
@@ -223,7 +216,7 @@ def summarize(collected, camera_history, latency, diagnostics, info, fast: bool,
     times = np.array([c[5] for c in collected])
     intervals = np.diff(times) if len(times) > 1 else np.zeros(0)
     jitter = np.abs(intervals - np.median(intervals)) if len(intervals) else np.zeros(0)
-    stages = {stage: _percentiles(values) for stage, values in latency.items() if stage != "end_to_end"}
+    stages = {stage: summary_ms(values) for stage, values in latency.items() if stage != "end_to_end"}
     return {
         "mode": "fast (each frame waits for its command)" if fast else "real time",
         "frames_published": len(camera_history),
@@ -234,9 +227,9 @@ def summarize(collected, camera_history, latency, diagnostics, info, fast: bool,
         "model": {k: v for k, v in info.items() if k.endswith("sha256")},
         "sampling": {k: info.get(k) for k in ("sampler", "steps", "temperature", "guidance")},
         "stages": stages,
-        "end_to_end": _percentiles(e2e),
-        "command_interval": _percentiles(intervals),
-        "command_jitter": _percentiles(jitter),
+        "end_to_end": summary_ms(e2e),
+        "command_interval": summary_ms(intervals),
+        "command_jitter": summary_ms(jitter),
         "diagnostics": diagnostics,
     }
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from react_ros import schema
 from react_ros.model.config import ModelConfig
-from react_ros.model.diffusion import make_sampler
+from react_ros.model.diffusion import make_sampler, x0_from_v
 from react_ros.model.reaction_model import ReactionModel
 
 BASE_GRAPHS = ("estimator", "condition", "denoise", "decode")
@@ -151,9 +151,7 @@ class SampleGraph(nn.Module):
     def forward(self, noise, cond):
         def predict_x0(x, t):
             timestep = torch.ones_like(x[:, 0]) * float(t)
-            v = self.denoiser(x, timestep, cond)
-            a = self.alphas_cumprod[int(t)]
-            return float(np.float32(np.sqrt(a))) * x - float(np.float32(np.sqrt(1 - a))) * v
+            return x0_from_v(x, self.denoiser(x, timestep, cond), self.alphas_cumprod[int(t)])
 
         return self.sampler.sample(predict_x0, noise)
 

@@ -19,7 +19,7 @@ from react_ros.export.manifest import load_manifest, verify_files
 def torch_reference(model, estimator, name: str, feeds: dict[str, np.ndarray]) -> np.ndarray:
     """What the torch backend computes for a graph (the unrolled sampler: the numpy sampler of diffusion.py
     driven by the torch denoiser, exactly WindowGenerator's per-step path)."""
-    from react_ros.model.diffusion import make_sampler
+    from react_ros.model.diffusion import make_sampler, x0_from_v
     from react_ros.runtime.torch_backend import TorchGraphs
 
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731
@@ -39,9 +39,7 @@ def torch_reference(model, estimator, name: str, feeds: dict[str, np.ndarray]) -
     cond = feeds["cond"]
 
     def predict_x0(x, step):
-        v = graphs.denoise(x, np.full(len(x), step, np.float32), cond)
-        a = ac[int(step)]
-        return np.float32(np.sqrt(a)) * x - np.float32(np.sqrt(1 - a)) * v
+        return x0_from_v(x, graphs.denoise(x, np.full(len(x), step, np.float32), cond), ac[int(step)])
 
     return sampler.sample(predict_x0, feeds["noise"])
 

@@ -104,6 +104,14 @@ class DPMSolverSampler:
         return x
 
 
+def x0_from_v(x, v, alpha_cumprod: float):
+    """The clean latent from the network's v-prediction: x0 = sqrt(a) x - sqrt(1-a) v. The coefficients are
+    rounded to float32 (as Python floats) so numpy arrays stay float32 and a traced torch graph computes
+    exactly what the numpy path does."""
+    a = float(alpha_cumprod)
+    return float(np.float32(math.sqrt(a))) * x - float(np.float32(math.sqrt(1.0 - a))) * v
+
+
 SAMPLERS = {"ddim": DDIMSampler, "dpm": DPMSolverSampler}
 
 

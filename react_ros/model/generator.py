@@ -16,7 +16,7 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.model.config import ModelConfig
-from react_ros.model.diffusion import NoiseSchedule, make_sampler
+from react_ros.model.diffusion import NoiseSchedule, make_sampler, x0_from_v
 
 LATENT_LIMIT = 5.0
 
@@ -66,8 +66,7 @@ class WindowGenerator:
             else:
                 v_c, v_u = np.split(g.denoise(np.concatenate([x, x]), np.full(2 * len(x), t, np.float32), cond_pair), 2)
                 v = v_u + guidance * (v_c - v_u)
-            a = self.alphas_cumprod[int(t)]
-            return np.float32(np.sqrt(a)) * x - np.float32(np.sqrt(1 - a)) * v
+            return x0_from_v(x, v, self.alphas_cumprod[int(t)])
 
         x_t = (self.sampling.temperature * noise).astype(np.float32)
         # A backend may run the whole few-step sampler as one graph (ONNX Runtime / TensorRT, see export/):
