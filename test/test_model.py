@@ -9,11 +9,17 @@ from react_ros import schema
 from react_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from react_ros.model.config import ModelConfig
 from react_ros.model.diffusion import NoiseSchedule, make_sampler
-from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator, generate_offline
+from react_ros.model.generator import (
+    OnlineGenerator,
+    SamplingConfig,
+    WindowGenerator,
+    continue_from_past,
+    generate_offline,
+)
 from react_ros.model.reaction_model import ReactionModel
 from react_ros.runtime.torch_backend import TorchGraphs
 from react_ros.training.trainer import StageConfig, TrainConfig, Trainer, whiten_latent
-from react_ros.training.windows import ClipFeatures, WindowSampler
+from react_ros.training.windows import Augmentation, ClipFeatures, WindowSampler
 
 TINY = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
                    pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
@@ -97,6 +103,57 @@ def test_outputs_are_valid_reactions_even_for_nan_input(tiny_model):
     np.testing.assert_allclose(out[..., schema.EXPRESSION].sum(-1), 1.0, atol=1e-5)
 
 
+def test_a_window_continues_its_past_without_a_jump():
+    rng = np.random.default_rng(0)
+    past = schema.clip_to_range(np.full((3, 6, 25), 0.3, np.float32))
+    past[..., schema.EXPRESSION] = 1 / 8
+    ramp = np.linspace(0.6, 0.67, 8, dtype=np.float32)[None, :, None]  # a window that starts 0.3 too high
+    window = schema.clip_to_range(np.repeat(ramp, 3, 0) + rng.normal(0, 1e-3, (3, 8, 25)).astype(np.float32))
+    window[..., schema.EXPRESSION] = 1 / 8
+    out = continue_from_past(window, past)
+    inside = np.abs(np.diff(out, axis=1)).max()
+    border = np.abs(out[:, 0] - past[:, -1]).max()
+    assert border <= inside + 1e-6  # the border step is no bigger than a step inside the window
+    assert np.abs(np.diff(window, axis=1)).max() < 0.05 < np.abs(window[:, 0] - past[:, -1]).max()
+    np.testing.assert_allclose(out[..., schema.EXPRESSION].sum(-1), 1.0, atol=1e-5)
+    schema.check_reactions(out.reshape(-1, 25), "blended")
+    # the end of the window moves toward what was sampled: the gap is faded out, not kept
+    assert np.abs(out[:, -1] - window[:, -1]).max() < np.abs(out[:, 0] - window[:, 0]).max() / 4
+
+
+class _FlippingGraphs:
+    """A backend whose every window jumps away from its past: the worst case for borders."""
+
+    config = TINY
+    latent_scale = 1.0
+
+    def condition(self, visual, visual_present, audio, audio_present, past):
+        return np.zeros((len(visual), TINY.cond_dim), np.float32)
+
+    def denoise(self, latent, t, cond):
+        return np.zeros_like(latent)
+
+    def decode(self, latent, past):
+        frame = schema.neutral_frame()[None, None].repeat(len(past), 0)
+        frame[..., schema.AU] = 1.0 - past[:, -1:, schema.AU]  # far from where the past ended
+        ramp = np.linspace(0.0, 0.02, TINY.window, dtype=np.float32)[None, :, None]
+        return schema.clip_to_range(frame + ramp)
+
+
+def test_generated_reactions_have_no_jumps_at_window_borders():
+    visual, audio = _speaker(64)
+    borders = np.arange(TINY.window, 64, TINY.window)
+    for blend in (False, True):
+        generator = WindowGenerator(_FlippingGraphs(), SamplingConfig(steps=2, blend_borders=blend))
+        out = generate_offline(generator, visual, audio, samples=2)
+        steps = np.abs(np.diff(out, axis=1)).max(axis=(0, 2))  # steps[i]: frame i -> i + 1
+        at_border, inside = steps[borders - 1].max(), np.delete(steps, borders - 1).max()
+        if blend:
+            assert at_border <= inside + 1e-6
+        else:
+            assert at_border > 10 * inside  # without the blend the stub's jumps show
+
+
 @pytest.mark.parametrize("name", ["ddim", "dpm"])
 def test_samplers_recover_a_gaussian_with_the_exact_denoiser(name):
     schedule = NoiseSchedule(1000, "cosine")
@@ -161,6 +218,39 @@ def test_training_windows_are_causal_and_shaped():
             t = int(np.flatnonzero((np.abs(sampler.visual - last) < 1e-7).all(1))[0]) + 1
             np.testing.assert_array_equal(batch["window"][i], sampler.target[t:t + TINY.window])
     assert clip.shape == (60, 25)
+
+
+def _true_pasts(sampler: WindowSampler, batch: dict) -> np.ndarray:
+    """The past each window really had, found from its first target frame (targets are unique here)."""
+    pasts = []
+    for window in batch["window"]:
+        t = int(np.flatnonzero((np.abs(sampler.target - window[0]) < 1e-7).all(1))[0])
+        start = t - int(sampler.starts[sampler.starts <= t].max())
+        rows = [sampler.target[t - start + i] if i >= 0 else sampler.neutral for i in range(start - TINY.past, start)]
+        pasts.append(np.stack(rows))
+    return np.stack(pasts)
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.5, 1.0])
+def test_stale_past_augmentation_swaps_only_the_past(probability):
+    sampler = WindowSampler(_clips(2, frames=200), TINY, seed=0)
+    quiet = dict(past_noise=0.0, past_shift_probability=0.0, visual_noise=0.0)
+    batch = sampler.batch(200, Augmentation(past_stale_probability=probability, **quiet))
+    truth = _true_pasts(sampler, batch)
+    stale = ~np.isclose(batch["past"], truth, atol=1e-6).all(axis=(1, 2))
+    # a stale past is the same person at another moment (rarely, by chance, the same moment)
+    assert abs(stale.mean() - probability) < 0.12
+    # the target window itself is never touched: it is what the model must still produce
+    assert all(len(np.flatnonzero((np.abs(sampler.target - w[0]) < 1e-7).all(1))) for w in batch["window"])
+
+
+def test_training_config_reads_the_augmentation_from_yaml(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("augmentation: {past_stale_probability: 0.3, past_shift: 0.05}\n")
+    config = TrainConfig.from_yaml(path)
+    assert config.augmentation == Augmentation(past_stale_probability=0.3, past_shift=0.05)
+    with pytest.raises(TypeError):
+        TrainConfig.from_dict({"augmentation": {"past_stale": 0.3}})
 
 
 def test_training_resumes_from_its_checkpoint(tmp_path):

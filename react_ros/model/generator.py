@@ -40,6 +40,26 @@ class SamplingConfig:
     steps: int = 4
     guidance: float = 1.0  # classifier-free guidance scale; 1 = conditional only
     temperature: float = 1.0  # scales the initial noise: lower = closer to the mode, less diverse
+    blend_borders: bool = True  # each window starts where the past ended (see continue_from_past)
+
+
+def continue_from_past(window: np.ndarray, past: np.ndarray) -> np.ndarray:
+    """Close the gap between the past's last frame and a new window's first frame.
+
+    A sampled window starts wherever its latent put it: a frame-to-frame change at the border several
+    times the changes inside a window (a 30/w Hz twitch on the robot's face). The gap, measured against
+    the window's own first velocity, is added back with a weight falling linearly from 1 to 1/w across the
+    window, so the window starts as a continuation of the past and ends as sampled.
+    (B, w, 25), (B, P, 25) -> (B, w, 25)"""
+    w = window.shape[1]
+    velocity = window[:, 1:2] - window[:, :1] if w > 1 else 0.0
+    gap = past[:, -1:] + velocity - window[:, :1]
+    fade = (1.0 - np.arange(w, dtype=np.float32) / w)[None, :, None]
+    out = schema.clip_to_range(window + fade * gap)
+    # The blend keeps expression probabilities summing to 1 unless clipping cut a negative one: renormalise.
+    expression = out[..., schema.EXPRESSION]
+    out[..., schema.EXPRESSION] = expression / np.maximum(expression.sum(-1, keepdims=True), 1e-6)
+    return out
 
 
 class WindowGenerator:
@@ -77,7 +97,8 @@ class WindowGenerator:
             latent = self.sampler.sample(predict_x0, x_t)
         # Latents are unit-variance in training; anything far outside is a diverged sample, not a reaction.
         latent = np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
-        return g.decode((latent * g.latent_scale).astype(np.float32), past)
+        window = g.decode((latent * g.latent_scale).astype(np.float32), past)
+        return continue_from_past(window, past) if self.sampling.blend_borders else window
 
 
 class OnlineGenerator:
