@@ -115,7 +115,9 @@ def _write_bundle(bundle: Path, run: Path, report: dict) -> None:
     card = {"trained_with": report.get("command"), "data_hash": meta.get("data_hash"),
             "parameters": model.parameter_count(), "train_config": meta.get("train_config"),
             "validation": (meta.get("history") or {}).get("diffusion", [])[-1:],
-            "estimator": report.get("estimator")}
+            # an estimator trained by an earlier run of the same directory keeps its metrics on the card
+            "estimator": report.get("estimator") or {k: v for k, v in estimator_meta.get("metrics", {}).items()
+                                                     if k != "epoch_loss"}}
     keep = {k: meta[k] for k in ("stage", "step", "train_config", "data_hash") if k in meta}
     save_bundle(bundle, model, estimator, card, model_meta=keep, estimator_meta=estimator_meta)
     print(f"bundle -> {bundle}")

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from react_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from react_ros.model.config import ModelConfig
 from react_ros.model.reaction_model import ReactionModel
-from react_ros.training.windows import ClipFeatures, WindowSampler
+from react_ros.training.windows import Augmentation, ClipFeatures, WindowSampler
 
 STAGES = ("ae", "diffusion")
 
@@ -55,6 +55,7 @@ class TrainConfig:
     ae: StageConfig = field(default_factory=lambda: StageConfig(steps=3000, lr=1e-3))
     diffusion: StageConfig = field(default_factory=lambda: StageConfig(steps=6000, lr=5e-4))
     estimator: EstimatorStage = field(default_factory=EstimatorStage)
+    augmentation: Augmentation = field(default_factory=Augmentation)
     kl_weight: float = 1e-4
     val_every: int = 500
     checkpoint_every: int = 1000
@@ -70,6 +71,8 @@ class TrainConfig:
         stages = {s: StageConfig(**values.pop(s)) for s in STAGES if s in values}
         if "estimator" in values:
             stages["estimator"] = EstimatorStage(**values.pop("estimator"))
+        if "augmentation" in values:
+            stages["augmentation"] = Augmentation(**values.pop("augmentation"))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -233,7 +236,8 @@ class Trainer:
                    total=cfg.steps)
         self.model.train()
         for step in bar:
-            batch = _tensors(self.train_sampler.batch(cfg.batch_size // self.world), self.device)
+            batch = _tensors(self.train_sampler.batch(cfg.batch_size // self.world, self.config.augmentation),
+                             self.device)
             loss, logs = self._loss(stage, self.model, batch, alphas)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -38,6 +38,11 @@ class Augmentation:
     # speaker calls for instead of continuing its own error.
     past_shift: float = 0.1  # std of the offset, in units of each attribute's range
     past_shift_probability: float = 0.5
+    # A stale past: the same person at another moment of the clip. A past the model invented (a smile the
+    # real person never made) then contradicts the input, and the model learns to follow the input instead
+    # of continuing it; without this it only follows its past where the target's own dynamics predict the
+    # next window (e.g. a speaker's scripted smile seen only through the listener's delayed mirror).
+    past_stale_probability: float = 0.25
 
 
 class WindowSampler:
@@ -69,9 +74,14 @@ class WindowSampler:
         ctx_index = base[:, None] + np.maximum(ctx, 0)
         visual = self.visual[ctx_index] * present[..., None]
         audio = self.audio[ctx_index] * present[..., None]
-        past_t = t[:, None] + np.arange(-c.past, 0)[None]
-        past = np.where((past_t >= 0)[..., None], self.target[base[:, None] + np.maximum(past_t, 0)], self.neutral)
         window = self.target[base[:, None] + t[:, None] + np.arange(c.window)[None]]
+        past_start = t
+        if augment is not None and augment.past_stale_probability > 0:
+            stale = rng.random(size) < augment.past_stale_probability
+            other = (rng.random(size) * self.usable[clip]).astype(int)
+            past_start = np.where(stale, other, t)
+        past_t = past_start[:, None] + np.arange(-c.past, 0)[None]
+        past = np.where((past_t >= 0)[..., None], self.target[base[:, None] + np.maximum(past_t, 0)], self.neutral)
         visual_present, audio_present = present.copy(), present.copy()
         if augment is not None:
             visual = visual + rng.normal(0, augment.visual_noise, visual.shape).astype(np.float32)
