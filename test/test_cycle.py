@@ -75,6 +75,8 @@ def test_eval_reports_model_online_model_and_references(trained, tmp_path):
     assert (out / "metrics.md").read_text().count("|") > 20
     assert (out / "side_by_side_0.mp4").stat().st_size > 0
     assert (out / "attributes_over_time_0.png").stat().st_size > 0
+    assert (out / "synchrony_lags.png").stat().st_size > 0
+    assert results["Mime"]["FRSyn_lag_median"] == 0.0  # a copy of the speaker has no lag
 
 
 def test_eval_of_a_predictions_file_and_a_clear_error_for_a_bad_one(trained, tmp_path):

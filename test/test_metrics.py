@@ -353,18 +353,22 @@ def test_evaluate_oracle_mime_and_ragged():
     gts = smooth(rng, (n, k, length), sigma=2.0)
     speaker = smooth(rng, (n, length), sigma=2.0)
     keys = {"FRCorr", "FRCorr_per_pred", "FRDist", "FRDist_per_pred", "FRDiv", "FRVar", "FRDvs", "FRSyn",
-            "FD_frame", "FD_delta"}
+            "FRSyn_lag_median", "FD_frame", "FD_delta"}
     oracle = evaluate(gt_reference(gts, k), gts, speaker, progress=False)
     assert set(oracle) == keys
     assert oracle["FRCorr"] == pytest.approx(k, rel=1e-5)
     assert oracle["FRCorr_per_pred"] == pytest.approx(1.0, rel=1e-5)
     assert oracle["FRDist"] == 0.0 and oracle["FRDist_per_pred"] == 0.0
     mime = evaluate(mime_reference(speaker, k), gts, speaker, progress=False)
-    assert mime["FRSyn"] == 0.0 and mime["FRDiv"] == 0.0
+    assert mime["FRSyn"] == 0.0 and mime["FRSyn_lag_median"] == 0.0 and mime["FRDiv"] == 0.0
+    copy = mime_reference(speaker, k)
+    late_copy = np.concatenate([np.repeat(copy[:, :, :1], 5, axis=2), copy[:, :, :-5]], axis=2)
+    late = evaluate(late_copy, gts, speaker, progress=False)
+    assert late["FRSyn_lag_median"] == 5.0  # a copy 5 frames late follows the speaker by +5
     pred = smooth(rng, (n, k, length))
     timings: dict[str, float] = {}
     stacked = evaluate(pred, gts, speaker, progress=False, timings=timings)
-    assert set(timings) == keys - {"FRCorr_per_pred", "FRDist_per_pred"}
+    assert set(timings) == keys - {"FRCorr_per_pred", "FRDist_per_pred", "FRSyn_lag_median"}
     listed = evaluate_ragged(list(pred), list(gts), list(speaker), progress=False)
     assert listed == stacked
     lengths = [60, 45, 50]

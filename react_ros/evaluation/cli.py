@@ -142,11 +142,17 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _figures(out: Path, tests, outputs: dict[str, dict[str, np.ndarray]], videos: int) -> None:
-    from react_ros.evaluation.report import plot_attributes_over_time
+    from react_ros.evaluation.report import plot_attributes_over_time, plot_lag_histograms
     from react_ros.face.video import render_reactions_video
+    from react_ros.metrics.synchrony import frsyn_scores
 
     if not outputs:
         return
+    speakers = [t.speaker for t in tests]
+    lags = {name: np.concatenate(frsyn_scores([p[t.id][:, : len(t.speaker)] for t in tests], speakers))
+            for name, p in outputs.items()}
+    lags["GT"] = np.concatenate(frsyn_scores([t.gts for t in tests], speakers))
+    plot_lag_histograms(out / "synchrony_lags.png", lags)
     name, predictions = next(iter(outputs.items()))
     for i, test in enumerate(tests[:3]):
         plot_attributes_over_time(out / f"attributes_over_time_{i}.png", test.speaker, test.listener,

@@ -18,6 +18,7 @@ COLUMNS = [
     ("FRVar", "FRVar ↑", "high"),
     ("FRDvs", "FRDvs ↑", "high"),
     ("FRSyn", "FRSyn ↓ (frames)", "low"),
+    ("FRSyn_lag_median", "median lag (frames)", "none"),
     ("FD_frame", "FD frame ↓", "low"),
     ("FD_delta", "FD Δ ↓", "low"),
 ]
@@ -74,6 +75,32 @@ def plot_attributes_over_time(path: Path, speaker: np.ndarray, real: np.ndarray,
     axes[0].legend(loc="upper right", ncol=3, fontsize=8)
     axes[0].set_title(title)
     axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def plot_lag_histograms(path: Path, lags: dict[str, np.ndarray], fps: float = schema.FPS) -> Path:
+    """Where reactions sit in time: the histogram of each prediction's best lag against the speaker (the lag
+    FRSyn averages as |lag|), one row per method. A method that always reacts ~0.8 s late and one whose lags
+    scatter over the whole +-2 s can have the same FRSyn; this figure tells them apart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(lags), 1, figsize=(8, 1.6 * len(lags) + 0.6), sharex=True, squeeze=False)
+    top = max(int(np.abs(np.concatenate(list(lags.values()))).max()), 1)
+    bins = np.linspace(-top - 0.5, top + 0.5, 25)
+    for ax, (name, values) in zip(axes[:, 0], lags.items(), strict=True):
+        ax.hist(values, bins=bins, color="tab:orange" if name.startswith("model") else "tab:gray")
+        ax.axvline(float(np.median(values)), color="black", lw=1)
+        ax.set_ylabel("count")
+        ax.set_title(f"{name}: median {np.median(values):+.0f} frames, mean |lag| {np.abs(values).mean():.1f}",
+                     fontsize=9)
+    axes[-1, 0].set_xlabel(f"best lag (frames at {fps:g} fps; > 0: after the speaker)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -11,6 +11,8 @@ Returned keys (see each module for the exact definition):
     FRVar                     variance over time (higher)
     FRDvs                     diversity across inputs, cropped to the shortest input (higher)
     FRSyn                     mean |best lag| in frames against the speaker, all predictions (lower)
+    FRSyn_lag_median          the signed median of those lags (> 0: reacts after the speaker): where
+                              reactions sit in time, which the mean |lag| hides when lags scatter
     FD_frame, FD_delta        Frechet distances of frames / frame deltas, paired ground truth (gts[:, 0])
                               vs all predictions: this project's stand-in for FRRea (lower)
 """
@@ -78,6 +80,7 @@ def evaluate_ragged(
     out["FRDvs"] = _timed("FRDvs", timings, lambda: frdvs(preds))
     lags = _timed("FRSyn", timings, lambda: frsyn_scores(preds, speakers, fps=fps))
     out["FRSyn"] = float(np.mean(np.abs(np.concatenate(lags))))
+    out["FRSyn_lag_median"] = float(np.median(np.concatenate(lags)))
     real = [g[0] for g in gt_list]  # the paired (real) listener of each input
     out["FD_frame"] = _timed("FD_frame", timings, lambda: frame_fd(real, preds))
     out["FD_delta"] = _timed("FD_delta", timings, lambda: delta_fd(real, preds))
