@@ -60,18 +60,23 @@ def test_eval_reports_model_online_model_and_references(trained, tmp_path):
     assert main(["eval", "--data", str(data), "--predictions", str(run / "bundle"), "--online", "--samples", "3",
                  "--out", str(out)]) == 0
     results = json.loads((out / "metrics.json").read_text())["results"]
-    expected = {"model (offline)", "model (online, from video+wav)", "GT", "Random", "Mime", "MeanSeq", "MeanFr"}
+    expected = {"model (offline)", "model (online, from video+wav)", "GT", "GT, paired only", "Random", "Mime",
+                "MeanSeq", "MeanFr"}
     assert expected <= set(results)
     for name, metrics in results.items():
-        for key in ("FRCorr", "FRDist", "FRDiv", "FRSyn"):
+        for key in ("FRCorr", "FRDist", "FRSyn"):
             assert math.isfinite(metrics[key]), (name, key)
+        # one real reaction per input has no diversity to measure; every other row has K samples
+        assert (metrics["FRDiv"] is not None) == (name != "GT, paired only"), name  # null in the JSON
+    assert results["GT, paired only"]["FRCorr_per_pred"] > 0.99  # itself (constant dims score 0 by definition)
+    assert "| GT, paired only |" in (out / "metrics.md").read_text()
     assert results["model (offline)"]["FRDiv"] > 0  # different samples, not one reaction repeated
     assert results["GT"]["FRDist"] == pytest.approx(0.0, abs=1e-6)
     # the references rank as they must on the synthetic dyadic data
     for other in ("Mime", "Random"):
         assert results["GT"]["FRCorr"] > results[other]["FRCorr"]
         assert results["GT"]["FRDist"] < results[other]["FRDist"]
-    assert results["Random"]["FRDiv"] == max(m["FRDiv"] for m in results.values())
+    assert results["Random"]["FRDiv"] == max(m["FRDiv"] for m in results.values() if m["FRDiv"] is not None)
     assert (out / "metrics.md").read_text().count("|") > 20
     assert (out / "side_by_side_0.mp4").stat().st_size > 0
     assert (out / "attributes_over_time_0.png").stat().st_size > 0

@@ -152,6 +152,7 @@ def _figures(out: Path, tests, outputs: dict[str, dict[str, np.ndarray]], videos
     lags = {name: np.concatenate(frsyn_scores([p[t.id][:, : len(t.speaker)] for t in tests], speakers))
             for name, p in outputs.items()}
     lags["GT"] = np.concatenate(frsyn_scores([t.gts for t in tests], speakers))
+    lags["GT, paired only"] = np.concatenate(frsyn_scores([t.gts[:1] for t in tests], speakers))
     plot_lag_histograms(out / "synchrony_lags.png", lags)
     name, predictions = next(iter(outputs.items()))
     for i, test in enumerate(tests[:3]):

@@ -11,7 +11,7 @@ from react_ros import schema
 
 # (key in the metrics dict, column title, better direction)
 COLUMNS = [
-    ("FRCorr", "FRCorr ↑ (sum of 10)", "high"),
+    ("FRCorr", "FRCorr ↑ (sum over samples)", "high"),
     ("FRCorr_per_pred", "FRCorr/pred ↑", "high"),
     ("FRDist", "FRDist ↓", "low"),
     ("FRDiv", "FRDiv ↑", "high"),
@@ -35,8 +35,8 @@ def markdown_table(results: dict[str, dict[str, float]]) -> str:
 
 
 def _format(value) -> str:
-    if value is None:
-        return "–"
+    if value is None or not np.isfinite(float(value)):
+        return "–"  # missing, or undefined (FRDiv of a single reaction)
     value = float(value)
     return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
 
@@ -44,7 +44,10 @@ def _format(value) -> str:
 def write_report(out: Path, results: dict[str, dict[str, float]], meta: dict, title: str) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "metrics.json"
-    json_path.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=float))
+    # undefined values (NaN) become null: strict JSON, readable by any tool
+    clean = {name: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()}
+             for name, metrics in results.items()}
+    json_path.write_text(json.dumps({"meta": meta, "results": clean}, indent=2, default=float, allow_nan=False))
     md_path = out / "metrics.md"
     notes = "\n".join(f"- {k}: {v}" for k, v in meta.items() if not isinstance(v, (dict, list)))
     md_path.write_text(f"# {title}\n\n{markdown_table(results)}\n{notes}\n")
