@@ -121,6 +121,24 @@ def test_a_window_continues_its_past_without_a_jump():
     assert np.abs(out[:, -1] - window[:, -1]).max() < np.abs(out[:, 0] - window[:, 0]).max() / 4
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.9])
+def test_noise_correlation_keeps_each_samples_noise_standard_normal_and_correlated_across_windows(rho):
+    online = OnlineGenerator(WindowGenerator(_FlippingGraphs(), SamplingConfig(steps=2, noise_correlation=rho)),
+                             samples=256)
+    online.reset(seed=4)
+    visual, audio = _speaker(TINY.window * 40)
+    noises = []
+    for start in range(0, len(visual), TINY.window):
+        online.push(visual[start:start + TINY.window], audio[start:start + TINY.window])
+        noises.append(online.noise.copy())
+    noises = np.stack(noises)  # (windows, samples, latent)
+    assert abs(noises.std() - 1.0) < 0.03  # what the sampler was trained for, whatever rho
+    lag1 = np.mean(noises[1:] * noises[:-1])
+    assert abs(lag1 - rho) < 0.03
+    with pytest.raises(ValueError, match="noise_correlation"):
+        SamplingConfig(noise_correlation=1.0)
+
+
 class _FlippingGraphs:
     """A backend whose every window jumps away from its past: the worst case for borders."""
 

@@ -42,6 +42,8 @@ def _model_options(parser) -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--guidance", type=float, default=None)
+    parser.add_argument("--noise-correlation", type=float, default=None,
+                        help="0..1, correlation of each sample's noise across windows (more diverse, less appropriate)")
     parser.add_argument("--directions", default="both", help="both | speaker->listener | listener->speaker")
 
 
@@ -50,7 +52,7 @@ def sampling_from(args: argparse.Namespace, card: dict | None = None):
     from react_ros.model.generator import SamplingConfig
 
     values = dict((card or {}).get("sampling", {}))
-    for key in ("sampler", "steps", "temperature", "guidance"):
+    for key in ("sampler", "steps", "temperature", "guidance", "noise_correlation"):
         if getattr(args, key, None) is not None:
             values[key] = getattr(args, key)
     return SamplingConfig(**values)

@@ -41,6 +41,13 @@ class SamplingConfig:
     guidance: float = 1.0  # classifier-free guidance scale; 1 = conditional only
     temperature: float = 1.0  # scales the initial noise: lower = closer to the mode, less diverse
     blend_borders: bool = True  # each window starts where the past ended (see continue_from_past)
+    # Correlation of each sample's noise from one window to the next (AR(1), marginally still N(0, I)):
+    # > 0 keeps a sample's "style" over windows, so samples differ as people do rather than window by window.
+    noise_correlation: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.noise_correlation < 1.0:
+            raise ValueError(f"noise_correlation must be in [0, 1), got {self.noise_correlation}")
 
 
 def continue_from_past(window: np.ndarray, past: np.ndarray) -> np.ndarray:
@@ -120,6 +127,7 @@ class OnlineGenerator:
         self.past = np.repeat(schema.neutral_frame()[None, None], self.samples, axis=0).repeat(c.past, axis=1)
         self.frames_seen = 0
         self.next_start = 0
+        self.noise = None  # the last window's noise, for noise_correlation
 
     @property
     def context_frames(self) -> int:
@@ -162,6 +170,10 @@ class OnlineGenerator:
     def _generate(self) -> np.ndarray:
         k = self.samples
         noise = self.rng.standard_normal((k, self.config.latent_dim)).astype(np.float32)
+        rho = self.generate_window.sampling.noise_correlation
+        if rho and self.noise is not None:
+            noise = (rho * self.noise + np.sqrt(1.0 - rho * rho) * noise).astype(np.float32)
+        self.noise = noise
         window = self.generate_window(
             np.repeat(self.visual[None], k, 0), np.repeat(self.visual_present[None], k, 0),
             np.repeat(self.audio[None], k, 0), np.repeat(self.audio_present[None], k, 0), self.past, noise)

@@ -84,6 +84,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "steps": (0, "sampling steps (0 = the model card's setting)"),
     "temperature": (-1.0, "initial-noise scale, lower = less diverse (< 0 = the model card's setting)"),
     "guidance": (-1.0, "classifier-free guidance (< 0 = the model card's setting)"),
+    "noise_correlation": (-1.0, "noise correlation between windows, 0..1: higher = a steadier style per sample, "
+                                "less appropriate (< 0 = the model card's setting)"),
     "seed": (0, "sampling seed: the same seed and input give the same reactions"),
     "samples": (1, "reactions sampled per frame (batched)"),
     "sample_index": (0, "which sample drives the face"),
@@ -164,12 +166,14 @@ class ReactionNode(_BaseNode):
         loaded = load_backend(self.param("backend"), self.param("fallback_backend"), self.param("model_dir"),
                               self.param("engine_dir"), int(self.param("threads")), self.get_logger())
         sampling = sampling_config(loaded.info.get("model_dir"), self.param("sampler"), int(self.param("steps")),
-                                   float(self.param("temperature")), float(self.param("guidance")))
+                                   float(self.param("temperature")), float(self.param("guidance")),
+                                   float(self.param("noise_correlation")))
         config = PipelineConfig(samples=int(self.param("samples")), sample_index=int(self.param("sample_index")),
                                 seed=int(self.param("seed")), crop_mode=str(self.param("crop_mode")))
         self.pipeline = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, sampling, config)
         self.info = dict(loaded.info, sampler=sampling.sampler, steps=sampling.steps,
-                         temperature=sampling.temperature, guidance=sampling.guidance)
+                         temperature=sampling.temperature, guidance=sampling.guidance,
+                         noise_correlation=sampling.noise_correlation)
         self.profile = load_profile(self.param("robot_profile"))
         motion = MotionConfig(smoothing_s=float(self.param("smoothing_s")),
                               stale_after_s=float(self.param("input_timeout_s")))
@@ -587,7 +591,7 @@ def load_backend(backend: str, fallback: str, model_dir: str, engine_dir: str, t
 
 
 def sampling_config(model_dir, sampler: str = "", steps: int = 0, temperature: float = -1.0,
-                    guidance: float = -1.0):
+                    guidance: float = -1.0, noise_correlation: float = -1.0):
     """The model card's tuned sampling setting, overridden by the parameters that are set."""
     from react_ros.model.bundle import CARD_FILE, default_model_dir
     from react_ros.model.generator import SamplingConfig
@@ -607,7 +611,9 @@ def sampling_config(model_dir, sampler: str = "", steps: int = 0, temperature: f
         values["temperature"] = temperature
     if guidance >= 0:
         values["guidance"] = guidance
-    known = {"sampler", "steps", "temperature", "guidance"}
+    if noise_correlation >= 0:
+        values["noise_correlation"] = noise_correlation
+    known = set(SamplingConfig.__dataclass_fields__)
     return SamplingConfig(**{k: v for k, v in values.items() if k in known})
 
 
