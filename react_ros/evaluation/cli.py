@@ -52,7 +52,7 @@ def sampling_from(args: argparse.Namespace, card: dict | None = None):
     from react_ros.model.generator import SamplingConfig
 
     values = dict((card or {}).get("sampling", {}))
-    for key in ("sampler", "steps", "temperature", "guidance", "noise_correlation"):
+    for key in SamplingConfig.__dataclass_fields__:  # those with a command-line option and a value given
         if getattr(args, key, None) is not None:
             values[key] = getattr(args, key)
     return SamplingConfig(**values)

@@ -23,7 +23,7 @@ import shlex
 import time
 from pathlib import Path
 
-from react_ros.export.manifest import load_manifest, sha256_of, verify_files
+from react_ros.export.manifest import load_manifest, read_tagged_json, sha256_of, verify_files
 
 log = logging.getLogger(__name__)
 
@@ -248,10 +248,4 @@ def build_engines(onnx_dir: str | Path, out_dir: str | Path, precisions: tuple[s
 
 
 def load_engine_manifest(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: engine manifest not found")
-    manifest = json.loads(path.read_text())
-    if manifest.get("format") != ENGINE_FORMAT:
-        raise ValueError(f"{path}: not a react_ros engine manifest (format {ENGINE_FORMAT})")
-    return manifest
+    return read_tagged_json(path, ENGINE_FORMAT, "engine manifest", "engine manifest not found")

@@ -13,14 +13,20 @@ FORMAT = "react_ros.onnx_export/1"
 sha256_of = file_sha256
 
 
-def load_manifest(directory: str | Path) -> dict:
-    path = Path(directory) / MANIFEST
+def read_tagged_json(path: str | Path, fmt: str, kind: str, missing: str) -> dict:
+    """A JSON file whose "format" field must be `fmt`; `missing` and `kind` word the errors."""
+    path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no ONNX export manifest (run `react-ros export onnx`)")
+        raise FileNotFoundError(f"{path}: {missing}")
     manifest = json.loads(path.read_text())
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a react_ros ONNX export manifest (format {FORMAT})")
+    if manifest.get("format") != fmt:
+        raise ValueError(f"{path}: not a react_ros {kind} (format {fmt})")
     return manifest
+
+
+def load_manifest(directory: str | Path) -> dict:
+    return read_tagged_json(Path(directory) / MANIFEST, FORMAT, "ONNX export manifest",
+                            "no ONNX export manifest (run `react-ros export onnx`)")
 
 
 def verify_files(directory: str | Path, manifest: dict, precision: str) -> dict[str, Path]:

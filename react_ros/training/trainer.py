@@ -68,16 +68,15 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         values = dict(values)
         model = ModelConfig.from_dict(values.pop("model", {}))
-        stages = {s: StageConfig(**values.pop(s)) for s in STAGES if s in values}
-        if "estimator" in values:
-            stages["estimator"] = EstimatorStage(**values.pop("estimator"))
-        if "augmentation" in values:
-            stages["augmentation"] = Augmentation(**values.pop("augmentation"))
+        nested = {s: StageConfig(**values.pop(s)) for s in STAGES if s in values}
+        for key, kind in (("estimator", EstimatorStage), ("augmentation", Augmentation)):
+            if key in values:
+                nested[key] = kind(**values.pop(key))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown training config keys: {sorted(unknown)}")
-        return cls(model=model, **stages, **values)
+        return cls(model=model, **nested, **values)
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> TrainConfig:
