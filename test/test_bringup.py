@@ -67,3 +67,20 @@ def test_react_ros_run_fast_on_the_demo_clip(tmp_path):
     assert metadata["session"]["participant_id"] == "P42"
     assert metadata["model"]["reaction_model_sha256"]
     assert json.loads(metadata["parameters"]["robot_profile"]) == "animatronic"
+
+
+def test_react_ros_run_reports_a_backend_fallback_in_latency_json(tmp_path):
+    """TensorRT asked for without an engine: the run goes on on ONNX Runtime and its summary says so."""
+    out = tmp_path / "run"
+    env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(1, 100)))
+    result = subprocess.run(
+        [sys.executable, "-m", "react_ros.cli", "run", "--fast", "--seconds", "1", "--no-record",
+         "--backend", "tensorrt", "--fallback-backend", "onnxruntime", "--engine-dir", str(tmp_path / "no_engines"),
+         "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "latency.json").read_text())
+    assert summary["backend"] == "onnxruntime" and summary["commands"] >= 25
+    assert summary["fallback"]["requested"] == "tensorrt" and summary["fallback"]["used"] == "onnxruntime"
+    assert "tensorrt" in summary["fallback"]["reason"].lower()
+    assert summary["diagnostics"]["requested_backend"] == "tensorrt"

@@ -12,7 +12,6 @@ import torch
 from react_ros import schema
 from react_ros.export.engines import EngineMismatchError, build_engines, check_manifest
 from react_ros.export.graphs import GraphSpec, TensorSpec
-from react_ros.export.manifest import load_manifest, sha256_of
 from react_ros.export.onnx_export import export_bundle, export_graph, run_onnx
 from react_ros.export.parity import graph_errors
 from react_ros.export.trt_ops import UnsupportedOperatorError, check_qdq, unsupported_nodes
@@ -22,6 +21,7 @@ from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGen
 from react_ros.model.reaction_model import ReactionModel
 from react_ros.perception.estimator import AttributeEstimator, EstimatorConfig
 from react_ros.runtime import BackendUnavailableError, load_graphs
+from react_ros.runtime.manifest import load_manifest, sha256_of
 from react_ros.runtime.onnxruntime_backend import OnnxGraphs
 from react_ros.runtime.torch_backend import TorchGraphs
 
@@ -201,6 +201,9 @@ def test_tensorrt_unavailable_falls_back_and_says_why(bundle_dir, tmp_path):
         pytest.skip("tensorrt is installed here")
     except ImportError:
         pass
+    from react_ros.export.prepare import ensure_onnx_export
+
+    ensure_onnx_export(bundle_dir, cache_dir=tmp_path / "cache")  # what the fallback loads
     loaded = load_graphs("tensorrt", model_dir=bundle_dir, engine_dir=tmp_path / "engines", fallback="onnxruntime",
                          precision="fp16", cache_dir=tmp_path / "cache")
     assert loaded.info["backend"] == "onnxruntime" and loaded.info["precision"] == "fp32"
@@ -211,15 +214,19 @@ def test_tensorrt_unavailable_falls_back_and_says_why(bundle_dir, tmp_path):
 
 
 def test_online_generator_same_reactions_on_torch_and_onnxruntime(bundle_dir, tmp_path):
+    from react_ros.export.prepare import ensure_onnx_export
+
     torch_loaded = load_graphs("torch", model_dir=bundle_dir, threads=1)
+    with pytest.raises(BackendUnavailableError, match="no fp32 ONNX export.*react-ros export onnx"):
+        load_graphs("onnxruntime", model_dir=bundle_dir, cache_dir=tmp_path / "cache")  # the runtime only loads
+    assert ensure_onnx_export(bundle_dir, cache_dir=tmp_path / "cache")[1]  # exported now
     ort_loaded = load_graphs("onnxruntime", model_dir=bundle_dir, threads=1, cache_dir=tmp_path / "cache")
     info = ort_loaded.info
-    assert info["auto_exported"] and info["reaction_model_sha256"] == torch_loaded.info["reaction_model_sha256"]
+    assert info["reaction_model_sha256"] == torch_loaded.info["reaction_model_sha256"]
     assert set(info["onnx_ids"]) >= {"condition", "denoise", "decode", "estimator"}
     assert [s["graph"] for s in load_manifest(info["onnx_dir"])["samplers"]] == ["sample_dpm2", "sample_dpm4"]
     assert info["sample_graphs"] == []  # exported (the card's setting and the default) but opt-in
-    again = load_graphs("onnxruntime", model_dir=bundle_dir, threads=1, cache_dir=tmp_path / "cache")
-    assert not again.info["auto_exported"]  # found in the cache, keyed by the model hash
+    assert not ensure_onnx_export(bundle_dir, cache_dir=tmp_path / "cache")[1]  # found in the cache, keyed by the model hash
     visual, audio = _speaker(30)
     present = np.ones(30, np.float32)
     present[10:15] = 0  # the face is lost for a while
@@ -272,8 +279,11 @@ def test_export_without_onnxslim_uses_onnxruntime_constant_folding(bundle_dir, t
 
 
 def test_cpu_int8_variant_is_made_on_demand_and_stays_close(bundle_dir, tmp_path):
+    from react_ros.export.prepare import ensure_onnx_export
+
+    assert ensure_onnx_export(bundle_dir, None, "int8_cpu", cache_dir=tmp_path / "cache")[1]  # made on demand
     loaded = load_graphs("onnxruntime", bundle_dir, precision="int8_cpu", cache_dir=tmp_path / "cache")
-    assert loaded.info["precision"] == "int8_cpu" and loaded.info["auto_exported"]
+    assert loaded.info["precision"] == "int8_cpu"
     reference = TorchGraphs(load_bundle(bundle_dir).model)
     inputs = _window_inputs(4)  # speaker, past and noise
     sampling = SamplingConfig("dpm", 2)

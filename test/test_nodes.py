@@ -14,7 +14,7 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
@@ -124,75 +124,10 @@ def make_node(context, tmp_path, **params) -> ReactionNode:
     return ReactionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
 
 
-@pytest.fixture(scope="module")
-def loaded():
-    from react_ros.runtime import load_graphs
-
-    return load_graphs("torch", threads=1)
-
-
-def make_pipeline(loaded, **config):
-    from react_ros.online import PipelineConfig, ReactionPipeline
-
-    return ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(**config))
-
-
-def test_pipeline_matches_the_offline_front_end_and_generator(loaded, clip):
-    """Frames and audio pushed as they would arrive give exactly the offline features and reactions."""
-    from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
-    from react_ros.perception.face_crop import FaceCropper
-    from react_ros.perception.frontend import SpeakerFrontEnd
-
-    frames, samples, rate = clip
-    frames = frames[:48]
-    pipeline = make_pipeline(loaded, seed=5)
-    emitted = []
-    origin = 1000.0
-    position = 0
-    for k, frame in enumerate(frames):
-        end = int(np.ceil((k + 1) * rate / FPS))
-        pipeline.push_audio(samples[position:end], rate, origin + position / rate)
-        position = end
-        output = pipeline.push_image(frame, origin + k / FPS, emit=emitted.append)
-        assert output is emitted[-1] and output.stamp == origin + k / FPS and output.frame_index == k
-    front = SpeakerFrontEnd(FaceCropper("full_frame"), loaded.estimator_fn)
-    visual, present, audio = front.offline_features(iter(frames), samples[:position], rate)
-    np.testing.assert_allclose(np.stack([o.speaker for o in emitted]), visual, atol=1e-6)
-    np.testing.assert_allclose(np.stack([o.audio_features for o in emitted]), audio, atol=1e-5)
-    assert all(o.audio_present for o in emitted) and all(o.face_present for o in emitted)
-    online = OnlineGenerator(WindowGenerator(loaded.graphs, SamplingConfig()), 1)
-    online.reset(5)
-    expected = online.push(visual, audio, present.astype(np.float32))[: len(frames), 0]
-    np.testing.assert_allclose(np.stack([o.reaction for o in emitted]), schema.clip_to_range(expected), atol=1e-5)
-    assert pipeline.stats.windows == len(frames) // 8 + 1
-
-
-def test_pipeline_never_raises_on_bad_input(loaded):
-    pipeline = make_pipeline(loaded)
-    bad_images = [None, np.zeros((0, 0, 3), np.uint8), "not an image", np.zeros((4, 4, 7), np.uint8),
-                  np.full((32, 32), np.nan, np.float32), object()]
-    for k, image in enumerate(bad_images):
-        output = pipeline.push_image(image, 10.0 + k / FPS)
-        assert output is not None and not output.face_present and not output.audio_present
-        assert np.all(np.isfinite(output.reaction))
-    assert pipeline.stats.bad_images == 5  # the NaN float image is readable: a uniform frame, no face
-    for chunk, chunk_rate, stamp in [(np.zeros(0), 16000, 1.0), (np.zeros((2, 2, 2)), 16000, 1.0),
-                                     (np.zeros(100), 0, 1.0), (np.zeros(100), 16000, float("nan")),
-                                     (np.array(["a"]), 16000, 1.0)]:
-        assert pipeline.push_audio(chunk, chunk_rate, stamp) == 0
-    assert pipeline.stats.bad_audio == 5
-    assert pipeline.push_image(np.zeros((8, 8, 3), np.uint8), float("inf")) is None
-    assert pipeline.stats.bad_stamps == 1
-    # NaN samples are repaired by the audio front end; a stale audio stream reads as missing.
-    pipeline.push_audio(np.full(1600, np.nan, np.float32), 16000, 20.0)
-    assert pipeline.push_image(None, 20.05).audio_present
-    assert not pipeline.push_image(None, 25.0).audio_present
-
-
 def test_commands_at_the_camera_rate_with_the_profile_joints(context, clip, tmp_path):
     frames, samples, rate = clip
     node = make_node(context, tmp_path, record=True, record_raw_media=False)
-    assert node.active and node.recorder is not None
+    assert node.active and node.recording.active
     harness = Harness(context, node)
     try:
         stamps = {round(s, 3) for s in harness.play(frames, samples, rate, count=60)}
@@ -275,12 +210,12 @@ def test_bad_messages_are_counted_and_the_node_keeps_running(context, clip, tmp_
                     and int(d.get("bad_image_size", 0)) >= 1 and int(d.get("odd_audio_bytes", 0)) >= 1
                     and int(d.get("bad_audio_layout", 0)) >= 1)
 
-        assert harness.wait(counted, 8), (harness.diagnostics[-1:], dict(node.counters))
+        assert harness.wait(counted, 8), (harness.diagnostics[-1:], node.session.totals())
         d = harness.diagnostics[-1]
         assert int(d["bad_images"]) >= 3 and int(d["bad_audio"]) >= 2
         assert node.active and int(d["errors"]) == 0
         # The NaN float image was read as a frame without a face, not as a crash.
-        assert node.pipeline.stats.images >= 26
+        assert node.session.source.stats.images >= 26
     finally:
         harness.close()
 
@@ -321,14 +256,14 @@ def test_lifecycle_without_autostart(context, tmp_path):
 
     node = make_node(context, tmp_path, autostart=False, robot_profile="screen_face")
     try:
-        assert node.pipeline is None and not node.active
+        assert node.session is None and not node.active
         node.trigger_configure()
-        assert node.pipeline is not None and not node.active
+        assert node.session is not None and not node.active
         node.trigger_activate()
         assert node.active
         assert node._state_machine.current_state[0] == State.PRIMARY_STATE_ACTIVE
         node.trigger_deactivate()
-        assert not node.active and node.motion.at_neutral()
+        assert not node.active and node.session.motion.at_neutral()
     finally:
         node.destroy_node()
 
@@ -336,7 +271,7 @@ def test_lifecycle_without_autostart(context, tmp_path):
 def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_path):
     frames, samples, rate = clip
     node = make_node(context, tmp_path, input_timeout_s=0.3, watchdog_rate_hz=50.0)
-    pipeline = node.pipeline
+    pipeline = node.session.source
     original = pipeline._push_generator
     calls = {"n": 0}
 
@@ -352,9 +287,10 @@ def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_
         harness.play(frames, samples, rate, count=60)
         # Frames that queued up during the stall are dropped by the sensor-data QoS (keep last 5) ...
         assert harness.wait(lambda: calls["n"] >= 22, 10)
-        assert node.counters["dropped_frames"] > 0  # ... and counted from the gaps in the camera stamps
-        assert node.counters["watchdog_commands"] > 10  # the face kept being commanded during the stall
-        assert node.counters["input_gaps"] >= 1 and node.active
+        counts = node.session.totals()
+        assert counts["dropped_frames"] > 0  # ... and counted from the gaps in the camera stamps
+        assert counts["watchdog_commands"] > 10  # the face kept being commanded during the stall
+        assert counts["input_gaps"] >= 1 and node.active
     finally:
         harness.close()
 
@@ -369,13 +305,35 @@ def test_recording_starts_and_stops_by_service_and_parameter(context, clip, tmp_
         assert client.wait_for_service(timeout_sec=5.0)
         future = client.call_async(srv.SetBool.Request(data=True))
         assert harness.wait(future.done, 5) and future.result().success
-        assert node.recorder is not None and future.result().message.endswith(".mcap")
+        assert node.recording.active and future.result().message.endswith(".mcap")
         harness.play(frames, samples, rate, count=10)
         harness.wait(lambda: len(harness.joints) >= 9)
         node.set_parameters([Parameter("record", value=False)])  # the parameter works as well
-        assert node.recorder is None and node.last_recording.is_file()
+        assert not node.recording.active and node.last_recording.is_file()
         from react_ros.recording import read_messages
 
         assert any(m.topic == "/camera/image_raw" for m in read_messages(node.last_recording))
+    finally:
+        harness.close()
+
+
+def test_backend_fallback_is_shown_on_diagnostics(context, tmp_path):
+    """TensorRT asked for, its engine missing: the node runs on ONNX Runtime and /diagnostics says so (WARN)."""
+    from react_ros.export.prepare import ensure_onnx_export
+
+    ensure_onnx_export(None)  # what the fallback loads (react-ros run does this too)
+    node = make_node(context, tmp_path, backend="tensorrt", fallback_backend="onnxruntime",
+                     engine_dir=str(tmp_path / "no_engines"))
+    levels: list = []
+    harness = Harness(context, node)
+    harness.tester.create_subscription(DiagnosticArray, "/diagnostics",
+                                       lambda m: levels.append(m.status[0].level), 10)
+    try:
+        assert node.active
+        assert harness.wait(lambda: bool(harness.diagnostics) and bool(levels), 5)
+        d = harness.diagnostics[-1]
+        assert d["backend"] == "onnxruntime" and d["requested_backend"] == "tensorrt"
+        assert "tensorrt" in d["fallback_reason"].lower()
+        assert levels[-1] == DiagnosticStatus.WARN
     finally:
         harness.close()

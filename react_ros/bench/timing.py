@@ -6,7 +6,7 @@ import resource
 import time
 from collections.abc import Callable
 
-import numpy as np
+from react_ros.online.latency import summary_ms  # noqa: F401 (one home; re-exported for the benchmarks)
 
 
 def measure(fn: Callable[[], object], budget_s: float = 0.5, min_n: int = 10, max_n: int = 2000,
@@ -23,15 +23,6 @@ def measure(fn: Callable[[], object], budget_s: float = 0.5, min_n: int = 10, ma
         times.append(clock() - start)
     return times
 
-
-def summary_ms(seconds) -> dict:
-    """median, p99, mean, min, max (milliseconds) and n of a list of durations in seconds."""
-    array = np.asarray(seconds, np.float64) * 1e3
-    if array.size == 0:
-        return {"median_ms": None, "p99_ms": None, "mean_ms": None, "min_ms": None, "max_ms": None, "n": 0}
-    return {"median_ms": round(float(np.median(array)), 4), "p99_ms": round(float(np.percentile(array, 99)), 4),
-            "mean_ms": round(float(array.mean()), 4), "min_ms": round(float(array.min()), 4),
-            "max_ms": round(float(array.max()), 4), "n": int(array.size)}
 
 
 def rss_mb() -> float:

@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from react_ros import schema
-from react_ros.bench.timing import summary_ms
+from react_ros.online.latency import summary_ms
 
 
 def default_config_path() -> Path:
@@ -92,6 +92,11 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
     reaction_params.update(record=record, output_dir=str(out), autostart=True)
     reaction_params.update(reaction_overrides or {})
 
+    # The runtime only loads: make the ONNX export the node may load (requested or fallback backend) first.
+    from react_ros.export.prepare import prepare_backends
+
+    prepare_backends((reaction_params.get("backend"), reaction_params.get("fallback_backend")),
+                     reaction_params.get("model_dir") or None, reaction_params.get("engine_dir") or None)
     frames_clip = read_video(video)
     started = time.time()
     owns_context = not rclpy.ok()
@@ -100,7 +105,8 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
     collected: list[tuple] = []  # (stamp, frame index, reaction, positions, display reaction, publish time)
     published = threading.Event()
     nodes = []
-    recorder_path, diagnostics, info, latency, profile, camera_history = None, {}, {}, {}, None, []
+    reaction = camera = None
+    recorder_path, diagnostics, session_summary, profile, camera_history = None, {}, {}, None, []
     # One single-threaded executor per node, each in its own thread (as separate processes would be).
     # A shared MultiThreadedExecutor scans its growing list of pending callbacks while holding the GIL;
     # once the camera, microphone and reaction callbacks queue up that starves them (measured: 8 s of
@@ -109,13 +115,14 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
     spinning = threading.Event()
     try:
         reaction = ReactionNode(parameter_overrides=overrides(reaction_params))
-        if reaction.pipeline is None or not reaction.active:
-            raise RuntimeError("reaction_node failed to configure/activate (see the log above)")
         nodes.append(reaction)
+        if not reaction.active:
+            raise RuntimeError("reaction_node failed to configure/activate (see the log above)")
 
-        def on_output(output, positions, shown, wall) -> None:
-            collected.append((output.stamp, output.frame_index, output.reaction.copy(), np.array(positions),
-                              None if shown is None else np.array(shown), wall))
+        def on_output(command, wall) -> None:
+            output = command.output
+            collected.append((output.stamp, output.frame_index, output.reaction.copy(), np.array(command.positions),
+                              None if command.shown is None else np.array(command.shown), wall))
             published.set()
 
         reaction.output_hooks.append(on_output)
@@ -145,20 +152,19 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
             shutdown = getattr(node, "shutdown_gracefully", None)
             if shutdown is not None:
                 shutdown()
-        if nodes:
-            reaction = nodes[0]
+        if reaction is not None and reaction.session is not None:
             diagnostics = reaction.diagnostics()
-            info = dict(reaction.info)
-            latency = {stage: list(values) for stage, values in reaction._latency.items()}
-            recorder_path = getattr(reaction, "last_recording", None)
-            profile = reaction.profile
-            camera_history = list(nodes[1].history) if len(nodes) > 1 else []
+            session_summary = reaction.session.summary()
+            recorder_path = reaction.last_recording
+            profile = reaction.session.profile
+        if camera is not None:
+            camera_history = list(camera.history)
         for node in nodes:
             node.destroy_node()
         if owns_context and rclpy.ok():
             rclpy.shutdown()
     elapsed = time.time() - started
-    summary = summarize(collected, camera_history, latency, diagnostics, info, fast, elapsed)
+    summary = summarize(collected, camera_history, session_summary, diagnostics, fast, elapsed)
     video_path = out / "side_by_side.mp4"
     write_side_by_side(video_path, frames_clip, collected, camera_history, profile, video_size)
     summary.update(video=str(video_path), mcap=str(recorder_path) if recorder_path else None)
@@ -209,27 +215,32 @@ def _wait_real_time(camera, microphone, total: int, collected: list, progress: b
         microphone.finished = True
 
 
-def summarize(collected, camera_history, latency, diagnostics, info, fast: bool, elapsed: float) -> dict:
+def summarize(collected, camera_history, session_summary: dict, diagnostics: dict, fast: bool, elapsed: float) -> dict:
+    """The run summary (latency.json): the session's own summary (backend and fallback, model ids, sampling,
+    stage latencies, counts) and what only the whole run can measure: end to end from the camera node's
+    publish to the command's publish, the command interval and its jitter."""
     published_at = {round(stamp, 6): wall for stamp, _, wall in camera_history}
     e2e = [wall - published_at[round(stamp, 6)] for stamp, _, _, _, _, wall in collected
            if round(stamp, 6) in published_at]
     times = np.array([c[5] for c in collected])
     intervals = np.diff(times) if len(times) > 1 else np.zeros(0)
     jitter = np.abs(intervals - np.median(intervals)) if len(intervals) else np.zeros(0)
-    stages = {stage: summary_ms(values) for stage, values in latency.items() if stage != "end_to_end"}
+    fallback = session_summary.get("fallback") or {}
     return {
         "mode": "fast (each frame waits for its command)" if fast else "real time",
         "frames_published": len(camera_history),
         "commands": len(collected),
         "seconds": round(elapsed, 2),
-        "backend": info.get("backend"),
-        "fallback_from": info.get("fallback_from"),
-        "model": {k: v for k, v in info.items() if k.endswith("sha256")},
-        "sampling": {k: info.get(k) for k in ("sampler", "steps", "temperature", "guidance", "noise_correlation")},
-        "stages": stages,
+        "backend": session_summary.get("backend"),
+        "fallback": fallback,
+        "fallback_from": fallback.get("requested") if fallback.get("reason") else None,
+        "model": session_summary.get("model", {}),
+        "sampling": session_summary.get("sampling", {}),
+        "stages": session_summary.get("stages", {}),
         "end_to_end": summary_ms(e2e),
         "command_interval": summary_ms(intervals),
         "command_jitter": summary_ms(jitter),
+        "counts": session_summary.get("counts", {}),
         "diagnostics": diagnostics,
     }
 

@@ -47,26 +47,15 @@ def _model_options(parser) -> None:
     parser.add_argument("--directions", default="both", help="both | speaker->listener | listener->speaker")
 
 
-def sampling_from(args: argparse.Namespace, card: dict | None = None):
-    """The model card's tuned sampling setting, overridden by whatever was given on the command line."""
-    from react_ros.model.generator import SamplingConfig
-
-    values = dict((card or {}).get("sampling", {}))
-    for key in SamplingConfig.__dataclass_fields__:  # those with a command-line option and a value given
-        if getattr(args, key, None) is not None:
-            values[key] = getattr(args, key)
-    return SamplingConfig(**values)
-
-
 def _load(args):
+    """The graphs on the chosen backend and the sampling setting: the card's, overridden by the options given.
+    The card is read without torch, so ONNX Runtime and TensorRT runs never load the torch model."""
+    from react_ros.model.card import ModelCard, given_settings, sampling_setting
     from react_ros.runtime import load_graphs
 
     model_dir = None if args.model in (None, "demo") else args.model
     loaded = load_graphs(args.backend, model_dir=model_dir, engine_dir=args.engine_dir)
-    from react_ros.model.bundle import load_bundle
-
-    card = load_bundle(model_dir).card
-    return loaded, sampling_from(args, card)
+    return loaded, sampling_setting(ModelCard.read(model_dir), given_settings(args))
 
 
 def run_generate(args: argparse.Namespace) -> int:

@@ -7,8 +7,7 @@ to fewer steps (faster on the robot)."""
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from react_ros.model.generator import SamplingConfig
@@ -67,7 +66,7 @@ def add_commands(commands) -> None:
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from react_ros.model.bundle import CARD_FILE, load_bundle
+    from react_ros.model.bundle import load_bundle
     from react_ros.runtime.torch_backend import TorchGraphs
 
     bundle = load_bundle(args.model)
@@ -80,8 +79,7 @@ def run_tune(args: argparse.Namespace) -> int:
         Path(args.out).write_text(f"# Sampling settings of {bundle.directory.name} on {args.split}\n\n"
                                   f"{__doc__.split(chr(10) + chr(10))[1]}\n\n{table}")
     if args.write_card:
-        card = dict(bundle.card)
-        card["sampling"] = {k: chosen[k] for k in ("sampler", "steps", "guidance", "temperature")}
-        card["sampling_sweep"] = rows
-        (bundle.directory / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+        sampling = SamplingConfig(**{k: chosen[k] for k in ("sampler", "steps", "guidance", "temperature")})
+        card = bundle.card.with_sampling(sampling)
+        replace(card, extra=dict(card.extra, sampling_sweep=rows)).write(bundle.directory)
     return 0

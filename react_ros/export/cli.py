@@ -67,7 +67,7 @@ def _profile(text: str | None) -> dict | None:
     return dict(zip(("min", "opt", "max"), values, strict=True))
 
 
-def _samplers(values: list[str] | None, card: dict) -> tuple[tuple[str, int], ...]:
+def _samplers(values: list[str] | None, card) -> tuple[tuple[str, int], ...]:
     from react_ros.export.onnx_export import samplers_for
 
     extra = []
@@ -81,9 +81,9 @@ def _samplers(values: list[str] | None, card: dict) -> tuple[tuple[str, int], ..
 
 def run_onnx(args: argparse.Namespace) -> int:
     from react_ros.export.onnx_export import export_bundle
-    from react_ros.model.bundle import load_bundle
+    from react_ros.model.card import ModelCard
 
-    card = load_bundle(args.model).card
+    card = ModelCard.read(args.model)
     manifest = export_bundle(args.model, args.out, precisions=tuple(args.precision), calib_data=args.calib_data,
                              calib_batches=args.calib_batches, calib_batch_size=args.calib_batch_size,
                              samplers=_samplers(args.samplers, card), batch_profile=_profile(args.batch),
@@ -114,7 +114,6 @@ def run_engines(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from react_ros.evaluation.cli import sampling_from
     from react_ros.export.graphs import graph_specs
     from react_ros.export.onnx_export import export_bundle
     from react_ros.export.parity import (
@@ -126,11 +125,12 @@ def run_check(args: argparse.Namespace) -> int:
         write_report,
     )
     from react_ros.model.bundle import load_bundle
+    from react_ros.model.card import given_settings, sampling_setting
     from react_ros.runtime.onnxruntime_backend import OnnxGraphs
     from react_ros.runtime.torch_backend import TorchGraphs
 
     bundle = load_bundle(args.model)
-    sampling = sampling_from(args, bundle.card)
+    sampling = sampling_setting(bundle.card, given_settings(args))
     out = Path(args.out)
     onnx_dir = Path(args.onnx_dir) if args.onnx_dir else out / "onnx"
     calib = args.calib_data or args.data

@@ -26,8 +26,9 @@ import onnx
 import torch
 
 from react_ros.export.graphs import BATCH, GraphSpec, graph_modules, graph_specs, random_inputs, sample_graph_name
-from react_ros.export.manifest import FORMAT, MANIFEST, sha256_of
 from react_ros.export.trt_ops import TENSORRT_FLOOR, check_graph_ops
+from react_ros.model.card import ModelCard
+from react_ros.runtime.manifest import FORMAT, MANIFEST, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -125,20 +126,19 @@ def graph_entry(path: Path, spec: GraphSpec, ops: set[str] | None = None) -> dic
     return entry
 
 
-def samplers_for(card: dict | None, extra: list[tuple[str, int]] | None = None) -> tuple[tuple[str, int], ...]:
+def samplers_for(card: ModelCard | None, extra: list[tuple[str, int]] | None = None) -> tuple[tuple[str, int], ...]:
     """The unrolled sampler graphs to export: the model card's tuned setting, the default, and any extra."""
     from react_ros.model.generator import SamplingConfig
 
     default = SamplingConfig()
     chosen = [(default.sampler, default.steps)]
-    sampling = (card or {}).get("sampling") or {}
-    if sampling:
-        chosen.insert(0, (sampling.get("sampler", default.sampler), int(sampling.get("steps", default.steps))))
+    if card is not None and card.tuned:
+        chosen.insert(0, (card.sampling.sampler, int(card.sampling.steps)))
     chosen += list(extra or [])
     return tuple(dict.fromkeys((s, int(n)) for s, n in chosen))
 
 
-def export_model(model, estimator, out_dir: str | Path, *, ids: dict, card: dict | None = None,
+def export_model(model, estimator, out_dir: str | Path, *, ids: dict, card: ModelCard | None = None,
                  samplers: tuple[tuple[str, int], ...] | None = None, precisions: tuple[str, ...] = ("fp32",),
                  calib_data: str | Path | None = None, calib_batches: int = 8, calib_batch_size: int = 16,
                  allow_random_calibration: bool = False, batch_profile: dict | None = None,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from react_ros.export.graphs import BASE_GRAPHS, graph_specs, random_inputs
-from react_ros.export.manifest import load_manifest, verify_files
+from react_ros.runtime.manifest import load_manifest, verify_files
 
 
 def torch_reference(model, estimator, name: str, feeds: dict[str, np.ndarray]) -> np.ndarray:

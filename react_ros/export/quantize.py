@@ -263,7 +263,7 @@ def to_int8_dynamic(source: str | Path, target: str | Path, graph_name: str) -> 
 def cpu_int8_variant(directory: str | Path, fp32_graphs: dict[str, dict]) -> dict:
     """The `int8_cpu` variant's files (to_int8_dynamic of every fp32 graph, written under `directory`) and its
     manifest entry; ONNX Runtime loads it as precision "int8_cpu" (OnnxGraphs)."""
-    from react_ros.export.manifest import sha256_of
+    from react_ros.runtime.manifest import sha256_of
 
     directory = Path(directory)
     graphs = {}
@@ -281,7 +281,7 @@ def add_cpu_int8_variant(export_dir: str | Path) -> dict:
     """Add the `int8_cpu` variant to an export made without it (and to its manifest). Returns the variant entry."""
     import json
 
-    from react_ros.export.manifest import MANIFEST, load_manifest
+    from react_ros.runtime.manifest import MANIFEST, load_manifest
 
     directory = Path(export_dir)
     manifest = load_manifest(directory)

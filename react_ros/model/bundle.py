@@ -9,20 +9,16 @@ CLI and the ROS nodes load when no other directory is given.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from react_ros.model.card import ModelCard
 from react_ros.model.checkpoint import file_sha256, load_checkpoint, save_checkpoint
+from react_ros.model.files import CARD_FILE, ESTIMATOR_FILE, MODEL_FILE, default_model_dir
 from react_ros.model.reaction_model import ReactionModel
 
-MODEL_FILE = "reaction.pt"
-ESTIMATOR_FILE = "estimator.pt"
-CARD_FILE = "card.json"
-
-
-def default_model_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "assets" / "demo_model"
+__all__ = ["CARD_FILE", "ESTIMATOR_FILE", "MODEL_FILE", "ModelBundle", "default_model_dir", "load_bundle",
+           "save_bundle"]
 
 
 @dataclass
@@ -32,7 +28,7 @@ class ModelBundle:
     model_meta: dict
     estimator: object | None  # AttributeEstimator; None when the bundle has no estimator file
     estimator_meta: dict = field(default_factory=dict)
-    card: dict = field(default_factory=dict)
+    card: ModelCard = field(default_factory=ModelCard)
 
     @property
     def ids(self) -> dict[str, str]:
@@ -57,12 +53,10 @@ def load_bundle(directory: str | Path | None = None, need_estimator: bool = Fals
         estimator_meta = dict(estimator_meta, sha256=file_sha256(estimator_path))
     elif need_estimator:
         raise FileNotFoundError(f"{estimator_path}: this bundle has no speaker-attribute estimator")
-    card_path = directory / CARD_FILE
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-    return ModelBundle(directory, model, model_meta, estimator, estimator_meta, card)
+    return ModelBundle(directory, model, model_meta, estimator, estimator_meta, ModelCard.read(directory))
 
 
-def save_bundle(directory: str | Path, model: ReactionModel, estimator=None, card: dict | None = None,
+def save_bundle(directory: str | Path, model: ReactionModel, estimator=None, card: ModelCard | dict | None = None,
                 model_meta: dict | None = None, estimator_meta: dict | None = None, half: bool = True) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -72,5 +66,5 @@ def save_bundle(directory: str | Path, model: ReactionModel, estimator=None, car
 
         save_estimator(directory / ESTIMATOR_FILE, estimator, estimator_meta)
     if card is not None:
-        (directory / CARD_FILE).write_text(json.dumps(card, indent=2, default=str) + "\n")
+        (card if isinstance(card, ModelCard) else ModelCard.from_dict(card, "card")).write(directory)
     return directory

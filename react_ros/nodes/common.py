@@ -47,6 +47,30 @@ def seconds_to_stamp(seconds: float):
     return Time(sec=sec, nanosec=nanosec)
 
 
+def array_msg(values, label: str):
+    """A flat float32 array -> std_msgs/Float32MultiArray with one labelled dimension."""
+    from std_msgs.msg import Float32MultiArray, MultiArrayDimension
+
+    msg = Float32MultiArray()
+    values = np.asarray(values if values is not None else [], np.float32).reshape(-1)
+    msg.layout.dim = [MultiArrayDimension(label=label, size=len(values), stride=len(values))]
+    msg.data = [float(v) for v in values]
+    return msg
+
+
+def diagnostics_msg(name: str, snapshot, hardware_id: str, stamp):
+    """A session's diagnostics snapshot (online.SessionDiagnostics) -> diagnostic_msgs/DiagnosticArray:
+    WARN while stale (no input) or after bad messages, errors or a backend fallback, else OK."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    status = DiagnosticStatus(name=name, message=snapshot.message, hardware_id=hardware_id)
+    status.level = DiagnosticStatus.WARN if (snapshot.stale or snapshot.problems) else DiagnosticStatus.OK
+    status.values = [KeyValue(key=k, value=v) for k, v in snapshot.values.items()]
+    msg = DiagnosticArray(status=[status])
+    msg.header.stamp = stamp
+    return msg
+
+
 # ------------------------------------------------------------------------------------------------ images
 
 _CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1, "8UC1": 1, "8UC3": 3, "mono16": 1,

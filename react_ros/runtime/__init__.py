@@ -52,13 +52,13 @@ def _load_torch(model_dir, threads) -> LoadedGraphs:
 
 
 def _load_onnxruntime(model_dir, engine_dir, threads, precision, cache_dir, sample_graphs) -> LoadedGraphs:
-    from react_ros.runtime.onnxruntime_backend import OnnxGraphs, find_or_export
+    from react_ros.runtime.onnxruntime_backend import OnnxGraphs, find_export
 
-    directory, exported = find_or_export(model_dir, engine_dir, precision, cache_dir)
+    directory = find_export(model_dir, engine_dir, precision, cache_dir)
     graphs = OnnxGraphs(directory, precision, threads, use_sample_graphs=sample_graphs)
     info = {"backend": "onnxruntime", "precision": precision, "model_dir": str(model_dir),
             **{k: v for k, v in graphs.manifest["model"].items() if k.endswith("sha256")},
-            "onnx_dir": str(directory), "onnx_ids": graphs.graph_ids, "auto_exported": exported,
+            "onnx_dir": str(directory), "onnx_ids": graphs.graph_ids,
             "threads": threads, "sample_graphs": sorted(graphs.samplers.values())}
     return LoadedGraphs(graphs, graphs.estimator_fn(), info)
 

@@ -12,12 +12,11 @@ Precision is a variant of the export: "fp32", "fp16", "int8" (static QDQ, the fi
 engines from) or "int8_cpu" (dynamic quantisation, MatMulInteger; added by
 export.quantize.add_cpu_int8_variant), the one that is faster than fp32 on x86 CPUs.
 
-The ONNX files come from an export directory (`react-ros export onnx`, see docs/export.md). When the
-given directory has no export of *this* model (sha256 of reaction.pt / estimator.pt), the fp32/fp16
-files are exported once into a cache keyed by the model hash:
-    $REACT_ROS_CACHE/onnx/<sha256[:16]>/   (default ~/.cache/react_ros/onnx/<sha256[:16]>/)
-INT8 is never made silently: it needs calibration data (`react-ros export onnx --precision int8
---calib-data DIR`).
+The ONNX files come from an export directory (`react-ros export onnx`, see docs/export.md): the given
+directory when it holds an export of *this* model (sha256 of reaction.pt / estimator.pt), else the cache
+keyed by the model hash, $REACT_ROS_CACHE/onnx/<sha256[:16]>/ (default ~/.cache/react_ros/onnx/...), which
+`react-ros run` and export.prepare.ensure_onnx_export fill. This module only loads: a missing export is an
+error that says how to make it.
 
 Besides the three graphs, `sample(noise, cond, sampler, steps)` runs the whole few-step sampler as one
 graph when it was exported for that setting (fewer session calls per window); it returns None otherwise
@@ -29,12 +28,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from react_ros.export.manifest import bundle_ids, load_manifest, matches_bundle, verify_files
+from react_ros.runtime.manifest import bundle_ids, load_manifest, matches_bundle, verify_files
 
 log = logging.getLogger(__name__)
 
@@ -134,45 +132,30 @@ class OnnxGraphs:
         return None if session is None else onnx_estimator_fn(session)
 
 
-def find_or_export(model_dir: str | Path, engine_dir: str | Path | None, precision: str,
-                   cache_dir: str | Path | None = None) -> tuple[Path, bool]:
-    """The export directory holding `precision` graphs of this model: engine_dir if it matches the model's
-    sha256, else the cache (exported there on first use). Returns (directory, exported_now)."""
-    ids = bundle_ids(model_dir)
-    if engine_dir is not None:
-        try:
-            manifest = load_manifest(engine_dir)
-        except FileNotFoundError:
-            manifest = None
-        if manifest is not None and matches_bundle(manifest, ids) and precision in manifest["variants"]:
-            return Path(engine_dir), False
-        log.warning("%s has no %s ONNX export of model %s; using the cache", engine_dir, precision,
-                    ids["reaction_model_sha256"][:16])
-    cache = Path(cache_dir) if cache_dir else cache_root() / "onnx" / ids["reaction_model_sha256"][:16]
-    try:
-        manifest = load_manifest(cache)
-        if matches_bundle(manifest, ids) and precision in manifest["variants"]:
-            return cache, False
-        have = set(manifest["variants"]) if matches_bundle(manifest, ids) else set()
-    except (FileNotFoundError, ValueError):
-        have = set()
-    if precision == "int8":
-        raise FileNotFoundError(f"no int8 ONNX export of model {ids['reaction_model_sha256'][:16]} in "
-                                f"{engine_dir or cache}: INT8 needs calibration data, run `react-ros export onnx "
-                                f"--model {model_dir} --precision fp32 fp16 int8 --calib-data DIR --out DIR` and "
-                                "pass that directory as engine_dir")
-    from react_ros.export.onnx_export import export_bundle
+def cache_dir_for(ids: dict[str, str]) -> Path:
+    """Where `react-ros export` / `react-ros run` keep the export of a model when no directory is given."""
+    return cache_root() / "onnx" / ids["reaction_model_sha256"][:16]
 
-    # int8_cpu (dynamic quantisation) needs no calibration data, so it can be made here too; int8 cannot
-    precisions = tuple(p for p in ("fp32", "fp16", "int8_cpu") if p in have | {"fp32", precision})
-    log.warning("exporting model %s to ONNX (%s) into %s (once)", ids["reaction_model_sha256"][:16],
-                "+".join(precisions), cache)
-    tmp = cache.parent / f".{cache.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    export_bundle(model_dir, tmp, precisions=precisions)
-    shutil.rmtree(cache, ignore_errors=True)
+
+def has_export(directory: str | Path, ids: dict[str, str], precision: str) -> bool:
     try:
-        tmp.rename(cache)
-    except OSError:  # another process finished the same export first: use theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-    return cache, True
+        manifest = load_manifest(directory)
+    except (FileNotFoundError, ValueError):
+        return False
+    return matches_bundle(manifest, ids) and precision in manifest["variants"]
+
+
+def find_export(model_dir: str | Path, engine_dir: str | Path | None, precision: str,
+                cache_dir: str | Path | None = None) -> Path:
+    """The export directory holding `precision` graphs of this model: engine_dir if it matches the model's
+    sha256, else the cache. Nothing is exported here (the runtime only loads): when there is no export this
+    raises FileNotFoundError saying where it looked and how to make one."""
+    ids = bundle_ids(model_dir)
+    places = [Path(p) for p in (engine_dir, cache_dir or cache_dir_for(ids)) if p is not None]
+    for place in places:
+        if has_export(place, ids, precision):
+            return place
+    raise FileNotFoundError(
+        f"no {precision} ONNX export of model {ids['reaction_model_sha256'][:16]} in {' or '.join(map(str, places))}; "
+        f"make one with `react-ros export onnx --model {model_dir} --precision {precision} --out DIR` and pass DIR as "
+        "engine_dir (`react-ros run` makes the fp32 one itself)")

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from react_ros.export.engines import (
+from react_ros.runtime.engine_manifest import (
     EngineMismatchError,  # noqa: F401 (re-exported for callers)
     check_manifest,
     device_info,
     engine_paths,
     load_engine_manifest,
 )
-from react_ros.export.manifest import bundle_ids, matches_bundle
+from react_ros.runtime.manifest import bundle_ids, matches_bundle
 
 GRAPHS = ("condition", "denoise", "decode")
 

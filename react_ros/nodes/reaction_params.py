@@ -1,0 +1,82 @@
+"""The reaction node's parameters and how they become a session configuration and a sampling setting."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from react_ros.online import PipelineConfig, SessionConfig
+
+# name: (default, description)
+PARAMETERS: dict[str, tuple[object, str]] = {
+    "autostart": (True, "configure and activate at start (false: wait for a lifecycle manager)"),
+    "image_topic": ("/camera/image_raw", "speaker camera, sensor_msgs/Image"),
+    "audio_topic": ("/audio", "speaker microphone"),
+    "audio_type": ("uint8_array", "uint8_array (built-in layout) | audio_common_stamped | audio_common"),
+    "audio_sample_rate": (16000, "rate of audio messages that do not say theirs"),
+    "reaction_topic": ("/react_ros/reaction", "25-d reaction, std_msgs/Float32MultiArray"),
+    "joint_topic": ("/react_ros/joint_commands", "face commands, sensor_msgs/JointState"),
+    "face_image_topic": ("/react_ros/face_image", "rendered face, sensor_msgs/Image"),
+    "diagnostics_topic": ("/diagnostics", "diagnostic_msgs/DiagnosticArray"),
+    "backend": ("onnxruntime", "torch | onnxruntime | tensorrt"),
+    "fallback_backend": ("torch", "backend used when `backend` cannot load ('' = none)"),
+    "model_dir": ("", "model bundle directory ('' = the shipped demo model)"),
+    "engine_dir": ("", "exported ONNX models / TensorRT engines ('' = the default)"),
+    "threads": (1, "CPU threads for inference"),
+    "sampler": ("", "dpm | ddim ('' = the model card's setting)"),
+    "steps": (0, "sampling steps (0 = the model card's setting)"),
+    "temperature": (-1.0, "initial-noise scale, lower = less diverse (< 0 = the model card's setting)"),
+    "guidance": (-1.0, "classifier-free guidance (< 0 = the model card's setting)"),
+    "noise_correlation": (-1.0, "noise correlation between windows, 0..1: higher = a steadier style per sample, "
+                                "less appropriate (< 0 = the model card's setting)"),
+    "seed": (0, "sampling seed: the same seed and input give the same reactions"),
+    "samples": (1, "reactions sampled per frame (batched)"),
+    "sample_index": (0, "which sample drives the face"),
+    "crop_mode": ("full_frame", "full_frame (input is a face crop) | haar (camera scene)"),
+    "robot_profile": ("screen_face", "profile name in config/robots or a YAML path"),
+    "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
+    "face_image_size": (256, "rendered face size in pixels"),
+    "smoothing_s": (0.06, "joint smoothing time constant"),
+    "input_timeout_s": (0.5, "no camera frame for this long: ease to neutral"),
+    "reset_after_gap_s": (3.0, "a gap this long starts a fresh speaker context"),
+    "watchdog_rate_hz": (30.0, "command rate while easing to neutral"),
+    "diagnostics_period_s": (1.0, "diagnostics period"),
+    "record": (False, "record the session to MCAP (settable at run time)"),
+    "record_raw_media": (True, "also record camera images and microphone audio (false: features only)"),
+    "participant_id": ("", "recorded as session metadata"),
+    "condition": ("", "experimental condition, recorded as session metadata"),
+    "output_dir": ("out/sessions", "where recordings go"),
+}
+
+
+def session_config(param: Callable[[str], object]) -> SessionConfig:
+    """param(name) -> value of the node's parameter."""
+    pipeline = PipelineConfig(samples=int(param("samples")), sample_index=int(param("sample_index")),
+                              seed=int(param("seed")), crop_mode=str(param("crop_mode")))
+    return SessionConfig(pipeline, robot_profile=str(param("robot_profile")), face_image=str(param("face_image")),
+                         face_image_size=int(param("face_image_size")), smoothing_s=float(param("smoothing_s")),
+                         input_timeout_s=float(param("input_timeout_s")),
+                         reset_after_gap_s=float(param("reset_after_gap_s")),
+                         diagnostics_period_s=float(param("diagnostics_period_s")))
+
+
+def sampling_overrides(param: Callable[[str], object]) -> dict[str, object]:
+    """The sampling parameters that are set (their "unset" values: '' / 0 / < 0) for model.card.sampling_setting."""
+    steps, temperature = int(param("steps")), float(param("temperature"))
+    guidance, correlation = float(param("guidance")), float(param("noise_correlation"))
+    return {"sampler": str(param("sampler")) or None, "steps": steps if steps > 0 else None,
+            "temperature": temperature if temperature >= 0 else None, "guidance": guidance if guidance >= 0 else None,
+            "noise_correlation": correlation if correlation >= 0 else None}
+
+
+def audio_message_type(kind: str, logger=None):
+    """(kind, message class) of the audio input: audio_common's when asked for and installed, else UInt8MultiArray."""
+    if kind in ("audio_common_stamped", "audio_common"):
+        try:
+            from audio_common_msgs.msg import AudioData, AudioDataStamped
+
+            return kind, AudioDataStamped if kind == "audio_common_stamped" else AudioData
+        except ImportError:
+            if logger is not None:
+                logger.error("audio_common_msgs is not installed; using the uint8_array layout")
+    from std_msgs.msg import UInt8MultiArray
+
+    return "uint8_array", UInt8MultiArray

@@ -1,0 +1,353 @@
+"""A reaction session without ROS: everything between "a camera frame / an audio chunk arrived" and "publish
+this reaction, these joint positions and velocities, this face image, these diagnostics".
+
+The reaction node (nodes/reaction_node.py), `react-ros run` (through the node), `react-ros eval --online`
+and the benchmarks drive this one object, so the robot's loop is tested without rclpy (test/test_session.py).
+
+    session = ReactionSession.from_loaded(load_graphs(...), sampling, SessionConfig(...))
+    session.start(seed)
+    session.on_audio(pcm, rate, stamp)                # every microphone chunk
+    session.on_image(bgr, stamp, emit)                # every camera frame: emit(Command) once, before the
+                                                      # next window is computed
+    session.tick()                                    # on a timer: a Command while input is stale (watchdog)
+    session.ease_to_neutral()                         # at shutdown: Commands back to the neutral pose
+    session.diagnostics()                             # a plain-data snapshot for /diagnostics
+
+Where reactions come from is a `ReactionSource`: the model's `ReactionPipeline` (online/pipeline.py) today;
+a study condition may plug in another source (mimicry, neutral, replay, scripted) with the same four members.
+Everything after the source (motion limits, watchdog, face image, counters, latency) stays the same.
+
+Thread safety: `on_image`/`on_audio` may run on one thread and `tick`/`diagnostics` on another (the node's
+input and timer callback groups); the source and the motion state each have a lock.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from react_ros import schema
+from react_ros.online.latency import LatencyRecord
+from react_ros.online.pipeline import PipelineConfig, PipelineStats, ReactionOutput, ReactionPipeline
+from react_ros.robot import MotionConfig, MotionController, RobotProfile, load_profile
+
+__all__ = ["Command", "ReactionSession", "ReactionSource", "SessionConfig", "SessionDiagnostics", "DroppedFrames",
+           "fallback_of"]
+
+
+class ReactionSource(Protocol):
+    """Where reaction frames come from: one ReactionOutput per camera frame, handed to `emit` first."""
+
+    stats: PipelineStats
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def push_audio(self, samples, sample_rate: int, stamp: float) -> int: ...
+
+    def push_image(self, image, stamp: float,
+                   emit: Callable[[ReactionOutput], None] | None = None) -> ReactionOutput | None: ...
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    pipeline: PipelineConfig = PipelineConfig()
+    robot_profile: str = "screen_face"  # profile name in config/robots or a YAML path
+    face_image: str = "auto"  # render the face: auto (screen profiles) | true | false
+    face_image_size: int = 256
+    smoothing_s: float = 0.06
+    input_timeout_s: float = 0.5  # no camera frame for this long: the watchdog eases to neutral
+    reset_after_gap_s: float = 3.0  # a gap this long starts a fresh speaker context
+    diagnostics_period_s: float = 1.0  # the period `diagnostics()` is called at (for the rate)
+
+
+@dataclass
+class Command:
+    """What to publish now: the robot's joints and, for screen faces, the rendered face."""
+
+    stamp: float  # seconds (wall clock) to stamp the messages with: the camera frame's for reactions
+    positions: np.ndarray  # (joints,) in the profile's units
+    velocities: np.ndarray  # (joints,)
+    shown: np.ndarray | None = None  # (25,) the reaction the face image shows (None: not rendered)
+    face: np.ndarray | None = None  # (H, W, 3) BGR uint8 face image (None: not rendered)
+    output: ReactionOutput | None = None  # the reaction frame; None for watchdog and shutdown commands
+    gap_started: bool = False  # the first watchdog command of an input gap
+
+    @property
+    def reaction(self) -> np.ndarray | None:
+        return None if self.output is None else self.output.reaction
+
+
+@dataclass
+class SessionDiagnostics:
+    values: dict[str, str]  # key/values of the diagnostics message
+    stale: bool  # no input: the face is easing to neutral
+    problems: bool  # bad messages or errors so far
+
+    @property
+    def message(self) -> str:
+        return "no input: face easing to neutral" if self.stale else "reacting"
+
+
+class DroppedFrames:
+    """Camera frames lost on the way (best-effort QoS, a busy node), estimated from gaps in the stamps: a gap of
+    more than 1.8 median frame intervals counts round(gap / interval) - 1 frames (timer jitter of a file
+    player stays below that; gaps longer than 10 s are input gaps, not drops)."""
+
+    def __init__(self, history: int = 31) -> None:
+        self._stamps: deque[float] = deque(maxlen=history)
+        self.count = 0
+
+    def add(self, stamp: float) -> int:
+        missed = 0
+        if len(self._stamps) >= 5:
+            interval = float(np.median(np.diff(np.array(self._stamps))))
+            gap = stamp - self._stamps[-1]
+            if interval > 0 and 1.8 * interval < gap < 10.0:
+                missed = int(round(gap / interval)) - 1
+        self._stamps.append(stamp)
+        self.count += missed
+        return missed
+
+    def clear(self) -> None:
+        self._stamps.clear()
+
+
+# Counters shown in diagnostics, in this order (always present, 0 when nothing happened).
+COUNTERS = ("images", "audio_chunks", "commands", "watchdog_commands", "dropped_frames", "bad_images", "bad_audio",
+            "bad_stamps", "unknown_encoding", "empty_image", "bad_image_size", "odd_audio_bytes", "bad_audio_layout",
+            "empty_audio", "input_gaps", "context_resets", "errors", "windows", "audio_restarts", "unreadable_images")
+# Model/runtime facts shown in diagnostics when known.
+INFO_KEYS = ("backend", "precision", "reaction_model_sha256", "estimator_sha256", "engine_sha256", "sampler",
+             "steps", "requested_backend", "fallback_reason")
+
+
+def fallback_of(info: dict) -> dict:
+    """{requested, used, reason} of a runtime.load_graphs info: reason is None when nothing fell back."""
+    requested = info.get("requested") or {}
+    return {"requested": requested.get("backend", info.get("backend")), "used": info.get("backend"),
+            "reason": info.get("fallback_reason")}
+
+
+class ReactionSession:
+    def __init__(self, source: ReactionSource, profile: RobotProfile, config: SessionConfig = SessionConfig(),
+                 info: dict | None = None, renderer=None, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        """source: where reactions come from; profile: the robot's face; renderer: FaceRenderer for the face image
+        (made from the config when None and the face is rendered); clock: monotonic seconds (watchdog, gaps);
+        wall_clock: seconds since the epoch (stamps of watchdog commands, end-to-end latency)."""
+        self.source = source
+        self.profile = profile
+        self.config = config
+        self.info = dict(info or {})
+        self.fallback = fallback_of(self.info)
+        if self.fallback["reason"]:
+            self.info.update(requested_backend=self.fallback["requested"])
+        self.clock, self.wall_clock = clock, wall_clock
+        motion = MotionConfig(smoothing_s=config.smoothing_s, stale_after_s=config.input_timeout_s)
+        self.motion = MotionController(profile, motion)
+        choice = str(config.face_image).lower()
+        self.render = profile.render if choice == "auto" else choice in ("true", "1", "yes")
+        self.display = MotionController(RobotProfile.identity(), motion) if self.render else None
+        if self.render and renderer is None:
+            from react_ros.face.renderer import FaceRenderer
+
+            renderer = FaceRenderer(config.face_image_size)
+        self.renderer = renderer if self.render else None
+        self.counters: Counter[str] = Counter()
+        self.latency = LatencyRecord()
+        self.active = False
+        self._source_lock = threading.Lock()
+        self._motion_lock = threading.Lock()
+        self._period: Counter[str] = Counter()
+        self._earlier = PipelineStats()  # the source's counts from before its last reset
+        self._drops = DroppedFrames()
+        self._last_image: float | None = None
+        self._was_stale = True
+
+    @classmethod
+    def from_loaded(cls, loaded, sampling=None, config: SessionConfig = SessionConfig(), **kwargs) -> ReactionSession:
+        """A session on the model: `loaded` is runtime.load_graphs(...)'s result, `sampling` a SamplingConfig."""
+        from react_ros.model.generator import SamplingConfig
+
+        sampling = sampling or SamplingConfig()
+        source = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, sampling, config.pipeline)
+        info = dict(loaded.info, sampler=sampling.sampler, steps=sampling.steps, temperature=sampling.temperature,
+                    guidance=sampling.guidance, noise_correlation=sampling.noise_correlation)
+        return cls(source, load_profile(config.robot_profile), config, info, **kwargs)
+
+    # ------------------------------------------------------------------------------------- session
+
+    def start(self, seed: int | None = None) -> None:
+        """A new session (activate): fresh speaker context and generated past, the face from neutral."""
+        with self._source_lock:
+            self._reset_source(seed)
+        with self._motion_lock:
+            self.motion.reset()
+            if self.display is not None:
+                self.display.reset()
+        self._last_image = None
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def _reset_source(self, seed: int | None) -> None:
+        stats = self.source.stats
+        for name in ("images", "audio_chunks", "bad_images", "bad_audio", "bad_stamps", "errors", "outputs",
+                     "audio_restarts", "windows"):
+            setattr(self._earlier, name, getattr(self._earlier, name) + getattr(stats, name))
+        self.source.reset(self.config.pipeline.seed if seed is None else seed)
+        self._drops.clear()
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Count something that happened outside the session (e.g. a recording error): shown in diagnostics."""
+        self.counters[name] += n
+
+    # ------------------------------------------------------------------------------------- inputs
+
+    def on_image(self, image, stamp: float | None, emit: Callable[[Command], None],
+                 bad_reason: str | None = None) -> ReactionOutput | None:
+        """A camera frame (BGR uint8, or None when it could not be decoded: `bad_reason` says why; it still counts
+        as a frame without a face). stamp: capture time (s); None or <= 0: the time it arrived.
+        `emit(command)` is called with this frame's reaction before the next window is computed."""
+        now = self.clock()
+        self.counters["images"] += 1
+        self._period["images"] += 1
+        if bad_reason is not None:
+            self.counters[bad_reason] += 1
+            self.counters["bad_images"] += 1
+        if stamp is None or not stamp > 0.0:
+            stamp = self.wall_clock()
+        if self._last_image is not None and now - self._last_image > self.config.reset_after_gap_s:
+            with self._source_lock:
+                self._reset_source(None)
+            self.counters["context_resets"] += 1
+        self.counters["dropped_frames"] += self._drops.add(stamp)
+        self._last_image = now
+        with self._source_lock:
+            output = self.source.push_image(image, stamp, emit=lambda out: self._emit(out, emit))
+        if output is not None:  # stage latencies, including the window computed after the emit
+            for stage, seconds in output.latency.items():
+                self.latency.add(stage, seconds)
+        return output
+
+    def on_audio(self, samples, sample_rate: int, stamp: float | None, bad_reason: str | None = None) -> int:
+        """A microphone chunk whose first sample was captured at `stamp` (None or <= 0: it arrived just now);
+        `bad_reason`: it could not be decoded (counted, dropped). Returns the new audio feature frames."""
+        self.counters["audio_chunks"] += 1
+        if bad_reason is not None:
+            self.counters[bad_reason] += 1
+            self.counters["bad_audio"] += 1
+            return 0
+        if stamp is None or not stamp > 0:
+            stamp = self.wall_clock() - len(samples) / float(sample_rate)
+        with self._source_lock:
+            return self.source.push_audio(samples, sample_rate, stamp)
+
+    # ------------------------------------------------------------------------------------- outputs
+
+    def _emit(self, output: ReactionOutput, emit: Callable[[Command], None]) -> None:
+        now = self.clock()
+        with self._motion_lock:
+            positions = self.motion.update(output.reaction, now)
+            velocities = self.motion.velocities.copy()
+            shown = self.display.update(output.reaction, now) if self.display is not None else None
+            self._was_stale = False
+        self.latency.add("end_to_end", self.wall_clock() - output.stamp)
+        self._period["outputs"] += 1
+        self._period["face_present"] += int(output.face_present)
+        self._period["audio_present"] += int(output.audio_present)
+        self.counters["commands"] += 1
+        emit(Command(output.stamp, positions, velocities, shown, self._face(shown), output))
+
+    def _face(self, shown) -> np.ndarray | None:
+        if shown is None or self.renderer is None:
+            return None
+        return self.renderer.render(schema.clip_to_range(np.asarray(shown, np.float32)))
+
+    def tick(self) -> Command | None:
+        """Watchdog: while input is stale (camera gone, generator stalled) a step toward neutral; else None."""
+        now = self.clock()
+        with self._motion_lock:
+            if not self.motion.is_stale(now):
+                return None
+            gap_started = not self._was_stale
+            if gap_started:
+                self._was_stale = True
+                self.counters["input_gaps"] += 1
+            positions = self.motion.tick(now)
+            velocities = self.motion.velocities.copy()
+            shown = self.display.tick(now) if self.display is not None else None
+        self.counters["commands"] += 1
+        self.counters["watchdog_commands"] += 1
+        return Command(self.wall_clock(), positions, velocities, shown, self._face(shown), gap_started=gap_started)
+
+    def ease_to_neutral(self, rate_hz: float = 50.0, max_s: float = 2.0) -> Iterator[Command]:
+        """Shutdown: commands from here to neutral within the velocity limits, one per 1/rate_hz s (no face)."""
+        with self._motion_lock:
+            steps = list(self.motion.ease_to_neutral(self.clock(), rate_hz=rate_hz, max_s=max_s))
+        for positions in steps:
+            self.counters["commands"] += 1
+            yield Command(self.wall_clock(), positions, np.zeros_like(positions))
+
+    def is_stale(self) -> bool:
+        return self.motion.is_stale(self.clock())
+
+    # ------------------------------------------------------------------------------------- diagnostics
+
+    def totals(self) -> dict[str, int]:
+        """Every counter since the session was made: the session's own and its source's (across resets)."""
+        stats = self.source.stats
+        totals = Counter(self.counters)
+        totals["windows"] = self._earlier.windows + stats.windows
+        totals["audio_restarts"] = self._earlier.audio_restarts + stats.audio_restarts
+        totals["unreadable_images"] = self._earlier.bad_images + stats.bad_images
+        totals["bad_audio"] += self._earlier.bad_audio + stats.bad_audio
+        totals["bad_stamps"] += self._earlier.bad_stamps + stats.bad_stamps
+        totals["errors"] += self._earlier.errors + stats.errors
+        return {key: int(totals.get(key, 0)) for key in (*COUNTERS, *sorted(set(totals) - set(COUNTERS)))}
+
+    def diagnostics(self) -> SessionDiagnostics:
+        """A snapshot for /diagnostics; rates and presence are over the time since the previous snapshot."""
+        counts, self._period = self._period, Counter()
+        outputs = counts["outputs"]
+        stale = self.is_stale()
+        values: dict[str, str] = {
+            "state": "active" if self.active else "inactive",
+            "rate_hz": f"{outputs / self.config.diagnostics_period_s:.2f}",
+            "face_present": f"{counts['face_present'] / outputs:.2f}" if outputs else "0",
+            "audio_present": f"{counts['audio_present'] / outputs:.2f}" if outputs else "0",
+            "stale": "true" if stale else "false",
+        }
+        for key in INFO_KEYS:
+            if self.info.get(key) is not None:
+                values[key] = str(self.info[key])
+        for key, value in self.info.items():
+            if key.endswith("_id") or key.endswith("sha256"):
+                values.setdefault(key, str(value))
+        for stage, summary in self.latency.summary().items():
+            if summary["n"]:
+                values[f"latency_{stage}_ms_median"] = f"{summary['median_ms']:.2f}"
+                values[f"latency_{stage}_ms_p99"] = f"{summary['p99_ms']:.2f}"
+        totals = self.totals()
+        values.update({key: str(value) for key, value in totals.items()})
+        problems = any(totals[key] for key in ("bad_images", "bad_audio", "errors")) or bool(self.fallback["reason"])
+        return SessionDiagnostics(values, stale, problems)
+
+    def summary(self) -> dict:
+        """The run summary's part that the session knows: backend (and fallback), sampling, counts, stages."""
+        return {
+            "backend": self.info.get("backend"),
+            "fallback": self.fallback,
+            "model": {k: v for k, v in self.info.items() if k.endswith("sha256")},
+            "sampling": {k: self.info.get(k) for k in ("sampler", "steps", "temperature", "guidance",
+                                                       "noise_correlation")},
+            "counts": self.totals(),
+            "stages": {stage: s for stage, s in self.latency.summary().items() if stage != "end_to_end"},
+        }
+
