@@ -35,6 +35,8 @@ def test_bench_quick_writes_json_with_sane_numbers(tmp_path):
         front = backend["front_end"]
         for stage in ("face_crop", "estimator", "audio_features", "total"):
             assert _positive(front[stage]), (name, stage)
+        # a camera frame through the robot's ReactionSession: the front end and more
+        assert _positive(backend["session_frame"]), name
         stages = backend["graphs"]["w8_k1"]
         for stage in ("condition", "denoise_step", "decode"):
             assert _positive(stages[stage]), (name, stage)

@@ -151,6 +151,9 @@ class _FlippingGraphs:
     def denoise(self, latent, t, cond):
         return np.zeros_like(latent)
 
+    def sample(self, noise, cond, sampler, steps):
+        return None
+
     def decode(self, latent, past):
         frame = schema.neutral_frame()[None, None].repeat(len(past), 0)
         frame[..., schema.AU] = 1.0 - past[:, -1:, schema.AU]  # far from where the past ended

@@ -67,6 +67,32 @@ def front_end_stages(estimator_fn, budget_s: float = 0.5, frames: int = 60) -> d
     return out
 
 
+def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, frames: int = 60) -> dict:
+    """Per camera frame through the robot's ReactionSession (what the reaction node runs): one frame period of
+    audio, then the frame: front end, audio pairing, the generator's window every w frames, motion limits.
+    Median/p99 over frames, so the p99 is the frames that computed a window."""
+    from react_ros.online import PipelineConfig, ReactionPipeline, ReactionSession, SessionConfig
+    from react_ros.robot import load_profile
+
+    images, samples, rate = demo_inputs(frames)
+    config = SessionConfig(PipelineConfig(), robot_profile="animatronic")
+    session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
+                              load_profile(config.robot_profile), config)
+    session.start(0)
+    chunk = int(round(rate / FPS))
+    state = {"k": 0}
+
+    def frame():
+        k = state["k"]
+        state["k"] += 1
+        position = (k * chunk) % max(1, len(samples) - chunk)
+        stamp = 1.0 + k / FPS
+        session.on_audio(samples[position:position + chunk], rate, stamp - 1.0 / FPS)
+        session.on_image(images[k % len(images)], stamp, lambda command: None)
+
+    return summary_ms(measure(frame, budget_s, min_n=4 * graphs.config.window))
+
+
 def window_inputs(config, samples: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     c, k = config, samples

@@ -20,7 +20,7 @@ from react_ros.metrics import (
     mime_reference,
     random_reference,
 )
-from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator, generate_offline
+from react_ros.model.generator import SamplingConfig, WindowGenerator, generate_offline
 from react_ros.training.features import load_features
 from react_ros.training.windows import ClipFeatures
 
@@ -41,27 +41,42 @@ def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int =
 def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: Sequence[str], samples: int = 10,
                        seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
                        progress: bool = False) -> dict[str, np.ndarray]:
-    """{input id: (samples, T, 25)} the way the robot makes them: the input person's video and wav go
-    through the speaker front end (face crop, attribute estimator, streaming log-mel) frame by frame and
-    the online generator is pushed one camera frame at a time."""
+    """{input id: (samples, T, 25)} the way the robot makes them: the input person's video frames and wav
+    chunks go through the robot's ReactionSession (front end, audio pairing by stamps, streaming generator),
+    played as a camera and a microphone would deliver them (audio up to the end of each frame, then the frame)."""
     import cv2
 
-    from react_ros.perception.face_crop import FaceCropper
-    from react_ros.perception.frontend import SpeakerFrontEnd
+    from react_ros.online import PipelineConfig, ReactionPipeline, ReactionSession, SessionConfig
+    from react_ros.robot import load_profile
 
     dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio", "video"))
     by_id = {str(entry.sample.input): entry.sample.input for entry in dataset.entries}
-    front = SpeakerFrontEnd(FaceCropper("full_frame"), estimator_fn)
-    online = OnlineGenerator(WindowGenerator(graphs, sampling), samples)
+    config = SessionConfig(PipelineConfig(samples=samples), face_image="false")
+    clock = [0.0]  # the session's clocks follow the clip's stamps: a simulated real-time playback
+    session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
+                              load_profile(config.robot_profile), config, clock=lambda: clock[0],
+                              wall_clock=lambda: clock[0])
+    rate = schema.AUDIO_SAMPLE_RATE  # MarsDataset reads audio at this rate
     out = {}
+    reactions: list[np.ndarray] = []
+
+    def keep(command) -> None:
+        reactions.append(command.output.samples)
+
     for clip_id in tqdm(ids, desc="generate online", disable=not progress):
         clip = dataset.load_clip(by_id[clip_id], video=True)
-        frames = (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) for rgb in clip.speaker_video)  # cameras give BGR
-        visual, present, audio = front.offline_features(frames, clip.speaker_audio)
-        online.reset(input_seed(seed, clip_id))
-        chunks = [online.push(visual[i:i + 1], audio[i:i + 1], present[i:i + 1].astype(np.float32))
-                  for i in range(len(visual))]
-        out[clip_id] = np.concatenate(chunks)[: len(visual)].transpose(1, 0, 2)
+        audio = np.zeros(0, np.float32) if clip.speaker_audio is None else clip.speaker_audio
+        session.start(input_seed(seed, clip_id))
+        reactions.clear()
+        origin, position = 1.0, 0
+        for k, rgb in enumerate(clip.speaker_video):
+            end = min(len(audio), int(np.ceil((k + 1) * rate / schema.FPS)))
+            if end > position:
+                session.on_audio(audio[position:end], rate, origin + position / rate)
+                position = end
+            clock[0] = origin + k / schema.FPS
+            session.on_image(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), clock[0], keep)  # cameras give BGR
+        out[clip_id] = np.stack(reactions).transpose(1, 0, 2)
     return out
 
 

@@ -33,6 +33,11 @@ class ReactionGraphs(Protocol):
 
     def decode(self, latent, past) -> np.ndarray: ...
 
+    def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
+        """The whole few-step sampler as one graph (guidance 1): the final latent, or None when this backend has
+        no graph for this sampler and step count (the generator then steps the sampler itself)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SamplingConfig:
@@ -98,8 +103,7 @@ class WindowGenerator:
         x_t = (self.sampling.temperature * noise).astype(np.float32)
         # A backend may run the whole few-step sampler as one graph (ONNX Runtime / TensorRT, see export/):
         # same arithmetic, fewer calls. It returns None when it has no graph for this sampler and step count.
-        sample = getattr(g, "sample", None) if guidance == 1.0 else None
-        latent = sample(x_t, cond, self.sampling.sampler, self.sampling.steps) if sample is not None else None
+        latent = g.sample(x_t, cond, self.sampling.sampler, self.sampling.steps) if guidance == 1.0 else None
         if latent is None:
             latent = self.sampler.sample(predict_x0, x_t)
         # Latents are unit-variance in training; anything far outside is a diverged sample, not a reaction.

@@ -33,3 +33,7 @@ class TorchGraphs:
     @torch.inference_mode()
     def decode(self, latent, past) -> np.ndarray:
         return self.model.autoencoder.decode(self._t(latent), self._t(past)).numpy()
+
+    def sample(self, noise, cond, sampler: str, steps: int) -> None:
+        """No unrolled sampler graph on torch: the generator steps the sampler (ReactionGraphs.sample)."""
+        return None
