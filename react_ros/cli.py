@@ -25,7 +25,7 @@ def _data_synth(args: argparse.Namespace) -> int:
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from react_ros.data.mars import scan
+    from react_ros.data.pairs import scan
 
     total = 0
     for split in args.splits:

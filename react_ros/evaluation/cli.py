@@ -59,8 +59,8 @@ def _load(args):
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from react_ros.data.features import load_features
     from react_ros.evaluation.pipeline import offline_predictions
-    from react_ros.training.features import load_features
 
     loaded, sampling = _load(args)
     features = load_features(args.data, args.split, args.directions)
@@ -91,10 +91,10 @@ def load_predictions(path: Path) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from react_ros.data.mars import test_ground_truths
+    from react_ros.data.features import load_features
+    from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions, online_predictions, reference_scores, score
     from react_ros.evaluation.report import write_report
-    from react_ros.training.features import load_features
 
     started = time.perf_counter()
     tests = test_ground_truths(args.data, args.split, directions=args.directions)

@@ -11,7 +11,9 @@ import numpy as np
 from tqdm import tqdm
 
 from react_ros import schema
-from react_ros.data.mars import MarsDataset, TestInput, mean_reaction, test_ground_truths
+from react_ros.data.features import ClipFeatures, load_features
+from react_ros.data.mars import MarsDataset
+from react_ros.data.protocol import TestInput, mean_reaction, test_ground_truths
 from react_ros.metrics import (
     evaluate_ragged,
     gt_reference,
@@ -21,8 +23,6 @@ from react_ros.metrics import (
     random_reference,
 )
 from react_ros.model.generator import SamplingConfig, WindowGenerator, generate_offline
-from react_ros.training.features import load_features
-from react_ros.training.windows import ClipFeatures
 
 
 def input_seed(seed: int, clip_id: str) -> int:

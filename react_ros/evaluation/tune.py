@@ -19,9 +19,9 @@ GRID = [SamplingConfig(sampler, steps, 1.0, temperature)
 
 def sweep(graphs, root: str | Path, split: str = "val", grid=GRID, samples: int = 5, inputs: int = 12,
           seed: int = 0) -> list[dict]:
-    from react_ros.data.mars import test_ground_truths
+    from react_ros.data.features import load_features
+    from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions, score
-    from react_ros.training.features import load_features
 
     tests = test_ground_truths(root, split)[:inputs]
     wanted = {t.id for t in tests}

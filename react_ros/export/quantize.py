@@ -120,7 +120,7 @@ def to_int8(source: str | Path, target: str | Path, graph_name: str,
 # ------------------------------------------------------------------------------------------ calibration
 
 def _data_windows(model, data_dir: str | Path, count: int, seed: int) -> dict[str, np.ndarray]:
-    from react_ros.training.features import load_features
+    from react_ros.data.features import load_features
     from react_ros.training.windows import WindowSampler
 
     clips = load_features(data_dir, "train")

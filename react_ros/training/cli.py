@@ -54,7 +54,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _train_model(config, stages, resume: bool, progress: bool, val_inputs: int) -> dict:
-    from react_ros.training.features import data_hash, load_features
+    from react_ros.data.features import data_hash, load_features
     from react_ros.training.trainer import Trainer
 
     train = load_features(config.data, "train", config.directions, progress)
@@ -69,10 +69,10 @@ def _train_model(config, stages, resume: bool, progress: bool, val_inputs: int) 
 def _validation_metrics(root: str, inputs: int, samples: int = 3):
     """REACT metrics of offline generation on the first validation inputs (speaker->listener, the robot's
     role), with the model being trained; a handful of inputs keeps a validation to seconds."""
-    from react_ros.data.mars import test_ground_truths
+    from react_ros.data.features import load_features
+    from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions, score
     from react_ros.runtime.torch_backend import TorchGraphs
-    from react_ros.training.features import load_features
 
     tests = test_ground_truths(root, "val", directions="speaker->listener")[:inputs]
     wanted = {t.id for t in tests}

@@ -12,7 +12,8 @@ import numpy as np
 from tqdm import tqdm
 
 from react_ros.data import layout
-from react_ros.data.mars import read_attributes, read_video, scan
+from react_ros.data.pairs import scan
+from react_ros.data.readers import read_attributes, read_video
 from react_ros.perception.face_crop import FaceCropper
 
 

@@ -11,18 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from react_ros import schema
+from react_ros.data.features import ClipFeatures
 from react_ros.model.config import ModelConfig
-
-
-@dataclass
-class ClipFeatures:
-    """One input clip and its target: the input person's attributes and audio, the partner's reaction."""
-
-    id: str
-    session: str
-    visual: np.ndarray  # (T, 25)
-    audio: np.ndarray  # (T, A)
-    target: np.ndarray  # (T, 25)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from react_ros.data.mars import MarsDataset, scan
+from react_ros.data.mars import MarsDataset
+from react_ros.data.pairs import scan
 from react_ros.perception.audio_features import audio_features
-from react_ros.training.windows import ClipFeatures
+
+
+@dataclass
+class ClipFeatures:
+    """One input clip and its target: the input person's attributes and audio, the partner's reaction."""
+
+    id: str
+    session: str
+    visual: np.ndarray  # (T, 25)
+    audio: np.ndarray  # (T, A)
+    target: np.ndarray  # (T, 25)
 
 
 def load_features(root: str | Path, split: str, directions: str | Sequence[str] = "both",
