@@ -12,24 +12,29 @@ def _run(args: argparse.Namespace) -> int:
     from react_ros.study.studyfile import check_pseudonym, load_study
 
     study = load_study(args.study)
-    check_pseudonym(args.participant)
+    for participant in args.participant:
+        check_pseudonym(participant)
     video, wav = default_clip()
     video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
     clip = load_clip(video, wav, loaded.estimator_fn)
     needs_model = any(c.kind == "generative" for c in study.conditions)
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
-    runner = StudyRunner(study, args.participant, args.out, clip, loaded.graphs if needs_model else None,
-                         RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval,
-                                    backend=args.backend, trace=args.trace), {**info, "clip": str(video)})
-    print(f"study {study.name}: participant {args.participant} -> {runner.dir}", flush=True)
-    try:
-        state = runner.run()
-    except Aborted as stop:
-        print(f"study {study.name}: {stop}", flush=True)
-        return 3
-    for entry in state["conditions"]:
-        print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in {', '.join(entry['segments'])}")
+    options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
+                         trace=args.trace)
+    for participant in args.participant:  # one after the other (a scripted study, or a session of several)
+        runner = StudyRunner(study, participant, args.out, clip, loaded.graphs if needs_model else None, options,
+                             {**info, "clip": str(video)})
+        print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
+              flush=True)
+        try:
+            state = runner.run()
+        except Aborted as stop:
+            print(f"study {study.name}: participant {participant}: {stop}", flush=True)
+            return 3
+        for entry in state["conditions"]:
+            print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in "
+                  f"{', '.join(entry['segments'])}", flush=True)
     return 0
 
 
@@ -70,7 +75,8 @@ def add_commands(commands) -> None:
 
     run = sub.add_parser("run", help="run (or resume) one participant through the study's conditions")
     run.add_argument("--study", required=True, help="study YAML file")
-    run.add_argument("--participant", required=True, help="a pseudonym such as P01 (never a name)")
+    run.add_argument("--participant", required=True, nargs="+", help="pseudonyms such as P01 (never names); "
+                     "several run one after the other")
     run.add_argument("--out", default="out/studies", help="recordings go to OUT/<study name>/<participant>/")
     run.add_argument("--video", default="", help="speaker clip (default: the bundled demo clip)")
     run.add_argument("--wav", default="", help="speaker audio (default: the demo clip's)")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,6 +243,12 @@ class StudyRunner:
                                for i, name in enumerate(order)],
                 "events": []}
 
+    @property
+    def order(self) -> list[str]:
+        """This participant's condition order (assigns the counterbalancing row on first use)."""
+        self.state = self.state or self._load_state()
+        return list(self.state["order"])
+
     def _save(self) -> None:
         write_json_atomic(self.state_path, self.state)
 
@@ -263,12 +270,14 @@ class StudyRunner:
     def run(self) -> dict:
         """Run (or resume) every condition not done yet; returns the state. Raises Aborted when stopped."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.state = self._load_state()
+        self.state = self.state or self._load_state()
         if self.control_path.exists():
             self.control_path.unlink()  # commands for an earlier run do not apply to this one
-        previous = {signal.SIGINT: signal.getsignal(signal.SIGINT), signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
-        for signum in previous:
-            signal.signal(signum, self._on_signal)
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # SIGINT/SIGTERM: abort cleanly
+            previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+            for signum in previous:
+                signal.signal(signum, self._on_signal)
         try:
             resumed = self.state["status"] != "new"
             self.state["status"] = "running"
