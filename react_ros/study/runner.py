@@ -92,10 +92,11 @@ def assign_row(root: Path, participant: str) -> int:
 
 
 def count_frames(paths: list[Path]) -> int:
-    """Reaction frames readable in these recordings (a cut-short file counts its complete chunks)."""
+    """Complete frames readable in these recordings (a cut-short file counts its complete chunks); the frame
+    topic is written last for each frame, so it marks the frames whose messages all made it to disk."""
     from react_ros.recording import read_messages
 
-    return sum(1 for p in paths if p.is_file() for _ in read_messages(p, topics=[REACTION_TOPIC]))
+    return sum(1 for p in paths if p.is_file() for _ in read_messages(p, topics=[FRAME_TOPIC]))
 
 
 # ------------------------------------------------------------------------------------------------ the clip
@@ -359,9 +360,6 @@ class StudyRunner:
                  "velocity": self.motion.velocities.tolist(), "effort": []}, now)
         r.write(SPEAKER_TOPIC, FLOAT_ARRAY, _array(frame.attributes, "speaker"), now)
         r.write(AUDIO_FEATURE_TOPIC, FLOAT_ARRAY, _array(frame.audio, "audio_features"), now)
-        r.write(FRAME_TOPIC, FLOAT_ARRAY,
-                _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
-                       "clip_frame,condition_frame,face_present,audio_present,latency_s"), now)
         if self.study.raw_media:
             image = self.clip.images[k % len(self.clip)]
             r.write(IMAGE_TOPIC, "sensor_msgs/msg/Image",
@@ -371,6 +369,10 @@ class StudyRunner:
             r.write(AUDIO_TOPIC, "std_msgs/msg/UInt8MultiArray",
                     {"layout": {"dim": [{"label": f"pcm_s16le_{self.clip.sample_rate}", "size": len(chunk),
                                          "stride": 2 * len(chunk)}], "data_offset": 0}, "data": chunk.tobytes()}, now)
+        # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
+        r.write(FRAME_TOPIC, FLOAT_ARRAY,
+                _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
+                       "clip_frame,condition_frame,face_present,audio_present,latency_s"), now)
         if self.options.trace:
             print(f"frame {entry['index']} {k}", flush=True)
 
