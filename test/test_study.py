@@ -161,6 +161,14 @@ def demo():
     return load_graphs("torch", threads=1)
 
 
+@pytest.fixture(scope="module")
+def clip(demo):
+    """The first 2 s of the demo clip through the front end (conditions loop it)."""
+    from react_ros.study.runner import load_clip
+
+    return load_clip(*_demo_clip(), demo.estimator_fn, max_frames=60)
+
+
 def test_generative_source_is_causal(demo):
     rng = np.random.default_rng(1)
     frames = [SpeakerFrame(schema.clip_to_range(rng.uniform(0, 1, 25).astype(np.float32)),
@@ -341,11 +349,11 @@ conditions:
     assert frame_numbers == list(range(60))  # the condition continues where the recording ends, nothing twice
 
 
-def test_every_condition_goes_through_the_same_motion_limits(tmp_path, demo):
+def test_every_condition_goes_through_the_same_motion_limits(tmp_path, clip):
     """A script that jumps to a full smile in one frame: the recorded joint commands respect the profile's
     velocity and position limits, although the reaction itself jumps."""
     from react_ros.robot import load_profile
-    from react_ros.study.runner import StudyRunner, load_clip
+    from react_ros.study.runner import StudyRunner
 
     study = load_study(_write_study(tmp_path / "s.yaml", """
 name: limits
@@ -355,7 +363,6 @@ conditions:
   - {name: jump, kind: script, keyframes: [{t: 0}, {t: 0.033, AU12: 1.0, AU26: 1.0, AU1: 1.0}]}
   - {name: mime, kind: mime}
 """))
-    clip = load_clip(*_demo_clip(), demo.estimator_fn)
     StudyRunner(study, "P03", tmp_path / "out", clip).run()
     profile = load_profile("animatronic")
     for path in _recordings(tmp_path / "out" / "limits" / "P03"):
@@ -384,8 +391,8 @@ def _wait(condition, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.01)
 
 
-def test_pause_resume_operator_switch_and_abort_lose_nothing(tmp_path, demo):
-    from react_ros.study.runner import HOLD_NEUTRAL, Aborted, RunOptions, StudyRunner, load_clip, send_control
+def test_pause_resume_operator_switch_and_abort_lose_nothing(tmp_path, clip):
+    from react_ros.study.runner import HOLD_NEUTRAL, Aborted, RunOptions, StudyRunner, send_control
 
     study = load_study(_write_study(tmp_path / "s.yaml", """
 name: control
@@ -395,7 +402,6 @@ conditions:
   - {name: mime, kind: mime}
   - {name: nod, kind: script, keyframes: [{t: 0}, {t: 1, AU12: 1}]}
 """))
-    clip = load_clip(*_demo_clip(), demo.estimator_fn)
     out = tmp_path / "out"
     runner = StudyRunner(study, "P05", out, clip, options=RunOptions(real_time=True))
     outcome = {}

@@ -17,7 +17,8 @@ def _run(args: argparse.Namespace) -> int:
     video, wav = default_clip()
     video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
-    clip = load_clip(video, wav, loaded.estimator_fn)
+    clip = load_clip(video, wav, loaded.estimator_fn,
+                     max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions))
     needs_model = any(c.kind == "generative" for c in study.conditions)
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
     options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,

@@ -128,13 +128,16 @@ class ClipFeatures:
         return (np.clip(self.samples[a:b], -1, 1) * 32767).astype("<i2")
 
 
-def load_clip(video: str | Path, wav: str | Path | None, estimator_fn, crop_mode: str = "full_frame") -> ClipFeatures:
+def load_clip(video: str | Path, wav: str | Path | None, estimator_fn, crop_mode: str = "full_frame",
+              max_frames: int | None = None) -> ClipFeatures:
+    """The clip through the front end (its first `max_frames` frames: a condition never needs more, as the
+    clip loops)."""
     from react_ros.data.audio_io import read_wav
     from react_ros.face.video import read_video
     from react_ros.perception.face_crop import FaceCropper
     from react_ros.perception.frontend import SpeakerFrontEnd
 
-    images = read_video(video)
+    images = read_video(video)[:max_frames]
     if len(images) == 0:
         raise ValueError(f"{video}: no frames")
     samples, rate = read_wav(wav) if wav else (np.zeros(0, np.float32), 16000)
