@@ -439,3 +439,9 @@ conditions:
     state = json.loads((out / "control" / "P05" / "state.json").read_text())
     assert state["status"] == "done"
     assert sum(len(_reactions(out / "control" / "P05" / s)) for s in state["conditions"][0]["segments"]) == 60
+
+
+def test_the_shipped_example_study_loads():
+    study = load_study(ROOT / "config" / "studies" / "example.yaml")
+    assert [c.kind for c in study.conditions] == ["generative", "mime", "neutral", "script"]
+    assert not study.raw_media and len({tuple(study.order(r)) for r in range(4)}) == 4

@@ -230,9 +230,13 @@ def _figures(rows: list[dict], windows: list[dict], out: Path) -> list[Path]:
     axes[0].set_xlabel("best lag (frames; > 0: the robot follows the participant)")
     axes[0].set_title("synchrony lag distribution (per window)")
     axes[0].legend(fontsize=8)
-    for key in dict.fromkeys((w["participant"], w["condition"]) for w in windows):
+    colours = {c: f"C{i % 10}" for i, c in enumerate(conditions)}
+    labelled: set[str] = set()
+    for key in dict.fromkeys((w["participant"], w["condition"]) for w in windows):  # one line per participant
         points = [(w["start_s"], w["variance"]) for w in windows if (w["participant"], w["condition"]) == key]
-        axes[1].plot(*zip(*points, strict=True), marker=".", label=f"{key[0]} {key[1]}")
+        axes[1].plot(*zip(*points, strict=True), marker=".", color=colours[key[1]], alpha=0.7,
+                     label=None if key[1] in labelled else key[1])
+        labelled.add(key[1])
     axes[1].set_xlabel("time in condition (s)")
     axes[1].set_title("movement over the session (variance per window)")
     axes[1].legend(fontsize=7)
