@@ -28,11 +28,20 @@ def _run(args: argparse.Namespace) -> int:
                              {**info, "clip": str(video)})
         print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
               flush=True)
+        console = None
+        if args.console:  # the operator's page, for this participant's session
+            from react_ros.study.console import OperatorConsole
+
+            console = OperatorConsole(runner, args.console_host, args.console_port).start()
+            print(f"operator console: {console.url}", flush=True)
         try:
             state = runner.run()
         except Aborted as stop:
             print(f"study {study.name}: participant {participant}: {stop}", flush=True)
             return 3
+        finally:
+            if console is not None:
+                console.stop()
         for entry in state["conditions"]:
             print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in "
                   f"{', '.join(entry['segments'])}", flush=True)
@@ -87,6 +96,9 @@ def add_commands(commands) -> None:
     run.add_argument("--threads", type=int, default=1)
     run.add_argument("--real-time", action="store_true", help="pace frames at the study's fps, as live")
     run.add_argument("--flush-interval", type=float, default=0.5, help="seconds; the most a crash can lose")
+    run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")
+    run.add_argument("--console-host", default="127.0.0.1")
+    run.add_argument("--console-port", type=int, default=8765)
     run.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)
 

@@ -32,6 +32,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,8 @@ FRAME_TOPIC = "/react_ros/study/frame"
 EVENT_TOPIC = "/react_ros/study/events"
 IMAGE_TOPIC = "/camera/image_raw"
 AUDIO_TOPIC = "/audio"
-HOLD_NEUTRAL = "hold_neutral"  # the operator's "hold neutral" source, available in every study
+HOLD_NEUTRAL = "hold_neutral"
+COMMANDS = ("pause", "resume", "abort", "neutral", "switch")  # the operator's "hold neutral" source, available in every study
 
 FLOAT_ARRAY = "std_msgs/msg/Float32MultiArray"
 
@@ -219,6 +221,9 @@ class StudyRunner:
         self.recorder = None
         self.state: dict = {}
         self._signal = None
+        self._paused_for = 0.0
+        self._commands: deque[str] = deque()  # from an in-process operator console (thread-safe appends)
+        self.live: dict = {"status": "starting"}  # what an operator console shows, replaced every frame
 
     # ---------------------------------------------------------------------------------------- state
 
@@ -341,11 +346,14 @@ class StudyRunner:
         began = time.monotonic() - start / fps
         k = start
         while k < entry["frames"]:
-            self._check_control(entry, k)
             if self.options.real_time:
                 delay = began + k / fps - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+            self._check_control(entry, k)  # right before the frame: a command applies to the next frame
+            if self._paused_for:
+                began += self._paused_for  # a pause does not make the frames after it hurry
+                self._paused_for = 0.0
             self._step(entry, k)
             k += 1
 
@@ -372,6 +380,16 @@ class StudyRunner:
             r.write(AUDIO_TOPIC, "std_msgs/msg/UInt8MultiArray",
                     {"layout": {"dim": [{"label": f"pcm_s16le_{self.clip.sample_rate}", "size": len(chunk),
                                          "stride": 2 * len(chunk)}], "data_offset": 0}, "data": chunk.tobytes()}, now)
+        self.live = {"status": self.state.get("status", "running"), "participant": self.participant,
+                     "study": self.study.name, "condition": entry["name"], "position": entry["index"] + 1,
+                     "conditions": len(self.state["conditions"]), "active": self.switcher.active, "frame": k,
+                     "frames": entry["frames"], "time_left_s": (entry["frames"] - k - 1) / self.study.fps,
+                     "switch_frame": self.switcher.events[-1].frame if self.switcher.events else 0,
+                     "switcher_frame": self.switcher.frames, "reaction": reaction.tolist(),
+                     "speaker": np.asarray(frame.attributes).tolist(), "face_present": frame.face_present,
+                     "audio_present": frame.audio_present, "latency_ms": latency * 1000.0,
+                     "joints": dict(zip(self.profile.names, positions.tolist(), strict=True)),
+                     "clip_frame": k % len(self.clip), "raw_media": self.study.raw_media}
         # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
         r.write(FRAME_TOPIC, FLOAT_ARRAY,
                 _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
@@ -381,17 +399,30 @@ class StudyRunner:
 
     # ---------------------------------------------------------------------------------------- control
 
+    def command(self, text: str) -> None:
+        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame."""
+        word, _, argument = text.strip().partition(" ")
+        if word not in COMMANDS:
+            raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
+        if word == "switch" and argument.strip() not in self.switcher.sources:
+            raise ValueError(f"unknown condition {argument.strip()!r}; known: {', '.join(self.switcher.sources)}")
+        self._commands.append(text.strip())
+
     def _read_control(self) -> list[str]:
+        commands = []
+        while self._commands:
+            commands.append(self._commands.popleft())
         try:
             text = self.control_path.read_text()
             self.control_path.unlink()
         except FileNotFoundError:
-            return []
-        return [line.strip() for line in text.splitlines() if line.strip()]
+            return commands
+        return commands + [line.strip() for line in text.splitlines() if line.strip()]
 
     def _check_control(self, entry: dict, k: int) -> None:
         commands = self._read_control()
-        paused = False
+        paused = was_paused = False
+        entered = time.monotonic()
         while True:
             if self._signal is not None:
                 commands.insert(0, "abort")
@@ -401,14 +432,17 @@ class StudyRunner:
                     self._event("abort", condition=entry["name"], frame=k,
                                 signal=self._signal and signal.Signals(self._signal).name)
                     self.state["status"] = "aborted"
+                    self.live = dict(self.live, status="aborted")
                     raise Aborted(f"aborted in condition {entry['name']!r} at frame {k}; run again to resume")
                 if word == "pause" and not paused:
-                    paused = True
+                    paused = was_paused = True
                     self.state["status"] = "paused"
+                    self.live = dict(self.live, status="paused")
                     self._event("pause", condition=entry["name"], frame=k)
                 elif word == "resume" and paused:
                     paused = False
                     self.state["status"] = "running"
+                    self.live = dict(self.live, status="running")
                     self._event("resume", condition=entry["name"], frame=k)
                 elif word in ("switch", "neutral"):
                     name = HOLD_NEUTRAL if word == "neutral" else argument.strip()
@@ -419,6 +453,8 @@ class StudyRunner:
                 elif word not in ("pause", "resume"):
                     self._event("control_error", command=command, error="unknown command")
             if not paused:
+                if was_paused:
+                    self._paused_for = time.monotonic() - entered
                 return
             time.sleep(0.05)
             commands = self._read_control()
@@ -427,7 +463,7 @@ class StudyRunner:
 def send_control(out: str | Path, study: Study, participant: str, command: str) -> Path:
     """Append a command for a running `study run` (pause, resume, abort, neutral, switch NAME)."""
     word = command.split(" ", 1)[0]
-    if word not in ("pause", "resume", "abort", "neutral", "switch"):
+    if word not in COMMANDS:
         raise ValueError(f"unknown command {command!r}: use pause, resume, abort, neutral or 'switch NAME'")
     directory = study_root(out, study) / check_pseudonym(participant)
     if not directory.is_dir():
