@@ -445,3 +445,135 @@ def test_the_shipped_example_study_loads():
     study = load_study(ROOT / "config" / "studies" / "example.yaml")
     assert [c.kind for c in study.conditions] == ["generative", "mime", "neutral", "script"]
     assert not study.raw_media and len({tuple(study.order(r)) for r in range(4)}) == 4
+
+
+# ------------------------------------------------------------------------------------------ operator console
+
+CONSOLE_STUDY = """
+name: console
+duration_s: 20.0
+counterbalance: fixed
+conditions:
+  - {name: mime, kind: mime}
+  - {name: nod, kind: script, loop: true, keyframes: [{t: 0}, {t: 0.5, AU12: 1}, {t: 1}]}
+"""
+
+
+def _live_runner(tmp_path, clip, text=CONSOLE_STUDY):
+    from react_ros.study.runner import Aborted, RunOptions, StudyRunner
+
+    study = load_study(_write_study(tmp_path / "console.yaml", text))
+    runner = StudyRunner(study, "P09", tmp_path / "out", clip, options=RunOptions(real_time=True))
+    outcome = {}
+
+    def work():
+        try:
+            runner.run()
+        except Aborted as stop:
+            outcome["aborted"] = str(stop)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    return runner, worker, outcome
+
+
+def _http(url: str, command: str | None = None):
+    import urllib.error
+    import urllib.request
+
+    data = None if command is None else json.dumps({"command": command}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _switch_event(runner, name: str) -> dict:
+    return [e for e in runner.state["events"] if e["type"] == "switch" and e["current"] == name][-1]
+
+
+def test_console_shows_live_values_and_its_commands_apply_at_the_next_frame(tmp_path, clip):
+    from react_ros.study.console import OperatorConsole
+
+    runner, worker, outcome = _live_runner(tmp_path, clip)
+    with OperatorConsole(runner) as console:
+        try:
+            status, page = _http(console.url)
+            assert status == 200 and b"operator console" in page
+            _wait(lambda: runner.live.get("frame", -1) >= 3, "frames")
+            first = json.loads(_http(console.url + "api/state")[1])
+            _wait(lambda: runner.live["frame"] > first["frame"], "the next frame")
+            second = json.loads(_http(console.url + "api/state")[1])
+            assert second["frame"] > first["frame"] and len(second["reaction"]) == 25
+            assert (second["condition"], second["active"], second["participant"]) == ("mime", "mime", "P09")
+            assert 0 < second["time_left_s"] < 20 and second["face_present"] is True
+            assert _http(console.url + "api/face.png")[1][:4] == b"\x89PNG"
+            assert _http(console.url + "api/camera.png")[0] == 403  # features-only study: no camera image
+            assert _http(console.url + "api/control", "switch nobody")[0] == 400
+
+            status, body = _http(console.url + "api/control", "switch nod")
+            assert status == 200
+            clicked_at = json.loads(body)["frame"]
+            _wait(lambda: runner.switcher.active == "nod", "switch")
+            event = _switch_event(runner, "nod")
+            # Within one frame period: at most the frame in progress is still made by the old source.
+            assert clicked_at <= event["frame"] <= clicked_at + 1 and event["reason"] == "operator"
+
+            assert _http(console.url + "api/control", "pause")[0] == 200
+            _wait(lambda: runner.live["status"] == "paused", "pause")
+            assert json.loads(_http(console.url + "api/state")[1])["status"] == "paused"
+        finally:
+            runner.command("abort")
+            worker.join(30)
+    assert "aborted" in outcome
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name) or (f"/usr/lib/chromium/{name}" if Path(f"/usr/lib/chromium/{name}").is_file()
+                                      else None)
+        if path:
+            return path
+    return None
+
+
+def test_console_in_headless_chromium(tmp_path, clip):
+    """The page loads in a real browser, shows live values, and its buttons change the robot's condition."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium-headless-shell)")
+    from react_ros.study.console import OperatorConsole
+
+    runner, worker, outcome = _live_runner(tmp_path, clip)
+    try:
+        with OperatorConsole(runner) as console, playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(console.url)
+            page.wait_for_function("Number(document.getElementById('frame').textContent) >= 3", timeout=30000)
+            shown = int(page.text_content("#frame"))
+            page.wait_for_function(f"Number(document.getElementById('frame').textContent) > {shown}", timeout=30000)
+            assert page.text_content("#condition") == "mime" and page.text_content("#participant") == "P09"
+            assert page.is_visible("#features_only") and not page.is_visible("#camera")
+            assert page.locator("#reaction_bars .bar").count() == 25
+            page.wait_for_selector("#switch-nod")
+            before = runner.switcher.frames
+            page.click("#switch-nod")
+            page.wait_for_function("document.getElementById('active').textContent === 'nod'", timeout=30000)
+            event = _switch_event(runner, "nod")
+            after_click = runner.switcher.frames
+            assert before <= event["frame"] <= after_click and event["reason"] == "operator"
+            page.click("#neutral")
+            page.wait_for_function("document.getElementById('active').textContent === 'hold_neutral'", timeout=30000)
+            page.click("#stop")
+            worker.join(30)
+            browser.close()
+    finally:
+        if worker.is_alive():
+            runner.command("abort")
+            worker.join(30)
+    assert "aborted in condition 'mime'" in outcome["aborted"]
