@@ -348,6 +348,11 @@ conditions:
                      for m in read_messages(p, topics=["/react_ros/study/frame"])]
     assert frame_numbers == list(range(60))  # the condition continues where the recording ends, nothing twice
 
+    from react_ros.study.analysis import analyze
+
+    rows = {r["condition"]: r for r in analyze([directory], tmp_path / "analysis").rows}
+    assert [(rows[c]["frames"], rows[c]["segments"]) for c in ("first", "second", "third")] == [(60, 1), (60, 2), (60, 1)]
+
 
 def test_every_condition_goes_through_the_same_motion_limits(tmp_path, clip):
     """A script that jumps to a full smile in one frame: the recorded joint commands respect the profile's
@@ -577,3 +582,36 @@ def test_console_in_headless_chromium(tmp_path, clip):
             runner.command("abort")
             worker.join(30)
     assert "aborted in condition 'mime'" in outcome["aborted"]
+
+
+def test_raw_media_is_recorded_only_when_the_study_allows_it(tmp_path, clip):
+    from react_ros.study.runner import StudyRunner
+
+    for allowed in (True, False):
+        study = load_study(_write_study(tmp_path / f"raw{allowed}.yaml", f"""
+name: raw{allowed}
+raw_media: {str(allowed).lower()}
+duration_s: 0.2
+conditions: [{{name: mime, kind: mime}}]
+"""))
+        StudyRunner(study, "P04", tmp_path / "out", clip).run()
+        path = tmp_path / "out" / f"raw{allowed}" / "P04" / "01_mime_seg1.mcap"
+        images = list(read_messages(path, topics=["/camera/image_raw"]))
+        audio = list(read_messages(path, topics=["/audio"]))
+        assert len(_reactions(path)) == 6
+        if allowed:
+            assert len(images) == len(audio) == 6 and images[0].message.width == clip.images.shape[2]
+            assert np.array_equal(np.frombuffer(images[3].message.data, np.uint8).reshape(clip.images.shape[1:]),
+                                  clip.images[3])
+        else:
+            assert images == audio == []
+
+
+def test_a_changed_study_file_is_refused_for_a_participant_who_started(tmp_path, clip):
+    from react_ros.study.runner import StudyRunner
+
+    path = _write_study(tmp_path / "s.yaml", "name: change\nduration_s: 0.1\nconditions: [{name: a, kind: neutral}]\n")
+    StudyRunner(load_study(path), "P06", tmp_path / "out", clip).run()
+    path.write_text(path.read_text().replace("0.1", "0.2"))
+    with pytest.raises(ValueError, match="study file changed"):
+        StudyRunner(load_study(path), "P06", tmp_path / "out", clip).run()
