@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -21,6 +22,8 @@ def _run(args: argparse.Namespace) -> int:
                      max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions))
     needs_model = any(c.kind == "generative" for c in study.conditions)
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
+    if args.console and not args.real_time:
+        print("note: --console without --real-time: the offline clip runs as fast as it can", file=sys.stderr)
     options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
                          trace=args.trace)
     for participant in args.participant:  # one after the other (a scripted study, or a session of several)

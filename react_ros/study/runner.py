@@ -221,6 +221,7 @@ class StudyRunner:
         self.recorder = None
         self.state: dict = {}
         self._signal = None
+        self._current: dict | None = None  # the condition entry being recorded
         self._paused_for = 0.0
         self._commands: deque[str] = deque()  # from an in-process operator console (thread-safe appends)
         self.live: dict = {"status": "starting"}  # what an operator console shows, replaced every frame
@@ -271,7 +272,7 @@ class StudyRunner:
 
     def _on_switch(self, event: SwitchEvent) -> None:
         self._event("switch", frame=event.frame, previous=event.previous, current=event.current, reason=event.reason,
-                    condition=self._current["name"] if getattr(self, "_current", None) else None,
+                    condition=self._current["name"] if self._current else None,
                     switch_time_ns=event.time_ns)
 
     # ---------------------------------------------------------------------------------------- running
