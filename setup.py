@@ -53,7 +53,7 @@ setup(
         "ros": ROS_WHEELS,
         "tensorrt": ["tensorrt>=8.5", "cuda-python>=12.0"],
         "audio": ["pyaudio>=0.2.13"],
-        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "playwright>=1.40"],  # playwright: the console test
     },
     entry_points={
         "console_scripts": [

@@ -1,0 +1,128 @@
+"""`react-ros study run|control|forget` and `react-ros analyze` (field experiments with participants)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from react_ros.bringup.democlip import default_clip
+    from react_ros.runtime import load_graphs
+    from react_ros.study.runner import Aborted, RunOptions, StudyRunner, load_clip
+    from react_ros.study.studyfile import check_pseudonym, load_study
+
+    study = load_study(args.study)
+    for participant in args.participant:
+        check_pseudonym(participant)
+    video, wav = default_clip()
+    video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
+    loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
+    clip = load_clip(video, wav, loaded.estimator_fn,
+                     max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions))
+    needs_model = any(c.kind == "generative" for c in study.conditions)
+    info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
+    if args.console and not args.real_time:
+        print("note: --console without --real-time: the offline clip runs as fast as it can", file=sys.stderr)
+    options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
+                         trace=args.trace)
+    for participant in args.participant:  # one after the other (a scripted study, or a session of several)
+        runner = StudyRunner(study, participant, args.out, clip, loaded.graphs if needs_model else None, options,
+                             {**info, "clip": str(video)})
+        print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
+              flush=True)
+        console = None
+        if args.console:  # the operator's page, for this participant's session
+            from react_ros.study.console import OperatorConsole
+
+            console = OperatorConsole(runner, args.console_host, args.console_port).start()
+            print(f"operator console: {console.url}", flush=True)
+        try:
+            state = runner.run()
+        except Aborted as stop:
+            print(f"study {study.name}: participant {participant}: {stop}", flush=True)
+            return 3
+        finally:
+            if console is not None:
+                console.stop()
+        for entry in state["conditions"]:
+            print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in "
+                  f"{', '.join(entry['segments'])}", flush=True)
+    return 0
+
+
+def _control(args: argparse.Namespace) -> int:
+    from react_ros.study.runner import send_control
+    from react_ros.study.studyfile import load_study
+
+    command = " ".join(args.command)
+    path = send_control(args.out, load_study(args.study), args.participant, command)
+    print(f"sent {command!r} to {path}")
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from react_ros.study.runner import forget
+    from react_ros.study.studyfile import load_study
+
+    study = load_study(args.study)
+    removed = forget(args.out, study.name, args.participant)
+    for path in removed:
+        print(f"removed {path}")
+    print(f"{len(removed)} items removed for participant {args.participant}" if removed
+          else f"nothing recorded for participant {args.participant} under {Path(args.out) / study.name}")
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from react_ros.study.analysis import analyze
+
+    result = analyze(args.recordings, args.out, window_s=args.window, mime_delay_s=args.mime_delay)
+    print(f"{len(result.rows)} rows -> {result.table}\nreport -> {result.report}")
+    return 0
+
+
+def add_commands(commands) -> None:
+    study = commands.add_parser("study", help="field experiments: run a participant through a study, erase one")
+    sub = study.add_subparsers(dest="study_command", required=True)
+
+    run = sub.add_parser("run", help="run (or resume) one participant through the study's conditions")
+    run.add_argument("--study", required=True, help="study YAML file")
+    run.add_argument("--participant", required=True, nargs="+", help="pseudonyms such as P01 (never names); "
+                     "several run one after the other")
+    run.add_argument("--out", default="out/studies", help="recordings go to OUT/<study name>/<participant>/")
+    run.add_argument("--video", default="", help="speaker clip (default: the bundled demo clip)")
+    run.add_argument("--wav", default="", help="speaker audio (default: the demo clip's)")
+    run.add_argument("--no-audio", action="store_true")
+    run.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
+    run.add_argument("--model", default="", help="model directory (default: the shipped demo model)")
+    run.add_argument("--threads", type=int, default=1)
+    run.add_argument("--real-time", action="store_true", help="pace frames at the study's fps, as live")
+    run.add_argument("--flush-interval", type=float, default=0.5, help="seconds; the most a crash can lose")
+    run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")
+    run.add_argument("--console-host", default="127.0.0.1")
+    run.add_argument("--console-port", type=int, default=8765)
+    run.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    run.set_defaults(func=_run)
+
+    control = sub.add_parser("control", help="pause | resume | abort | neutral | switch NAME, for a running study")
+    control.add_argument("--study", required=True)
+    control.add_argument("--participant", required=True)
+    control.add_argument("--out", default="out/studies")
+    control.add_argument("command", nargs="+")
+    control.set_defaults(func=_control)
+
+    erase = sub.add_parser("forget", help="delete everything recorded for one participant (right to erasure)")
+    erase.add_argument("participant")
+    erase.add_argument("--study", required=True)
+    erase.add_argument("--out", default="out/studies")
+    erase.set_defaults(func=_forget)
+
+    analyze = commands.add_parser("analyze", help="per participant and condition: how the robot's reactions relate "
+                                                  "to the participant (Markdown report, plots, CSV table)")
+    analyze.add_argument("recordings", nargs="+", help="MCAP files or folders (searched recursively)")
+    analyze.add_argument("--out", default="out/analysis")
+    analyze.add_argument("--window", type=float, default=4.0, help="seconds per window for lags and diversity")
+    analyze.add_argument("--mime-delay", type=float, default=0.0, help="delay (s) of the Mime reference")
+    analyze.set_defaults(func=_analyze)
+

@@ -1,0 +1,510 @@
+"""`react-ros study run`: one participant through a study's conditions, one MCAP per condition.
+
+For now the speaker is a clip played offline (the bundled demo clip by default, looped to fill each
+condition): the front end turns it into speaker features once, and each frame goes
+    ConditionSwitcher (the condition's reaction source) -> MotionController (robot profile, smoothing,
+    velocity and position limits: the same safety for every condition) -> the recording.
+Driving the robot through ROS comes with the ROS-free session refactor (issue 13): the runner's loop
+then takes its frames from the session instead of the clip; the conditions, recording and state are the
+same.
+
+Output, under `<out>/<study name>/`:
+    participants.json                 pseudonym -> counterbalancing row (rows assigned in order of first run)
+    <participant>/state.json          order, per-condition status and segments, every switch event
+    <participant>/NN_<condition>_segK.mcap   the recording (segment 1, and 2, 3... after an interruption)
+    <participant>/control             written by `react-ros study control` (pause/resume/abort/switch)
+
+Each recording holds per frame: /react_ros/reaction (the source's 25-d reaction), /react_ros/joint_commands
+(after the motion limits), /react_ros/features/speaker and /react_ros/features/audio (the participant's
+features), /react_ros/study/frame ([clip frame, condition frame, face present, audio present, latency s]),
+raw /camera/image_raw and /audio only when the study allows raw media; /react_ros/study/events (JSON: switch,
+pause, resume, abort) and metadata "session", "study", "condition", "model".
+
+Interruptions: pause/resume (control file) keep writing the same segment; abort (control file, SIGINT,
+SIGTERM) closes the recording cleanly; a SIGKILL or power cut loses at most the chunk in progress
+(the recorder flushes every `flush_interval_s`). Running `study run` again resumes at the first condition
+that is not done: the frames already recorded in its segments count, and a new segment records the rest.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from react_ros import schema
+from react_ros.study.conditions import (
+    ConditionSwitcher,
+    GenerativeSource,
+    MimeSource,
+    NeutralSource,
+    ReplaySource,
+    ScriptedSource,
+    SpeakerFrame,
+    SwitchEvent,
+)
+from react_ros.study.studyfile import ConditionSpec, Study, check_pseudonym
+
+REACTION_TOPIC = "/react_ros/reaction"
+JOINT_TOPIC = "/react_ros/joint_commands"
+SPEAKER_TOPIC = "/react_ros/features/speaker"
+AUDIO_FEATURE_TOPIC = "/react_ros/features/audio"
+FRAME_TOPIC = "/react_ros/study/frame"
+EVENT_TOPIC = "/react_ros/study/events"
+IMAGE_TOPIC = "/camera/image_raw"
+AUDIO_TOPIC = "/audio"
+HOLD_NEUTRAL = "hold_neutral"
+COMMANDS = ("pause", "resume", "abort", "neutral", "switch")  # the operator's "hold neutral" source, available in every study
+
+FLOAT_ARRAY = "std_msgs/msg/Float32MultiArray"
+
+
+# ------------------------------------------------------------------------------------------------ storage
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write-then-rename, so a kill never leaves half a state file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(json.dumps(data, indent=1) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def study_root(out: str | Path, study: Study) -> Path:
+    return Path(out) / study.name
+
+
+def assign_row(root: Path, participant: str) -> int:
+    """The participant's counterbalancing row: kept if known, else the next one."""
+    path = root / "participants.json"
+    registry = json.loads(path.read_text()) if path.is_file() else {"next_row": 0, "participants": {}}
+    if participant not in registry["participants"]:
+        registry["participants"][participant] = registry["next_row"]
+        registry["next_row"] += 1
+        root.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, registry)
+    return int(registry["participants"][participant])
+
+
+def count_frames(paths: list[Path]) -> int:
+    """Complete frames readable in these recordings (a cut-short file counts its complete chunks); the frame
+    topic is written last for each frame, so it marks the frames whose messages all made it to disk."""
+    from react_ros.recording import read_messages
+
+    return sum(1 for p in paths if p.is_file() for _ in read_messages(p, topics=[FRAME_TOPIC]))
+
+
+# ------------------------------------------------------------------------------------------------ the clip
+
+@dataclass
+class ClipFeatures:
+    """A speaker clip turned into per-frame front-end features (and its raw media for recording)."""
+
+    attributes: np.ndarray  # (T, 25)
+    face_present: np.ndarray  # (T,) bool
+    audio: np.ndarray  # (T, A)
+    audio_present: np.ndarray  # (T,) bool
+    images: np.ndarray  # (T, H, W, 3) uint8
+    samples: np.ndarray  # mono float32
+    sample_rate: int
+    fps: float = schema.FPS
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+    def frame(self, k: int) -> SpeakerFrame:
+        i = k % len(self)
+        return SpeakerFrame(self.attributes[i], self.audio[i], bool(self.face_present[i]), bool(self.audio_present[i]))
+
+    def audio_chunk(self, k: int) -> np.ndarray:
+        """The raw samples of frame k (int16), for raw-media recording."""
+        i = k % len(self)
+        a, b = int(round(i * self.sample_rate / self.fps)), int(round((i + 1) * self.sample_rate / self.fps))
+        return (np.clip(self.samples[a:b], -1, 1) * 32767).astype("<i2")
+
+
+def load_clip(video: str | Path, wav: str | Path | None, estimator_fn, crop_mode: str = "full_frame",
+              max_frames: int | None = None) -> ClipFeatures:
+    """The clip through the front end (its first `max_frames` frames: a condition never needs more, as the
+    clip loops)."""
+    from react_ros.data.audio_io import read_wav
+    from react_ros.face.video import read_video
+    from react_ros.perception.face_crop import FaceCropper
+    from react_ros.perception.frontend import SpeakerFrontEnd
+
+    images = read_video(video)[:max_frames]
+    if len(images) == 0:
+        raise ValueError(f"{video}: no frames")
+    samples, rate = read_wav(wav) if wav else (np.zeros(0, np.float32), 16000)
+    front_end = SpeakerFrontEnd(FaceCropper(crop_mode), estimator_fn)
+    attributes, present, audio = front_end.offline_features(list(images), samples, rate)
+    audio_frames = int(len(samples) * schema.FPS / rate)
+    audio_present = np.arange(len(images)) < audio_frames
+    return ClipFeatures(attributes, present, audio, audio_present, images, samples, rate)
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+def make_source(spec: ConditionSpec, study: Study, graphs=None):
+    o = spec.options
+    if spec.kind == "generative":
+        from react_ros.model.generator import SamplingConfig
+
+        if graphs is None:
+            raise ValueError(f"condition {spec.name!r} needs the model's graphs")
+        defaults = SamplingConfig()
+        sampling = SamplingConfig(sampler=o.get("sampler", defaults.sampler), steps=int(o.get("steps", defaults.steps)),
+                                  guidance=float(o.get("guidance", defaults.guidance)),
+                                  temperature=float(o.get("temperature", defaults.temperature)))
+        return GenerativeSource(graphs, sampling, seed=int(o.get("seed", study.seed)))
+    if spec.kind == "mime":
+        return MimeSource(float(o.get("delay_s", 0.0)), study.fps)
+    if spec.kind == "neutral":
+        return NeutralSource()
+    if spec.kind == "replay":
+        return ReplaySource.from_mars(study.resolve(str(o["data"])), str(o.get("split", "test")), int(o.get("pair", 0)),
+                                      str(o.get("role", "listener")))
+    return ScriptedSource(o["keyframes"], study.fps, bool(o.get("loop", False)), f"condition {spec.name!r}")
+
+
+# ------------------------------------------------------------------------------------------------ messages
+
+def _array(values, label: str) -> dict:
+    values = [float(v) for v in np.asarray(values).reshape(-1)]
+    return {"layout": {"dim": [{"label": label, "size": len(values), "stride": len(values)}], "data_offset": 0},
+            "data": values}
+
+
+def _header(time_ns: int, frame_id: str) -> dict:
+    return {"stamp": {"sec": time_ns // 1_000_000_000, "nanosec": time_ns % 1_000_000_000}, "frame_id": frame_id}
+
+
+# ------------------------------------------------------------------------------------------------ runner
+
+class Aborted(Exception):
+    pass
+
+
+@dataclass
+class RunOptions:
+    real_time: bool = False  # pace frames at the study's fps (as a live session would); else as fast as possible
+    flush_interval_s: float = 0.5  # the most a SIGKILL can lose
+    backend: str = "torch"
+    trace: bool = False  # print one line per recorded frame (used by the crash test)
+
+
+class StudyRunner:
+    def __init__(self, study: Study, participant: str, out: str | Path, clip: ClipFeatures, graphs=None,
+                 options: RunOptions | None = None, model_info: dict | None = None) -> None:
+        from react_ros.robot import MotionController, load_profile
+
+        self.study = study
+        self.participant = check_pseudonym(participant)
+        self.root = study_root(out, study)
+        self.dir = self.root / self.participant
+        self.clip = clip
+        self.options = options or RunOptions()
+        self.model_info = dict(model_info or {})
+        self.profile = load_profile(study.robot_profile)
+        self.motion = MotionController(self.profile)
+        sources = {spec.name: make_source(spec, study, graphs) for spec in study.conditions}
+        sources.setdefault(HOLD_NEUTRAL, NeutralSource())
+        self.switcher = ConditionSwitcher(sources)
+        self.switcher.listeners.append(self._on_switch)
+        self.recorder = None
+        self.state: dict = {}
+        self._signal = None
+        self._current: dict | None = None  # the condition entry being recorded
+        self._paused_for = 0.0
+        self._commands: deque[str] = deque()  # from an in-process operator console (thread-safe appends)
+        self.live: dict = {"status": "starting"}  # what an operator console shows, replaced every frame
+
+    # ---------------------------------------------------------------------------------------- state
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def control_path(self) -> Path:
+        return self.dir / "control"
+
+    def _load_state(self) -> dict:
+        if self.state_path.is_file():
+            state = json.loads(self.state_path.read_text())
+            if state.get("study_sha256") != self.study.sha256:
+                raise ValueError(f"{self.state_path}: the study file changed since participant {self.participant} "
+                                 f"started (sha256 {state.get('study_sha256', '')[:12]} -> {self.study.sha256[:12]}); "
+                                 f"restore it, or record this participant under a new pseudonym")
+            return state
+        row = assign_row(self.root, self.participant)
+        order = self.study.order(row)
+        return {"study": self.study.name, "study_sha256": self.study.sha256, "participant": self.participant,
+                "row": row, "order": order, "status": "new",
+                "conditions": [{"name": name, "index": i, "status": "pending", "segments": [],
+                                "frames": int(round(self.study.condition(name).duration_s * self.study.fps))}
+                               for i, name in enumerate(order)],
+                "events": []}
+
+    @property
+    def order(self) -> list[str]:
+        """This participant's condition order (assigns the counterbalancing row on first use)."""
+        self.state = self.state or self._load_state()
+        return list(self.state["order"])
+
+    def _save(self) -> None:
+        write_json_atomic(self.state_path, self.state)
+
+    def _event(self, kind: str, **values) -> None:
+        event = {"type": kind, "time_ns": time.time_ns(), **values}
+        self.state["events"].append(event)
+        self._save()
+        if self.recorder is not None:
+            self.recorder.write(EVENT_TOPIC, "std_msgs/msg/String", {"data": json.dumps(event)}, event["time_ns"])
+            self.recorder.flush()
+
+    def _on_switch(self, event: SwitchEvent) -> None:
+        self._event("switch", frame=event.frame, previous=event.previous, current=event.current, reason=event.reason,
+                    condition=self._current["name"] if self._current else None,
+                    switch_time_ns=event.time_ns)
+
+    # ---------------------------------------------------------------------------------------- running
+
+    def run(self) -> dict:
+        """Run (or resume) every condition not done yet; returns the state. Raises Aborted when stopped."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state = self.state or self._load_state()
+        if self.control_path.exists():
+            self.control_path.unlink()  # commands for an earlier run do not apply to this one
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # SIGINT/SIGTERM: abort cleanly
+            previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+            for signum in previous:
+                signal.signal(signum, self._on_signal)
+        try:
+            resumed = self.state["status"] != "new"
+            self.state["status"] = "running"
+            self._save()
+            for entry in self.state["conditions"]:
+                if entry["status"] != "done":
+                    self._run_condition(entry, resumed)
+                    resumed = False
+            self.state["status"] = "done"
+            self._save()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return self.state
+
+    def _on_signal(self, signum, frame) -> None:
+        self._signal = signum  # the frame loop stops at the next frame and closes the recording cleanly
+
+    def _run_condition(self, entry: dict, resumed: bool) -> None:
+        from react_ros.recording import McapRecorder
+
+        spec = self.study.condition(entry["name"])
+        segments = [self.dir / name for name in entry["segments"]]
+        done = count_frames(segments)
+        segment = len(segments) + 1
+        path = self.dir / f"{entry['index'] + 1:02d}_{spec.name}_seg{segment}.mcap"
+        entry["segments"].append(path.name)
+        entry["status"] = "running"
+        self._current = entry
+        metadata = {
+            "session": {"participant_id": self.participant, "condition": spec.name, "condition_index": entry["index"],
+                        "order": self.state["order"], "row": self.state["row"], "segment": segment,
+                        "first_frame": done, "frames_planned": entry["frames"], "seed": self.study.seed,
+                        "start_time_ns": time.time_ns(), "fps": self.study.fps, "driver": "offline clip"},
+            "study": self.study.as_dict(),
+            "condition": spec.as_dict(),
+            "model": self.model_info,
+        }
+        self.recorder = McapRecorder(path, metadata, raw_media=self.study.raw_media,
+                                     flush_interval_s=self.options.flush_interval_s)
+        self.recorder.mark_raw_media(IMAGE_TOPIC, AUDIO_TOPIC)
+        self._save()
+        try:
+            seed = int(spec.options.get("seed", self.study.seed)) + done  # a resumed segment gets fresh noise
+            self.switcher.switch(spec.name, "resume" if (resumed or done) else "schedule", seed)
+            self.motion.reset()
+            self._frames(entry, done)
+            entry["status"] = "done"
+            self._event("condition_done", condition=spec.name, frames=entry["frames"])
+        finally:
+            self.recorder.close()
+            self.recorder = None
+            self._save()
+
+    def _frames(self, entry: dict, start: int) -> None:
+        fps = self.study.fps
+        began = time.monotonic() - start / fps
+        k = start
+        while k < entry["frames"]:
+            if self.options.real_time:
+                delay = began + k / fps - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self._check_control(entry, k)  # right before the frame: a command applies to the next frame
+            if self._paused_for:
+                began += self._paused_for  # a pause does not make the frames after it hurry
+                self._paused_for = 0.0
+            self._step(entry, k)
+            k += 1
+
+    def _step(self, entry: dict, k: int) -> None:
+        frame = self.clip.frame(k)
+        t0 = time.perf_counter()
+        reaction = self.switcher.step(frame)
+        positions = self.motion.update(reaction, k / self.study.fps)  # stream time: the limits see real dt
+        latency = time.perf_counter() - t0
+        now = time.time_ns()
+        r = self.recorder
+        r.write(REACTION_TOPIC, FLOAT_ARRAY, _array(reaction, "reaction"), now)
+        r.write(JOINT_TOPIC, "sensor_msgs/msg/JointState",
+                {"header": _header(now, "face"), "name": self.profile.names, "position": positions.tolist(),
+                 "velocity": self.motion.velocities.tolist(), "effort": []}, now)
+        r.write(SPEAKER_TOPIC, FLOAT_ARRAY, _array(frame.attributes, "speaker"), now)
+        r.write(AUDIO_FEATURE_TOPIC, FLOAT_ARRAY, _array(frame.audio, "audio_features"), now)
+        if self.study.raw_media:
+            image = self.clip.images[k % len(self.clip)]
+            r.write(IMAGE_TOPIC, "sensor_msgs/msg/Image",
+                    {"header": _header(now, "camera"), "height": image.shape[0], "width": image.shape[1],
+                     "encoding": "bgr8", "is_bigendian": 0, "step": image.shape[1] * 3, "data": image.tobytes()}, now)
+            chunk = self.clip.audio_chunk(k)
+            r.write(AUDIO_TOPIC, "std_msgs/msg/UInt8MultiArray",
+                    {"layout": {"dim": [{"label": f"pcm_s16le_{self.clip.sample_rate}", "size": len(chunk),
+                                         "stride": 2 * len(chunk)}], "data_offset": 0}, "data": chunk.tobytes()}, now)
+        self.live = {"status": self.state.get("status", "running"), "participant": self.participant,
+                     "study": self.study.name, "condition": entry["name"], "position": entry["index"] + 1,
+                     "conditions": len(self.state["conditions"]), "active": self.switcher.active, "frame": k,
+                     "frames": entry["frames"], "time_left_s": (entry["frames"] - k - 1) / self.study.fps,
+                     "switch_frame": self.switcher.events[-1].frame if self.switcher.events else 0,
+                     "switcher_frame": self.switcher.frames, "reaction": reaction.tolist(),
+                     "speaker": np.asarray(frame.attributes).tolist(), "face_present": frame.face_present,
+                     "audio_present": frame.audio_present, "latency_ms": latency * 1000.0,
+                     "joints": dict(zip(self.profile.names, positions.tolist(), strict=True)),
+                     "clip_frame": k % len(self.clip), "raw_media": self.study.raw_media}
+        # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
+        r.write(FRAME_TOPIC, FLOAT_ARRAY,
+                _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
+                       "clip_frame,condition_frame,face_present,audio_present,latency_s"), now)
+        if self.options.trace:
+            print(f"frame {entry['index']} {k}", flush=True)
+
+    # ---------------------------------------------------------------------------------------- control
+
+    def command(self, text: str) -> None:
+        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame."""
+        word, _, argument = text.strip().partition(" ")
+        if word not in COMMANDS:
+            raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
+        if word == "switch" and argument.strip() not in self.switcher.sources:
+            raise ValueError(f"unknown condition {argument.strip()!r}; known: {', '.join(self.switcher.sources)}")
+        self._commands.append(text.strip())
+
+    def _read_control(self) -> list[str]:
+        commands = []
+        while self._commands:
+            commands.append(self._commands.popleft())
+        try:
+            text = self.control_path.read_text()
+            self.control_path.unlink()
+        except FileNotFoundError:
+            return commands
+        return commands + [line.strip() for line in text.splitlines() if line.strip()]
+
+    def _check_control(self, entry: dict, k: int) -> None:
+        commands = self._read_control()
+        paused = was_paused = False
+        entered = time.monotonic()
+        while True:
+            if self._signal is not None:
+                commands.insert(0, "abort")
+            for command in commands:
+                word, _, argument = command.partition(" ")
+                if word == "abort":
+                    self._event("abort", condition=entry["name"], frame=k,
+                                signal=self._signal and signal.Signals(self._signal).name)
+                    self.state["status"] = "aborted"
+                    self.live = dict(self.live, status="aborted")
+                    raise Aborted(f"aborted in condition {entry['name']!r} at frame {k}; run again to resume")
+                if word == "pause" and not paused:
+                    paused = was_paused = True
+                    self.state["status"] = "paused"
+                    self.live = dict(self.live, status="paused")
+                    self._event("pause", condition=entry["name"], frame=k)
+                elif word == "resume" and paused:
+                    paused = False
+                    self.state["status"] = "running"
+                    self.live = dict(self.live, status="running")
+                    self._event("resume", condition=entry["name"], frame=k)
+                elif word in ("switch", "neutral"):
+                    name = HOLD_NEUTRAL if word == "neutral" else argument.strip()
+                    try:
+                        self.switcher.request(name, "operator")
+                    except ValueError as error:
+                        self._event("control_error", command=command, error=str(error))
+                elif word not in ("pause", "resume"):
+                    self._event("control_error", command=command, error="unknown command")
+            if not paused:
+                if was_paused:
+                    self._paused_for = time.monotonic() - entered
+                return
+            time.sleep(0.05)
+            commands = self._read_control()
+
+
+def send_control(out: str | Path, study: Study, participant: str, command: str) -> Path:
+    """Append a command for a running `study run` (pause, resume, abort, neutral, switch NAME)."""
+    word = command.split(" ", 1)[0]
+    if word not in COMMANDS:
+        raise ValueError(f"unknown command {command!r}: use pause, resume, abort, neutral or 'switch NAME'")
+    directory = study_root(out, study) / check_pseudonym(participant)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no session of participant {participant} under {directory.parent}")
+    path = directory / "control"
+    with open(path, "a") as f:
+        f.write(command + "\n")
+    return path
+
+
+def forget(out: str | Path, study_name: str, participant: str) -> list[Path]:
+    """Delete everything recorded for one participant under the study's output; returns what was removed:
+    their folder, their registry entry, and derived files that name them (an analysis table or report
+    naming them, with the figures beside it). Other participants' recordings are never touched."""
+    import re
+    import shutil
+
+    participant = check_pseudonym(participant)
+    root = Path(out) / study_name
+    removed: list[Path] = []
+    directory = root / participant
+    if directory.is_dir():
+        removed += sorted(p for p in directory.rglob("*") if p.is_file())
+        shutil.rmtree(directory)
+    registry_path = root / "participants.json"
+    if registry_path.is_file():
+        registry = json.loads(registry_path.read_text())
+        if registry["participants"].pop(participant, None) is not None:
+            write_json_atomic(registry_path, registry)
+            removed.append(Path(f"{registry_path} (entry {participant})"))
+    # The id as a whole token (P1 must not match P10), in names and in text outputs.
+    token = re.compile(rf"(?<![A-Za-z0-9_-]){re.escape(participant)}(?![A-Za-z0-9_-])")
+    derived = {".csv", ".md", ".json", ".txt", ".tsv"}
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if not path.is_file() or path == registry_path or path.suffix == ".mcap":
+            continue
+        if token.search(path.name) or (path.suffix in derived and token.search(path.read_text(errors="replace"))):
+            figures = [f for f in path.parent.iterdir() if f.suffix in (".png", ".svg")] if path.suffix == ".md" else []
+            for doomed in [path, *figures]:
+                if doomed.exists():
+                    doomed.unlink()
+                    removed.append(doomed)
+    return removed

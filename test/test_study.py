@@ -1,0 +1,617 @@
+"""Field studies: conditions, study files, the runner (recordings, switch times, resume after SIGKILL, pause,
+abort, operator switches), the analysis table and `study forget`."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from react_ros import schema
+from react_ros.recording import read_messages, read_metadata
+from react_ros.study.conditions import (
+    ConditionSwitcher,
+    GenerativeSource,
+    MimeSource,
+    NeutralSource,
+    ReplaySource,
+    ScriptedSource,
+    SpeakerFrame,
+)
+from react_ros.study.studyfile import check_pseudonym, latin_square, load_study, study_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+REACTION = "/react_ros/reaction"
+A_DIM = 8
+
+
+def _frame(attributes=None) -> SpeakerFrame:
+    return SpeakerFrame(schema.neutral_frame() if attributes is None else attributes, np.zeros(A_DIM, np.float32))
+
+
+def _write_study(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+STUDY = """
+name: pilot
+raw_media: false
+duration_s: 1.0
+conditions:
+  - {name: model, kind: generative, temperature: 0.8, seed: 1}
+  - {name: mime, kind: mime, delay_s: 0.2}
+  - {name: nod, kind: script, loop: true, keyframes: [{t: 0}, {t: 0.5, AU12: 0.9, AU26: 0.6}, {t: 1.0}]}
+"""
+
+
+def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "react_ros.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ study files
+
+def test_latin_square_is_balanced():
+    for n in (2, 3, 4, 5):
+        rows = latin_square(n)
+        assert len(rows) == (n if n % 2 == 0 else 2 * n)
+        for row in rows:
+            assert sorted(row) == list(range(n))
+        for position in range(n):  # each condition equally often in each position
+            counts = np.bincount([row[position] for row in rows], minlength=n)
+            assert np.all(counts == counts[0])
+        # carry-over: each condition is followed by each other one equally often (Williams design)
+        follows = np.zeros((n, n), int)
+        for row in rows:
+            for a, b in zip(row, row[1:], strict=False):
+                follows[a, b] += 1
+        off = follows[~np.eye(n, dtype=bool)]
+        assert np.all(off == off[0]) and off[0] > 0
+
+
+def test_study_orders_are_counterbalanced(tmp_path):
+    study = load_study(_write_study(tmp_path / "s.yaml", STUDY))
+    orders = [study.order(row) for row in range(6)]
+    assert orders[0] == ["model", "mime", "nod"]
+    assert {tuple(o) for o in orders} == {tuple(o) for o in orders[:6]} and len({tuple(o) for o in orders}) == 6
+    fixed = study_from_dict({"name": "f", "duration_s": 1, "counterbalance": "fixed",
+                             "conditions": [{"name": "a", "kind": "neutral"}, {"name": "b", "kind": "neutral"}]})
+    assert fixed.order(1) == ["a", "b"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "x", "conditions": [{"name": "a", "kind": "neutral"}]}, "no duration_s"),
+    ({"name": "x", "duration_s": 1, "conditions": [{"name": "a", "kind": "mimic"}]}, "kind must be one of"),
+    ({"name": "x", "duration_s": 1, "conditions": [{"name": "a", "kind": "mime", "delay": 1}]}, "unknown keys ['delay']"),
+    ({"name": "x", "duration_s": 1, "conditions": [{"name": "a", "kind": "neutral"}, {"name": "a", "kind": "neutral"}]},
+     "repeated: ['a']"),
+    ({"name": "x", "duration_s": 1, "conditions": [{"name": "a", "kind": "script", "keyframes": [{"t": 0, "AU99": 1}]}]},
+     "unknown attribute 'AU99'"),
+    ({"name": "x", "duration_s": 1, "conditions": [{"name": "a", "kind": "script", "keyframes": [{"t": 1}, {"t": 0}]}]},
+     "strictly increasing"),
+    ({"name": "x", "duration_s": -1, "conditions": [{"name": "a", "kind": "neutral"}]}, "must be > 0"),
+    ({"name": "x", "duration_s": 1, "raw_media": "yes", "conditions": [{"name": "a", "kind": "neutral"}]}, "raw_media"),
+    ({"name": "x y", "duration_s": 1, "conditions": [{"name": "a", "kind": "neutral"}]}, "name must be"),
+    ({"name": "x", "duration_s": 1, "conditions": [{"name": "a", "kind": "replay"}]}, "needs 'data'"),
+])
+def test_study_file_errors_say_where_and_why(data, message):
+    with pytest.raises(ValueError) as error:
+        study_from_dict(data, "study.yaml")
+    assert message in str(error.value) and "study.yaml" in str(error.value)
+
+
+def test_participant_ids_must_be_pseudonyms():
+    for good in ("P01", "pilot-7", "S_003"):
+        assert check_pseudonym(good) == good
+    for bad in ("anna.schmidt@uni.de", "Anna Schmidt", "Anna", "", "P01/../x", "x" * 40 + "1"):
+        with pytest.raises(ValueError):
+            check_pseudonym(bad)
+
+
+# ------------------------------------------------------------------------------------------ sources
+
+def test_mime_repeats_the_speaker_after_its_delay():
+    source = MimeSource(delay_s=0.2)  # 6 frames at 30 fps
+    outputs = []
+    for t in range(20):
+        x = schema.neutral_frame()
+        if t == 5:
+            x[schema.index_of("AU12")] = 1.0
+        outputs.append(source.step(_frame(x))[schema.index_of("AU12")])
+    assert np.argmax(outputs) == 11 and outputs[11] == 1.0 and sum(outputs) == 1.0
+
+
+def test_scripted_source_interpolates_keyframes_and_loops():
+    source = ScriptedSource([{"t": 0}, {"t": 1.0, "AU12": 1.0}], fps=10, loop=True)
+    values = [source.step(_frame())[schema.index_of("AU12")] for _ in range(15)]
+    assert values[0] == 0.0 and values[5] == pytest.approx(0.5) and values[9] == pytest.approx(0.9)
+    assert values[10] == 0.0 and values[14] == pytest.approx(0.4)  # looped after 1 s
+    assert np.allclose(NeutralSource().step(_frame()), schema.neutral_frame())
+
+
+def test_replay_plays_a_real_listener_from_a_mars_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    listener = schema.clip_to_range(rng.uniform(0, 1, (12, 25)).astype(np.float32))
+    listener[:, schema.EXPRESSION] = np.eye(8)[rng.integers(0, 8, 12)]
+    for role, data in (("speaker", schema.neutral_frame()[None].repeat(12, 0)), ("listener", listener)):
+        folder = tmp_path / "test" / "facial-attributes" / role / "session0"
+        folder.mkdir(parents=True)
+        np.save(folder / "clip0.npy", data)
+    source = ReplaySource.from_mars(tmp_path, "test", 0)
+    out = np.stack([source.step(_frame()) for _ in range(14)])
+    assert np.allclose(out[:12], listener) and np.allclose(out[12:], listener[:2])
+    with pytest.raises(ValueError, match="has 1 dyadic pairs"):
+        ReplaySource.from_mars(tmp_path, "test", 3)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from react_ros.runtime import load_graphs
+
+    return load_graphs("torch", threads=1)
+
+
+@pytest.fixture(scope="module")
+def clip(demo):
+    """The first 2 s of the demo clip through the front end (conditions loop it)."""
+    from react_ros.study.runner import load_clip
+
+    return load_clip(*_demo_clip(), demo.estimator_fn, max_frames=60)
+
+
+def test_generative_source_is_causal(demo):
+    rng = np.random.default_rng(1)
+    frames = [SpeakerFrame(schema.clip_to_range(rng.uniform(0, 1, 25).astype(np.float32)),
+                           rng.normal(size=demo.graphs.config.audio_dim).astype(np.float32)) for _ in range(40)]
+    runs = []
+    for change in (None, 20):
+        source = GenerativeSource(demo.graphs, seed=4)
+        out = []
+        for t, frame in enumerate(frames):
+            if t == change:
+                frame = SpeakerFrame(np.ones(25, np.float32), frame.audio)
+            out.append(source.step(frame))
+        runs.append(np.stack(out))
+    # The reaction at frame t comes from frames < t: changing frame 20 leaves frames 0..20 as they were.
+    assert np.array_equal(runs[0][:21], runs[1][:21])
+    assert not np.allclose(runs[0][21:], runs[1][21:])
+
+
+def test_switcher_switches_at_the_next_frame_and_records_every_switch():
+    ticks = iter(range(100, 200))
+    switcher = ConditionSwitcher({"mime": MimeSource(0.0), "calm": NeutralSource()}, clock=lambda: next(ticks))
+    seen = []
+    switcher.listeners.append(seen.append)
+    switcher.switch("mime")
+    smile = schema.neutral_frame()
+    smile[schema.index_of("AU12")] = 1.0
+    assert switcher.step(_frame(smile))[schema.index_of("AU12")] == 1.0
+    worker = threading.Thread(target=switcher.request, args=("calm",))
+    worker.start()
+    worker.join()
+    assert switcher.active == "mime"  # not yet: a switch takes effect at the next frame
+    assert np.allclose(switcher.step(_frame(smile)), schema.neutral_frame())
+    assert [(e.previous, e.current, e.frame, e.reason) for e in seen] == [(None, "mime", 0, "schedule"),
+                                                                         ("mime", "calm", 1, "operator")]
+    assert seen[0].time_ns < seen[1].time_ns
+    with pytest.raises(ValueError, match="unknown condition"):
+        switcher.request("model")
+
+
+def test_a_failing_source_gives_neutral_and_does_not_stop_the_session():
+    class Broken:
+        kind = "broken"
+
+        def reset(self, seed=0):
+            pass
+
+        def step(self, frame):
+            return np.full(25, np.nan, np.float32)
+
+    switcher = ConditionSwitcher({"broken": Broken()})
+    switcher.switch("broken")
+    assert np.array_equal(switcher.step(_frame()), schema.neutral_frame()) and switcher.errors == 1
+
+
+# ------------------------------------------------------------------------------------------ runner
+
+def _recordings(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.mcap"))
+
+
+def _reactions(path: Path) -> list:
+    return list(read_messages(path, topics=[REACTION]))
+
+
+def test_two_participants_three_conditions_end_to_end(tmp_path):
+    """One command runs the scripted study for two participants; recordings, switch times, counterbalanced
+    order and the analysis table agree; `study forget` then leaves nothing of P01 on disk."""
+    from react_ros.study.analysis import analyze
+
+    study_file = _write_study(tmp_path / "study.yaml", STUDY)
+    out = tmp_path / "out"
+    run = _cli("study", "run", "--study", str(study_file), "--participant", "P01", "P02", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    study = load_study(study_file)
+    root = out / "pilot"
+    orders = {}
+    for participant in ("P01", "P02"):
+        state = json.loads((root / participant / "state.json").read_text())
+        assert state["status"] == "done" and state["order"] == study.order(state["row"])
+        orders[participant] = state["order"]
+        switches = [e for e in state["events"] if e["type"] == "switch"]
+        assert [e["current"] for e in switches] == state["order"]
+        files = _recordings(root / participant)
+        assert [f.name for f in files] == [f"{i + 1:02d}_{name}_seg1.mcap" for i, name in enumerate(state["order"])]
+        previous_end = 0
+        for i, (path, switch) in enumerate(zip(files, switches, strict=True)):
+            meta = read_metadata(path)["session"]
+            assert (meta["participant_id"], meta["condition"], int(meta["condition_index"])) == (
+                participant, state["order"][i], i)
+            frames = _reactions(path)
+            assert len(frames) == 30  # 1 s at 30 fps
+            # the switch happened after the last frame of the previous condition and before this one's first
+            assert previous_end <= switch["time_ns"] <= frames[0].log_time_ns
+            previous_end = frames[-1].log_time_ns
+            recorded = [json.loads(m.message.data) for m in read_messages(path, topics=["/react_ros/study/events"])]
+            assert recorded[0]["type"] == "switch" and recorded[0]["time_ns"] == switch["time_ns"]
+            assert not list(read_messages(path, topics=["/camera/image_raw"]))  # features only (raw_media false)
+    assert orders["P01"] == ["model", "mime", "nod"] and orders["P02"] == ["mime", "nod", "model"]
+
+    result = analyze([root], root / "analysis")
+    table = {(r["participant"], r["condition"]): r for r in result.rows}
+    assert len(table) == 6
+    for participant, order in orders.items():
+        for i, name in enumerate(order):
+            row = table[(participant, name)]
+            assert (row["frames"], row["condition_index"], row["segments"]) == (30, i, 1)
+            assert row["face_present_ratio"] == 1.0
+    text = result.table.read_text().splitlines()
+    assert len(text) == 7 and text[0].startswith("participant,condition,condition_index")
+    assert result.report.is_file() and all(f.is_file() for f in result.figures)
+    # The mime condition mirrors the participant (delayed 0.2 s): its lag is the delay, and it is far
+    # closer to the Mime reference than the scripted nod.
+    mime, nod = table[("P01", "mime")], table[("P01", "nod")]
+    assert mime["lag_median"] == 6 and mime["FRDist_mime"] < nod["FRDist_mime"]
+
+    forget = _cli("study", "forget", "P01", "--study", str(study_file), "--out", str(out))
+    assert forget.returncode == 0, forget.stderr
+    assert "removed" in forget.stdout and "01_model_seg1.mcap" in forget.stdout
+    token = re.compile(r"(?<![A-Za-z0-9_-])P01(?![A-Za-z0-9_-])")
+    left = sorted(p for p in out.rglob("*") if p.is_file())
+    assert left and not [p for p in left if token.search(str(p.relative_to(out)))]
+    for path in left:
+        if path.suffix == ".mcap":
+            assert read_metadata(path)["session"]["participant_id"] == "P02"
+        elif path.suffix != ".png":
+            assert not token.search(path.read_text()), path
+    assert len(_recordings(root / "P02")) == 3
+
+
+def test_sigkill_mid_condition_loses_at_most_the_last_chunk_and_resumes_there(tmp_path):
+    study_file = _write_study(tmp_path / "study.yaml", """
+name: crash
+duration_s: 2.0
+counterbalance: fixed
+conditions:
+  - {name: first, kind: mime}
+  - {name: second, kind: script, loop: true, keyframes: [{t: 0}, {t: 0.5, AU12: 1.0}, {t: 1.0}]}
+  - {name: third, kind: neutral}
+""")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    flush_s = 0.2
+    process = subprocess.Popen([sys.executable, "-m", "react_ros.cli", "study", "run", "--study", str(study_file),
+                                "--participant", "P07", "--out", str(out), "--real-time", "--trace",
+                                "--flush-interval", str(flush_s)], env=env, stdout=subprocess.PIPE, text=True)
+    traced = 0
+    try:
+        for line in process.stdout:
+            if line.startswith("frame 1 "):
+                traced = int(line.split()[2]) + 1
+                if traced >= 30:  # mid-way through the second condition
+                    break
+        process.send_signal(signal.SIGKILL)
+        rest = process.stdout.read()
+    finally:
+        process.kill()
+        process.wait()
+    traced = max([traced] + [int(line.split()[2]) + 1 for line in rest.splitlines() if line.startswith("frame 1 ")])
+    directory = out / "crash" / "P07"
+    cut = directory / "02_second_seg1.mcap"
+    readable = len(list(read_messages(cut, topics=["/react_ros/study/frame"])))
+    assert read_metadata(cut)["session"]["condition"] == "second"  # the cut file still says what it is
+    # At most what was written since the last flush is lost (plus the frame being written).
+    assert traced - int(flush_s * 30) - 2 <= readable <= traced
+    assert len(_reactions(directory / "01_first_seg1.mcap")) == 60
+
+    resumed = _cli("study", "run", "--study", str(study_file), "--participant", "P07", "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    state = json.loads((directory / "state.json").read_text())
+    assert [c["segments"] for c in state["conditions"]] == [
+        ["01_first_seg1.mcap"], ["02_second_seg1.mcap", "02_second_seg2.mcap"], ["03_third_seg1.mcap"]]
+    switches = [(e["current"], e["reason"]) for e in state["events"] if e["type"] == "switch"]
+    assert switches == [("first", "schedule"), ("second", "schedule"), ("second", "resume"), ("third", "schedule")]
+    second = directory / "02_second_seg2.mcap"
+    assert int(read_metadata(second)["session"]["first_frame"]) == readable
+    frame_numbers = [int(m.message.data[1]) for p in (cut, second)
+                     for m in read_messages(p, topics=["/react_ros/study/frame"])]
+    assert frame_numbers == list(range(60))  # the condition continues where the recording ends, nothing twice
+
+    from react_ros.study.analysis import analyze
+
+    rows = {r["condition"]: r for r in analyze([directory], tmp_path / "analysis").rows}
+    assert [(rows[c]["frames"], rows[c]["segments"]) for c in ("first", "second", "third")] == [(60, 1), (60, 2), (60, 1)]
+
+
+def test_every_condition_goes_through_the_same_motion_limits(tmp_path, clip):
+    """A script that jumps to a full smile in one frame: the recorded joint commands respect the profile's
+    velocity and position limits, although the reaction itself jumps."""
+    from react_ros.robot import load_profile
+    from react_ros.study.runner import StudyRunner
+
+    study = load_study(_write_study(tmp_path / "s.yaml", """
+name: limits
+duration_s: 0.5
+robot_profile: animatronic
+conditions:
+  - {name: jump, kind: script, keyframes: [{t: 0}, {t: 0.033, AU12: 1.0, AU26: 1.0, AU1: 1.0}]}
+  - {name: mime, kind: mime}
+"""))
+    StudyRunner(study, "P03", tmp_path / "out", clip).run()
+    profile = load_profile("animatronic")
+    for path in _recordings(tmp_path / "out" / "limits" / "P03"):
+        joints = np.array([m.message.position for m in read_messages(path, topics=["/react_ros/joint_commands"])])
+        reactions = np.array([m.message.data for m in _reactions(path)])
+        assert len(joints) == len(reactions) == 15
+        steps = np.abs(np.diff(np.vstack([profile.neutral, joints]), axis=0))
+        assert np.all(steps <= profile.max_velocity / 30.0 + 1e-9)
+        assert np.all(joints >= profile.lower - 1e-12) and np.all(joints <= profile.upper + 1e-12)
+        if "jump" in path.name:
+            wanted = np.abs(profile.map(reactions[1]) - profile.neutral)
+            assert np.any(wanted > 3 * profile.max_velocity / 30.0)  # unlimited, the face would jump
+
+
+def _demo_clip():
+    from react_ros.bringup.democlip import default_clip
+
+    return default_clip()
+
+
+def _wait(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_pause_resume_operator_switch_and_abort_lose_nothing(tmp_path, clip):
+    from react_ros.study.runner import HOLD_NEUTRAL, Aborted, RunOptions, StudyRunner, send_control
+
+    study = load_study(_write_study(tmp_path / "s.yaml", """
+name: control
+duration_s: 2.0
+counterbalance: fixed
+conditions:
+  - {name: mime, kind: mime}
+  - {name: nod, kind: script, keyframes: [{t: 0}, {t: 1, AU12: 1}]}
+"""))
+    out = tmp_path / "out"
+    runner = StudyRunner(study, "P05", out, clip, options=RunOptions(real_time=True))
+    outcome = {}
+
+    def work():
+        try:
+            runner.run()
+        except Aborted as stop:
+            outcome["aborted"] = str(stop)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    _wait(lambda: runner.switcher.frames >= 5, "frames")
+    send_control(out, study, "P05", "pause")
+    _wait(lambda: runner.state["status"] == "paused", "pause")
+    held = runner.switcher.frames
+    time.sleep(0.2)
+    assert runner.switcher.frames == held  # paused: no frames
+    send_control(out, study, "P05", "resume")
+    _wait(lambda: runner.switcher.frames >= held + 3, "resume")
+    send_control(out, study, "P05", "neutral")
+    _wait(lambda: runner.switcher.active == HOLD_NEUTRAL, "operator switch")
+    send_control(out, study, "P05", "abort")
+    worker.join(30)
+    assert "aborted in condition 'mime'" in outcome["aborted"]
+    first = out / "control" / "P05" / "01_mime_seg1.mcap"
+    events = [json.loads(m.message.data)["type"] for m in read_messages(first, topics=["/react_ros/study/events"])]
+    assert events == ["switch", "pause", "resume", "switch", "abort"]
+    switch = [json.loads(m.message.data) for m in read_messages(first, topics=["/react_ros/study/events"])][3]
+    assert (switch["current"], switch["reason"]) == (HOLD_NEUTRAL, "operator")
+    reactions = [np.array(m.message.data) for m in _reactions(first)]
+    assert all(np.allclose(r, schema.neutral_frame()) for r in reactions[switch["frame"]:])
+
+    StudyRunner(study, "P05", out, clip).run()  # resumes the aborted condition, then the next one
+    state = json.loads((out / "control" / "P05" / "state.json").read_text())
+    assert state["status"] == "done"
+    assert sum(len(_reactions(out / "control" / "P05" / s)) for s in state["conditions"][0]["segments"]) == 60
+
+
+def test_the_shipped_example_study_loads():
+    study = load_study(ROOT / "config" / "studies" / "example.yaml")
+    assert [c.kind for c in study.conditions] == ["generative", "mime", "neutral", "script"]
+    assert not study.raw_media and len({tuple(study.order(r)) for r in range(4)}) == 4
+
+
+# ------------------------------------------------------------------------------------------ operator console
+
+CONSOLE_STUDY = """
+name: console
+duration_s: 20.0
+counterbalance: fixed
+conditions:
+  - {name: mime, kind: mime}
+  - {name: nod, kind: script, loop: true, keyframes: [{t: 0}, {t: 0.5, AU12: 1}, {t: 1}]}
+"""
+
+
+def _live_runner(tmp_path, clip, text=CONSOLE_STUDY):
+    from react_ros.study.runner import Aborted, RunOptions, StudyRunner
+
+    study = load_study(_write_study(tmp_path / "console.yaml", text))
+    runner = StudyRunner(study, "P09", tmp_path / "out", clip, options=RunOptions(real_time=True))
+    outcome = {}
+
+    def work():
+        try:
+            runner.run()
+        except Aborted as stop:
+            outcome["aborted"] = str(stop)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    return runner, worker, outcome
+
+
+def _http(url: str, command: str | None = None):
+    import urllib.error
+    import urllib.request
+
+    data = None if command is None else json.dumps({"command": command}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _switch_event(runner, name: str) -> dict:
+    return [e for e in runner.state["events"] if e["type"] == "switch" and e["current"] == name][-1]
+
+
+def test_console_shows_live_values_and_its_commands_apply_at_the_next_frame(tmp_path, clip):
+    from react_ros.study.console import OperatorConsole
+
+    runner, worker, outcome = _live_runner(tmp_path, clip)
+    with OperatorConsole(runner) as console:
+        try:
+            status, page = _http(console.url)
+            assert status == 200 and b"operator console" in page
+            _wait(lambda: runner.live.get("frame", -1) >= 3, "frames")
+            first = json.loads(_http(console.url + "api/state")[1])
+            _wait(lambda: runner.live["frame"] > first["frame"], "the next frame")
+            second = json.loads(_http(console.url + "api/state")[1])
+            assert second["frame"] > first["frame"] and len(second["reaction"]) == 25
+            assert (second["condition"], second["active"], second["participant"]) == ("mime", "mime", "P09")
+            assert 0 < second["time_left_s"] < 20 and second["face_present"] is True
+            assert _http(console.url + "api/face.png")[1][:4] == b"\x89PNG"
+            assert _http(console.url + "api/camera.png")[0] == 403  # features-only study: no camera image
+            assert _http(console.url + "api/control", "switch nobody")[0] == 400
+
+            status, body = _http(console.url + "api/control", "switch nod")
+            assert status == 200
+            clicked_at = json.loads(body)["frame"]
+            _wait(lambda: runner.switcher.active == "nod", "switch")
+            event = _switch_event(runner, "nod")
+            # Within one frame period: at most the frame in progress is still made by the old source.
+            assert clicked_at <= event["frame"] <= clicked_at + 1 and event["reason"] == "operator"
+
+            assert _http(console.url + "api/control", "pause")[0] == 200
+            _wait(lambda: runner.live["status"] == "paused", "pause")
+            assert json.loads(_http(console.url + "api/state")[1])["status"] == "paused"
+        finally:
+            runner.command("abort")
+            worker.join(30)
+    assert "aborted" in outcome
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name) or (f"/usr/lib/chromium/{name}" if Path(f"/usr/lib/chromium/{name}").is_file()
+                                      else None)
+        if path:
+            return path
+    return None
+
+
+def test_console_in_headless_chromium(tmp_path, clip):
+    """The page loads in a real browser, shows live values, and its buttons change the robot's condition."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium-headless-shell)")
+    from react_ros.study.console import OperatorConsole
+
+    runner, worker, outcome = _live_runner(tmp_path, clip)
+    try:
+        with OperatorConsole(runner) as console, playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(console.url)
+            page.wait_for_function("Number(document.getElementById('frame').textContent) >= 3", timeout=30000)
+            shown = int(page.text_content("#frame"))
+            page.wait_for_function(f"Number(document.getElementById('frame').textContent) > {shown}", timeout=30000)
+            assert page.text_content("#condition") == "mime" and page.text_content("#participant") == "P09"
+            assert page.is_visible("#features_only") and not page.is_visible("#camera")
+            assert page.locator("#reaction_bars .bar").count() == 25
+            page.wait_for_selector("#switch-nod")
+            before = runner.switcher.frames
+            page.click("#switch-nod")
+            page.wait_for_function("document.getElementById('active').textContent === 'nod'", timeout=30000)
+            event = _switch_event(runner, "nod")
+            after_click = runner.switcher.frames
+            assert before <= event["frame"] <= after_click and event["reason"] == "operator"
+            page.click("#neutral")
+            page.wait_for_function("document.getElementById('active').textContent === 'hold_neutral'", timeout=30000)
+            page.click("#stop")
+            worker.join(30)
+            browser.close()
+    finally:
+        if worker.is_alive():
+            runner.command("abort")
+            worker.join(30)
+    assert "aborted in condition 'mime'" in outcome["aborted"]
+
+
+def test_raw_media_is_recorded_only_when_the_study_allows_it(tmp_path, clip):
+    from react_ros.study.runner import StudyRunner
+
+    for allowed in (True, False):
+        study = load_study(_write_study(tmp_path / f"raw{allowed}.yaml", f"""
+name: raw{allowed}
+raw_media: {str(allowed).lower()}
+duration_s: 0.2
+conditions: [{{name: mime, kind: mime}}]
+"""))
+        StudyRunner(study, "P04", tmp_path / "out", clip).run()
+        path = tmp_path / "out" / f"raw{allowed}" / "P04" / "01_mime_seg1.mcap"
+        images = list(read_messages(path, topics=["/camera/image_raw"]))
+        audio = list(read_messages(path, topics=["/audio"]))
+        assert len(_reactions(path)) == 6
+        if allowed:
+            assert len(images) == len(audio) == 6 and images[0].message.width == clip.images.shape[2]
+            assert np.array_equal(np.frombuffer(images[3].message.data, np.uint8).reshape(clip.images.shape[1:]),
+                                  clip.images[3])
+        else:
+            assert images == audio == []
+
+
+def test_a_changed_study_file_is_refused_for_a_participant_who_started(tmp_path, clip):
+    from react_ros.study.runner import StudyRunner
+
+    path = _write_study(tmp_path / "s.yaml", "name: change\nduration_s: 0.1\nconditions: [{name: a, kind: neutral}]\n")
+    StudyRunner(load_study(path), "P06", tmp_path / "out", clip).run()
+    path.write_text(path.read_text().replace("0.1", "0.2"))
+    with pytest.raises(ValueError, match="study file changed"):
+        StudyRunner(load_study(path), "P06", tmp_path / "out", clip).run()
