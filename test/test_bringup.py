@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_demo_clip_is_shipped_and_small():
-    from react_ros.bringup.democlip import default_clip
+    from react_ros.data.democlip import default_clip
     from react_ros.face.video import video_info
 
     video, wav = default_clip()

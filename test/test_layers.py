@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("evaluation",),
     ("training",),
     ("export",),
+    ("study",),
     ("nodes",),
     ("bringup",),
     ("bench",),

@@ -21,8 +21,8 @@ from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, UInt8MultiArray  # noqa: E402
 
 from react_ros import schema  # noqa: E402
-from react_ros.bringup.democlip import default_clip  # noqa: E402
 from react_ros.data.audio_io import read_wav  # noqa: E402
+from react_ros.data.democlip import default_clip  # noqa: E402
 from react_ros.face.video import read_video  # noqa: E402
 from react_ros.nodes.common import bgr_to_image, make_audio_msg, sensor_qos  # noqa: E402
 from react_ros.nodes.reaction_node import ReactionNode  # noqa: E402

@@ -23,8 +23,8 @@ FPS = 30.0
 
 @pytest.fixture(scope="module")
 def clip():
-    from react_ros.bringup.democlip import default_clip
     from react_ros.data.audio_io import read_wav
+    from react_ros.data.democlip import default_clip
     from react_ros.face.video import read_video
 
     video, wav = default_clip()

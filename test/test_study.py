@@ -383,7 +383,7 @@ conditions:
 
 
 def _demo_clip():
-    from react_ros.bringup.democlip import default_clip
+    from react_ros.data.democlip import default_clip
 
     return default_clip()
 

@@ -42,8 +42,8 @@ def run(seconds: float | None = None, backend: str = "onnxruntime", steps: int =
     from rclpy.signals import SignalHandlerOptions
     from sensor_msgs.msg import Image, JointState
 
-    from react_ros.bringup.democlip import default_clip
     from react_ros.bringup.runner import run_clip
+    from react_ros.data.democlip import default_clip
     from react_ros.nodes.common import reliable_qos, sensor_qos, stamp_to_seconds
 
     video, wav = default_clip()

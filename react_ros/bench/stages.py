@@ -17,8 +17,8 @@ FPS = schema.FPS
 
 def demo_inputs(frames: int = 60):
     """Speaker video frames (BGR uint8) and 16 kHz audio of the bundled demo clip."""
-    from react_ros.bringup.democlip import default_clip
     from react_ros.data.audio_io import read_wav
+    from react_ros.data.democlip import default_clip
     from react_ros.face.video import read_video
 
     video, wav = default_clip()

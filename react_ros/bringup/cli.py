@@ -43,7 +43,7 @@ def add_commands(commands) -> None:
 
 
 def demo_clip_command(args: argparse.Namespace) -> int:
-    from react_ros.bringup.democlip import CLIP_DIR, make_demo_clip
+    from react_ros.data.democlip import CLIP_DIR, make_demo_clip
 
     video, wav = make_demo_clip(args.out or CLIP_DIR, args.seconds, args.size, args.seed)
     print(f"wrote {video} and {wav}")
@@ -51,8 +51,8 @@ def demo_clip_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from react_ros.bringup.democlip import VIDEO_FILE, WAV_FILE, default_clip
     from react_ros.bringup.runner import format_summary, run_clip
+    from react_ros.data.democlip import VIDEO_FILE, WAV_FILE, default_clip
 
     video, wav = default_clip()
     if args.clip:

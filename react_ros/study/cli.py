@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _run(args: argparse.Namespace) -> int:
-    from react_ros.bringup.democlip import default_clip
+    from react_ros.data.democlip import default_clip
     from react_ros.runtime import load_graphs
     from react_ros.study.runner import Aborted, RunOptions, StudyRunner, load_clip
     from react_ros.study.studyfile import check_pseudonym, load_study
