@@ -15,7 +15,7 @@ after that a sustained expression needs about 10 s to drift into the baseline. S
 use the prior.
 
 Expressions (8 probabilities): hand-set evidence from the AUs (happy = AU12; surprise = brows up or eyes
-wide plus an open, not widened mouth; anger = AU4 with AU7/AU23/AU24; ...), a constant 0.25 for Neutral
+wide plus an open, not widened mouth; anger = AU4, more with AU7/AU23/AU24; ...), a constant 0.25 for Neutral
 (so a face without evidence is Neutral), softmax with temperature 0.1. This is FACS-style rule-reading,
 not a trained classifier.
 
@@ -91,7 +91,8 @@ def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tup
     au: dict[str, float] = {}
     au["AU1"] = _ramp(d["brow_inner"], 0.06)
     au["AU2"] = _ramp(d["brow_outer"], 0.06)
-    au["AU4"] = max(_ramp(-d["brow_inner"], 0.06), _ramp(-d["brow_gap"], 0.04))
+    # brows lowered AND drawn together: either alone is also what head pitch or a wide face does
+    au["AU4"] = float(np.sqrt(_ramp(-d["brow_inner"], 0.06) * _ramp(-d["brow_gap"], 0.04)))
     au["AU12"] = float(np.clip((d["mouth_width"] / 0.15 + d["corner_lift"] / 0.07) / 2, 0.0, 1.0))
     narrowing = _ramp(-d["eye_open"], 0.03)
     au["AU6"] = narrowing * au["AU12"]  # eyes narrowed by the cheeks in a smile
@@ -100,8 +101,8 @@ def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tup
     au["AU10"] = _ramp(-d["nose_lip"], 0.05)
     au["AU14"] = 0.0
     au["AU15"] = _ramp(-d["corner_lift"], 0.04)
-    au["AU17"] = _ramp(-d["chin_lip"], 0.05)
     closed = f["lip_gap"] < 0.03
+    au["AU17"] = _ramp(-d["chin_lip"], 0.05) if closed else 0.0  # an open mouth moves the lower lip itself
     au["AU23"] = _ramp(-d["mouth_width"], 0.08) if closed else 0.0
     au["AU24"] = _ramp(-d["lip_thickness"], 0.06) if closed else 0.0
     au["AU25"] = _ramp(f["lip_gap"] - 0.03, 0.07)  # absolute: lips either touch or not
@@ -115,8 +116,9 @@ def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tup
         "Surprise": 0.4 * max(au["AU1"], au["AU2"], widen) + 0.6 * au["AU25"] * (1.0 - min(1.0, 2 * au["AU12"])),
         "Fear": 0.5 * max(au["AU1"], au["AU2"]) * au["AU4"] + 0.5 * widen * au["AU25"] * (1.0 - au["AU12"]),
         "Disgust": (0.7 * au["AU10"] + 0.3 * au["AU15"]) * (1.0 - au["AU12"]),
-        "Anger": 0.5 * (au["AU4"] + au["AU7"]) + 0.3 * max(au["AU23"], au["AU24"]),
-        "Contempt": _ramp(abs(d["corner_asym"]), 0.05) * (1.0 - au["AU12"]),
+        "Anger": au["AU4"] * (0.6 + 0.4 * max(au["AU7"], au["AU23"], au["AU24"])),
+        # one corner up: past a dead zone, since a slightly turned head tilts the mouth line too
+        "Contempt": _ramp(abs(d["corner_asym"]) - 0.04, 0.05) * (1.0 - au["AU12"]),
     }
     scores = np.array([evidence[name] for name in schema.EXPRESSION_NAMES], dtype=np.float64) / TEMPERATURE
     probabilities = np.exp(scores - scores.max())

@@ -1,0 +1,198 @@
+"""The real-face speaker front end: camera frame -> 25 values + a per-value "measured" mask + present flag.
+
+Same call shape as `frontend.SpeakerFrontEnd` (process_image -> VisualFrame, process_audio,
+offline_features, reset, n_audio_features), so whatever drives the Haar front end drives this one; select
+it with `build_frontend("mesh")` (react_ros.perception.select). Audio is the same log-mel stream the shipped
+model was trained on; `process_voice` gives the extra voice features (react_ros.perception.voice).
+
+Per frame: BlazeFace finds the faces; the speaker is chosen (rule below); FaceMesh puts 468 landmarks on
+the speaker; the geometry (face_geometry) is read as AUs against the speaker's online neutral
+(face_attributes). The speaker is reported absent, never guessed, when:
+- no face is found ("no_face"),
+- the landmark model's own face-presence score is < 0.5 (occluded or not a face: "occluded"),
+- the head is turned so far that the nose tip nears an eye corner (|yaw| > 0.8, about 45 degrees: "turned").
+
+Speaker rule (stable with several faces): the largest face becomes the speaker; the speaker is kept while
+a face overlaps its last box (IoU > 0.3), and a different face takes over only after being at least 1.5x
+the speaker's area for 15 consecutive frames (0.5 s at 30 fps). When the speaker is lost the largest face
+becomes the new speaker and the neutral baseline restarts (a new person).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from react_ros import schema
+from react_ros.perception.audio_features import StreamingAudioFeatures
+from react_ros.perception.face_attributes import NeutralBaseline, attributes_from_geometry
+from react_ros.perception.face_crop import Box
+from react_ros.perception.face_geometry import FaceGeometry, measure
+from react_ros.perception.face_models import (
+    BlazeFaceDetector,
+    Detection,
+    FaceMeshLandmarker,
+    roi_from_detection,
+)
+from react_ros.perception.frontend import SpeakerFrontEnd, VisualFrame
+
+__all__ = ["MeshVisualFrame", "SpeakerTracker", "MeshSpeakerFrontEnd", "to_bgr_uint8"]
+
+MIN_SIDE = 16  # smaller images hold no measurable face
+MAX_YAW = 0.8
+MIN_MESH_SCORE = 0.5
+
+
+def to_bgr_uint8(image: np.ndarray | None) -> np.ndarray | None:
+    """BGR uint8 (H, W, 3) from gray/BGR/BGRA/(H, W, 1) uint8, uint16 or float (0..1 or 0..255); None if unusable."""
+    if image is None:
+        return None
+    try:
+        array = np.asarray(image)
+    except Exception:  # noqa: BLE001 (anything that is not array-like is simply no image)
+        return None
+    if array.size == 0 or array.ndim not in (2, 3) or array.dtype == object or min(array.shape[:2]) < MIN_SIDE:
+        return None
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        return None
+    if array.dtype != np.uint8:
+        values = array.astype(np.float64)
+        values = np.where(np.isfinite(values), values, 0.0)
+        if array.dtype == np.uint16:
+            values = values / 257.0
+        elif np.issubdtype(array.dtype, np.floating) and values.max(initial=0.0) <= 1.0:
+            values = values * 255.0
+        array = np.clip(values, 0, 255).astype(np.uint8)
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    channels = array.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(np.ascontiguousarray(array[:, :, 0]), cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_BGRA2BGR)
+    if channels == 3:
+        return np.ascontiguousarray(array)
+    return None
+
+
+@dataclass(frozen=True)
+class MeshVisualFrame(VisualFrame):
+    measured: np.ndarray = field(default_factory=lambda: np.zeros(schema.REACTION_DIM, bool))  # (25,) bool
+    landmarks: np.ndarray | None = None  # (468, 3) image pixels of the speaker
+    faces: tuple[Box, ...] = ()  # every face found this frame (speaker or not)
+    reason: str = "no_face"  # "ok", "no_face", "occluded", "turned", "no_image"
+    geometry: FaceGeometry | None = None
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ax0, ay0, aw, ah = a
+    bx0, by0, bw, bh = b
+    w = max(0.0, min(ax0 + aw, bx0 + bw) - max(ax0, bx0))
+    h = max(0.0, min(ay0 + ah, by0 + bh) - max(ay0, by0))
+    inter = w * h
+    return inter / max(aw * ah + bw * bh - inter, 1e-9)
+
+
+class SpeakerTracker:
+    """Which of the faces found this frame is the speaker (the rule in the module doc)."""
+
+    def __init__(self, min_iou: float = 0.3, takeover_ratio: float = 1.5, takeover_frames: int = 15) -> None:
+        self.min_iou, self.takeover_ratio, self.takeover_frames = min_iou, takeover_ratio, int(takeover_frames)
+        self.reset()
+
+    def reset(self) -> None:
+        self.box: tuple[float, float, float, float] | None = None
+        self.track_id = 0  # changes whenever a different person becomes the speaker
+        self._challenger = 0
+
+    def choose(self, detections: list[Detection]) -> Detection | None:
+        if not detections:
+            self.box = None
+            return None
+        largest = max(detections, key=lambda d: d.area)
+        current = None
+        if self.box is not None:
+            overlaps = [(_iou(self.box, d.box), d) for d in detections]
+            best_iou, best = max(overlaps, key=lambda pair: pair[0])
+            current = best if best_iou > self.min_iou else None
+        if current is not None and largest is not current and largest.area >= self.takeover_ratio * current.area:
+            self._challenger += 1
+        else:
+            self._challenger = 0
+        if current is None or self._challenger >= self.takeover_frames:
+            current = largest
+            self.track_id += 1
+            self._challenger = 0
+        self.box = current.box
+        return current
+
+
+class MeshSpeakerFrontEnd(SpeakerFrontEnd):
+    """BlazeFace + FaceMesh + geometry; the same interface as the Haar + CNN SpeakerFrontEnd."""
+
+    def __init__(self, audio: StreamingAudioFeatures | None = None, min_detection_score: float = 0.5,
+                 threads: int = 1, voice: object | None = None) -> None:
+        super().__init__(cropper=None, estimator_fn=None, audio=audio)  # type: ignore[arg-type]
+        self.detector = BlazeFaceDetector(min_score=min_detection_score, threads=threads)
+        self.landmarker = FaceMeshLandmarker(threads=threads)
+        self.tracker = SpeakerTracker()
+        self.baseline = NeutralBaseline()
+        self._voice = voice  # StreamingVoiceFeatures, made on first use (loads silero-vad)
+        self._track_id = 0
+
+    @property
+    def voice(self):
+        if self._voice is None:
+            from react_ros.perception.voice import StreamingVoiceFeatures  # noqa: PLC0415
+
+            self._voice = StreamingVoiceFeatures(self.audio.config)
+        return self._voice
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.baseline.reset()
+        self.audio.reset()
+        if self._voice is not None:
+            self._voice.reset()
+        self._track_id = 0
+
+    def process_voice(self, samples: np.ndarray | None, sample_rate: int | None = None) -> np.ndarray:
+        """Audio chunk -> (n_new_frames, N_VOICE_FEATURES) voice rows (speech prob, loudness, pitch)."""
+        return self.voice.push(samples, sample_rate)
+
+    def process_image(self, image: np.ndarray | None) -> MeshVisualFrame:
+        bgr = to_bgr_uint8(image)
+        if bgr is None:
+            self.tracker.choose([])
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, reason="no_image")
+        detections = self.detector.detect(bgr)
+        faces = tuple(_to_box(d.box) for d in detections)
+        speaker = self.tracker.choose(detections)
+        if speaker is None:
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, faces=faces)
+        if self.tracker.track_id != self._track_id:  # a new person: a new neutral
+            self._track_id = self.tracker.track_id
+            self.baseline.reset()
+        landmarks = self.landmarker.landmarks(bgr, roi_from_detection(speaker))
+        box = _to_box(speaker.box)
+        if landmarks.score < MIN_MESH_SCORE or not np.isfinite(landmarks.points).all():
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   reason="occluded")
+        try:
+            geometry = measure(landmarks.points)
+        except ValueError:
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   reason="occluded")
+        if abs(geometry.yaw) > MAX_YAW:
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   landmarks=landmarks.points, reason="turned", geometry=geometry)
+        values, measured = attributes_from_geometry(geometry, self.baseline.value)
+        self.baseline.update(geometry.features)
+        return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
+                               landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry)
+
+
+def _to_box(box: tuple[float, float, float, float]) -> Box:
+    x, y, w, h = box
+    return int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h)))
