@@ -10,3 +10,8 @@ extras="dev"
 [ "${REACT_ROS_NO_ROS_WHEELS:-0}" = "1" ] || extras="ros,dev"
 "$PY" -m pip install --quiet --disable-pip-version-check "torch==${REACT_ROS_TORCH:-2.13.0}"
 "$PY" -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"
+# espeak-ng: test speech for the voice-feature tests (they skip without it); only CI installs it, as root.
+if [ "${CI:-}" = "true" ] && ! command -v espeak-ng >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get install -y -qq espeak-ng >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng >/dev/null 2>&1; }) \
+    || echo "setup.sh: espeak-ng not installed; the espeak voice test will skip" >&2
+fi
