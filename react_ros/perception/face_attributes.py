@@ -86,8 +86,8 @@ def _ramp(delta: float, gain: float) -> float:
 
 def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """-> (values (25,) float32 in schema ranges, measured (25,) bool)."""
-    f = dict(zip(FEATURE_NAMES, geometry.features.astype(float)))
-    d = dict(zip(FEATURE_NAMES, (geometry.features - neutral).astype(float)))
+    f = dict(zip(FEATURE_NAMES, geometry.features.astype(float), strict=True))
+    d = dict(zip(FEATURE_NAMES, (geometry.features - neutral).astype(float), strict=True))
     au: dict[str, float] = {}
     au["AU1"] = _ramp(d["brow_inner"], 0.06)
     au["AU2"] = _ramp(d["brow_outer"], 0.06)

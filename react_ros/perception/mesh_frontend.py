@@ -167,7 +167,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         if bgr is None:
             self.tracker.choose([])
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, reason="no_image")
-        detections = self.detector.detect(bgr) if float(bgr[::4, ::4].std()) >= UNIFORM_STD else []
+        detections = self.detector.detect(bgr) if float(bgr[::8, ::8].std()) >= UNIFORM_STD else []
         faces = tuple(_to_box(d.box) for d in detections)
         speaker = self.tracker.choose(detections)
         if speaker is None:

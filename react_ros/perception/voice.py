@@ -112,7 +112,8 @@ def yin_f0(window: np.ndarray, sample_rate: int, threshold: float = 0.2) -> floa
 class StreamingVoiceFeatures:
     """Audio chunks -> (n_new_frames, N_VOICE_FEATURES) rows, aligned with StreamingAudioFeatures' rows."""
 
-    def __init__(self, config: AudioFeatureConfig = AudioFeatureConfig(), vad: SileroVad | None = None) -> None:
+    def __init__(self, config: AudioFeatureConfig | None = None, vad: SileroVad | None = None) -> None:
+        config = config if config is not None else AudioFeatureConfig()
         if config.sample_rate != 16000:
             raise ValueError("StreamingVoiceFeatures: silero-vad runs at 16 kHz; use AudioFeatureConfig(sample_rate="
                              f"16000), got {config.sample_rate}")
@@ -196,7 +197,7 @@ class StreamingVoiceFeatures:
 
 
 def voice_features(samples: np.ndarray, sample_rate: int = 16000,
-                   config: AudioFeatureConfig = AudioFeatureConfig()) -> np.ndarray:
+                   config: AudioFeatureConfig | None = None) -> np.ndarray:
     """A whole clip -> (frames, N_VOICE_FEATURES), the same rows the streaming path gives."""
     stream = StreamingVoiceFeatures(config)
     return stream.push(samples, sample_rate)
