@@ -105,9 +105,16 @@ def test_multi_face_photo_gives_one_stable_speaker(media, front):
     image = cv2.imread(str(media / "multi_face.jpg"))
     visuals = [front.process_image(image) for _ in range(20)]
     assert len(visuals[0].faces) >= 2  # several faces found, one speaker chosen
-    assert {v.box for v in visuals} == {visuals[0].box} and front.tracker.track_id == 1
     largest = max(visuals[0].faces, key=lambda b: b[2] * b[3])
     assert visuals[0].box == largest
+    # the same person every frame (tracked frames report the landmarks' box, detection frames BlazeFace's)
+    assert all(_box_iou(v.box, largest) > 0.5 for v in visuals) and front.tracker.track_id == 1
+
+
+def _box_iou(a, b) -> float:
+    w = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)
 
 
 def _detection(x: float, side: float) -> Detection:

