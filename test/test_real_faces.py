@@ -111,6 +111,14 @@ def test_multi_face_photo_gives_one_stable_speaker(media, front):
     assert all(_box_iou(v.box, largest) > 0.5 for v in visuals) and front.tracker.track_id == 1
 
 
+def test_full_range_detector_finds_every_face_of_the_group_photo(media):
+    front = MeshSpeakerFrontEnd(full_range=True)
+    image = cv2.imread(str(media / "multi_face.jpg"))
+    visuals = [front.process_image(image) for _ in range(10)]
+    assert len(visuals[0].faces) == 5  # the short-range default finds the 2 largest of these ~80 px faces
+    assert all(v.present for v in visuals) and front.tracker.track_id == 1
+
+
 def _box_iou(a, b) -> float:
     w = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     h = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))

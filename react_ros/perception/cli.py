@@ -10,14 +10,15 @@ def _perceive(args: argparse.Namespace) -> int:
 
     source, out = Path(args.input), Path(args.out)
     if source.is_dir():
-        jobs = list(tree_jobs(source, out, preview=args.preview))
+        jobs = list(tree_jobs(source, out, preview=args.preview, full_range=args.full_range))
         if not jobs:
             raise ValueError(f"{source}: no <split>/video-raw|video-face-crop/<role>/<session>/*.mp4 found")
     elif source.is_file():
         wav = Path(args.wav) if args.wav else None
         if wav is not None and not wav.is_file():
             raise FileNotFoundError(f"wav file not found: {wav}")
-        jobs = [ClipJob(video=source, wav=wav, out_root=out, relative=Path(source.stem), preview=not args.no_preview)]
+        jobs = [ClipJob(video=source, wav=wav, out_root=out, relative=Path(source.stem), preview=not args.no_preview,
+                        full_range=args.full_range)]
     else:
         raise FileNotFoundError(f"not a video or a directory: {source}")
     results = run_jobs(jobs, workers=args.jobs)
@@ -40,4 +41,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (tree mode)")
     parser.add_argument("--preview", action="store_true", help="tree mode: also write preview videos")
     parser.add_argument("--no-preview", action="store_true", help="single video: skip the preview video")
+    parser.add_argument("--full-range", action="store_true",
+                        help="the full-range face detector: smaller faces further away (slower)")
     parser.set_defaults(func=_perceive)

@@ -2,14 +2,15 @@
 
 Why not `import mediapipe`: mediapipe 0.10.14 (the last release whose wheel ships these models) pins
 protobuf<5, while the project's onnx needs protobuf>=6, and its legacy graphs fail on protobuf 6/7
-(`FieldDescriptor.label`, `GetPrototype` removed). The two model files are Apache-2.0 and small, so they are
+(`FieldDescriptor.label`, `GetPrototype` removed). The model files are Apache-2.0 and small, so they are
 bundled in `react_ros/assets/face_models/` (copied unchanged from the mediapipe 0.10.14 wheel, licence
 beside them, sha256 in README there) and run with Google's own TFLite runtime (`ai-edge-litert`).
 What mediapipe's graph did around them is re-done here, following its calculators' options:
 
 - BlazeFace short range (`face_detection_short_range.pbtxt`): the frame letterboxed to 128x128 in -1..1,
   896 SSD anchors (strides 8, 16, 16, 16; 2 + 6 per cell), boxes and 6 keypoints decoded with scale 128,
-  sigmoid scores >= `min_score`, weighted non-maximum suppression at IoU 0.3.
+  sigmoid scores >= `min_score`, weighted non-maximum suppression at IoU 0.3. The full-range sparse model
+  is the same at 192x192 with 2304 anchors (stride 4, one per cell).
 - FaceMesh (`face_landmark_front_cpu.pbtxt`, without the attention/iris model whose custom ops LiteRT
   lacks): a 192x192 crop in 0..1 of a square region 1.5x the face, rotated so that the eyes are level;
   468 landmarks (x, y in crop pixels, z relative depth) and a face-presence logit. Between frames the
@@ -31,6 +32,7 @@ __all__ = ["Detection", "Landmarks", "BlazeFaceDetector", "FaceMeshLandmarker", 
 
 _MODEL_DIR = "assets/face_models"
 DETECTOR_FILE = "face_detection_short_range.tflite"
+FULL_RANGE_DETECTOR_FILE = "face_detection_full_range_sparse.tflite"
 LANDMARKER_FILE = "face_landmark.tflite"
 
 
@@ -83,11 +85,11 @@ class Landmarks:
     score: float  # face presence probability from the landmark model
 
 
-def _ssd_anchors() -> np.ndarray:
-    """(896, 2) anchor centres in 0..1 for BlazeFace short range (fixed anchor size 1)."""
+def _ssd_anchors(side: int, layers: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """(N, 2) anchor centres in 0..1 (fixed anchor size 1); layers: (stride, anchors per cell)."""
     centres = []
-    for stride, per_cell in ((8, 2), (16, 6)):
-        grid = 128 // stride
+    for stride, per_cell in layers:
+        grid = side // stride
         ys, xs = np.mgrid[0:grid, 0:grid]
         cells = np.stack([(xs.ravel() + 0.5) / grid, (ys.ravel() + 0.5) / grid], axis=1)
         centres.append(np.repeat(cells, per_cell, axis=0))
@@ -107,18 +109,22 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 class BlazeFaceDetector:
-    """BGR image -> faces (boxes, 6 keypoints, scores), largest first."""
+    """BGR image -> faces (boxes, 6 keypoints, scores), largest first.
 
-    SIDE = 128
+    full_range=False: the short-range model (128x128, 896 anchors, faces within ~2 m of a webcam);
+    full_range=True: the full-range sparse model (192x192, 48x48 anchors at stride 4, smaller faces further
+    away, e.g. a group photo), about 2-3x the cost.
+    """
 
-    def __init__(self, min_score: float = 0.5, threads: int = 1) -> None:
+    def __init__(self, min_score: float = 0.5, threads: int = 1, full_range: bool = False) -> None:
         self.min_score = float(min_score)
-        self._interpreter = _interpreter(DETECTOR_FILE, threads)
+        self.SIDE = 192 if full_range else 128
+        self._interpreter = _interpreter(FULL_RANGE_DETECTOR_FILE if full_range else DETECTOR_FILE, threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
-        outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
-        self._regressors = outputs["regressors"]
-        self._scores = outputs["classificators"]
-        self._anchors = _ssd_anchors()
+        outputs = sorted(self._interpreter.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        self._regressors = outputs[0]["index"]  # (1, N, 16) boxes and keypoints, then (1, N, 1) scores
+        self._scores = outputs[1]["index"]
+        self._anchors = _ssd_anchors(self.SIDE, ((4, 1),) if full_range else ((8, 2), (16, 6)))
 
     def detect(self, bgr: np.ndarray) -> list[Detection]:
         height, width = bgr.shape[:2]

@@ -136,9 +136,10 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
     """BlazeFace + FaceMesh + geometry; the same interface as the Haar + CNN SpeakerFrontEnd."""
 
     def __init__(self, audio: StreamingAudioFeatures | None = None, min_detection_score: float = 0.5,
-                 threads: int = 1, voice: object | None = None, detect_every: int = 3) -> None:
+                 threads: int = 1, voice: object | None = None, detect_every: int = 3,
+                 full_range: bool = False) -> None:
         super().__init__(cropper=None, estimator_fn=None, audio=audio)  # type: ignore[arg-type]
-        self.detector = BlazeFaceDetector(min_score=min_detection_score, threads=threads)
+        self.detector = BlazeFaceDetector(min_score=min_detection_score, threads=threads, full_range=full_range)
         self.landmarker = FaceMeshLandmarker(threads=threads)
         self.detect_every = max(1, int(detect_every))
         self.tracker = SpeakerTracker(takeover_frames=max(1, round(15 / self.detect_every)))  # 0.5 s at 30 fps

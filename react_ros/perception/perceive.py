@@ -42,6 +42,7 @@ class ClipJob:
     out_root: Path  # outputs go to out_root/<kind>/<relative>.npy (.mp4 for the preview)
     relative: Path  # e.g. Path("speaker/session1/clip") or Path("clip")
     preview: bool = False
+    full_range: bool = False  # the full-range face detector (small faces far from the camera)
 
     def output(self, kind: str, suffix: str = ".npy") -> Path:
         return self.out_root / kind / self.relative.with_suffix(suffix)
@@ -91,7 +92,7 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
 
     if job.output(ATTRIBUTES_DIR).exists():
         return "skipped"
-    front = front_end if front_end is not None else MeshSpeakerFrontEnd()
+    front = front_end if front_end is not None else MeshSpeakerFrontEnd(full_range=job.full_range)
     front.reset()
     samples, rate = read_wav(job.wav) if job.wav is not None else (None, None)
     attributes, masks, voice, previews = [], [], [], []
@@ -128,7 +129,7 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
     return "done"
 
 
-def tree_jobs(root: Path, out_root: Path, preview: bool = False) -> Iterator[ClipJob]:
+def tree_jobs(root: Path, out_root: Path, preview: bool = False, full_range: bool = False) -> Iterator[ClipJob]:
     """Every recording of a MARS-layout tree (all splits, both roles)."""
     from react_ros.data import layout  # noqa: PLC0415
 
@@ -147,7 +148,7 @@ def tree_jobs(root: Path, out_root: Path, preview: bool = False) -> Iterator[Cli
                     seen.add(relative)
                     wav = root / split / layout.AUDIO / role / relative.with_suffix(".wav")
                     yield ClipJob(video=video, wav=wav if wav.is_file() else None, out_root=out_root / split,
-                                  relative=Path(role) / relative, preview=preview)
+                                  relative=Path(role) / relative, preview=preview, full_range=full_range)
 
 
 _WORKER_FRONT = None
@@ -158,7 +159,7 @@ def _work(job: ClipJob) -> tuple[str, str]:
     if _WORKER_FRONT is None:
         from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
 
-        _WORKER_FRONT = MeshSpeakerFrontEnd()
+        _WORKER_FRONT = MeshSpeakerFrontEnd(full_range=job.full_range)
     try:
         return str(job.video), perceive_clip(job, _WORKER_FRONT)
     except (ValueError, OSError) as error:  # one bad clip is reported, the others go on

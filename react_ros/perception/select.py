@@ -3,7 +3,8 @@
 - "haar": the Haar cascade + CNN estimator (the shipped demo model was trained on its features); needs an
   estimator (default: the shipped demo model's estimator.pt). `crop_mode` as in FaceCropper.
 - "mesh": BlazeFace + FaceMesh + landmark geometry (react_ros.perception.mesh_frontend), for real cameras;
-  no estimator, adds a per-value "measured" mask and voice features.
+  no estimator, adds a per-value "measured" mask and voice features; full_range=True finds smaller, further
+  faces (group scenes) at about 2-3x the detector cost.
 Both return an object with SpeakerFrontEnd's call shape.
 """
 from __future__ import annotations
@@ -18,11 +19,11 @@ FACE_FRONTENDS = ("haar", "mesh")
 
 
 def build_frontend(face_frontend: str = "haar", estimator: str | Path | None = None, crop_mode: str = "haar",
-                   threads: int = 1) -> SpeakerFrontEnd:
+                   threads: int = 1, full_range: bool = False) -> SpeakerFrontEnd:
     if face_frontend == "mesh":
         from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
 
-        return MeshSpeakerFrontEnd(threads=threads)
+        return MeshSpeakerFrontEnd(threads=threads, full_range=full_range)
     if face_frontend == "haar":
         from react_ros.model.bundle import ESTIMATOR_FILE  # noqa: PLC0415
         from react_ros.perception.estimator import load_estimator  # noqa: PLC0415
