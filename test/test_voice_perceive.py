@@ -48,6 +48,17 @@ def test_espeak_speech_gives_sane_voice_features():
     assert np.median(np.abs(voiced_pitch)) < 6  # semitones around the speaker's own median (octave slips aside)
 
 
+def test_espeak_speech_log_mel_stays_in_the_shipped_models_input_range():
+    """The shipped model reads log-mel features normalised on synthetic speech; real speech must land there."""
+    from react_ros.perception.audio_features import SILENCE_FEATURE, StreamingResampler, speech_like_signal
+
+    speech, rate = _espeak("Hello robot, I would like to tell you about my weekend by the sea.")
+    features = audio_features(StreamingResampler(rate, 16000).push(speech))
+    trained = audio_features(speech_like_signal(10.0))
+    assert abs(features.mean() - trained.mean()) < 1.0 and 0.5 < features.std() / trained.std() < 2.0
+    assert features.min() >= SILENCE_FEATURE - 1e-3 and np.percentile(features, 99) < trained.max() + 1.0
+
+
 def test_voice_rows_align_with_log_mel_rows_under_any_chunking():
     pytest.importorskip("silero_vad", reason="voice features need silero-vad (scripts/setup.sh installs it)")
     from react_ros.perception.voice import StreamingVoiceFeatures, voice_features
