@@ -76,6 +76,26 @@ def test_turned_face_is_found_but_absent(media, front):
     assert np.array_equal(visual.attributes, schema.neutral_frame())
 
 
+def test_covered_parts_are_not_measured(media, front):
+    """FaceMesh still places landmarks on a covered face; covered eyes must make the face absent and a covered
+    mouth must unmask nothing that needs the mouth (no guessed smile)."""
+    image = cv2.imread(str(media / "0-f15-hao-ph.jpg"))
+    front.reset()
+    x, y, w, h = front.process_image(image).box
+    eyes, mouth = image.copy(), image.copy()
+    eyes[y + h // 6:y + h // 2, x:x + w] = (60, 90, 140)
+    mouth[y + h // 2 + h // 8:y + h, x:x + w] = (60, 90, 140)
+    front.reset()
+    covered = front.process_image(eyes)
+    assert not covered.present and covered.reason == "occluded"
+    front.reset()
+    covered = front.process_image(mouth)
+    assert covered.present
+    for name in ("AU12", "AU25", "valence", "Happy", "Neutral"):
+        assert not covered.measured[schema.index_of(name)], name
+    assert covered.measured[schema.index_of("AU1")] and covered.attributes[schema.index_of("AU12")] == 0.0
+
+
 @pytest.mark.parametrize(("name", "expected"), [("0-f15-hao-ph.jpg", "Happy"), ("0-f1-su-ph.jpg", "Surprise"),
                                                 ("15-f13-anc-ph.jpg", "Anger")])
 def test_top_expression_on_posed_photos(media, front, name, expected):

