@@ -118,3 +118,22 @@ def test_face_frontend_is_selectable():
     assert haar.process_image(np.zeros((48, 64, 3), np.uint8)).present is False
     with pytest.raises(ValueError, match="face_frontend"):
         build_frontend("dlib")
+
+
+def test_mesh_front_end_has_the_haar_front_ends_call_shape():
+    """Whatever drives SpeakerFrontEnd (offline_features, process_audio) drives the mesh one unchanged."""
+    pytest.importorskip("ai_edge_litert", reason="the mesh front end needs ai-edge-litert")
+    from react_ros.data.audio_io import read_wav
+    from react_ros.face.video import read_video
+    from react_ros.perception.frontend import SpeakerFrontEnd
+    from react_ros.perception.select import build_frontend
+
+    mesh = build_frontend("mesh")
+    assert isinstance(mesh, SpeakerFrontEnd)
+    frames = read_video(DEMO / "speaker.mp4")[:60]
+    samples, rate = read_wav(DEMO / "speaker.wav")
+    attributes, present, audio = mesh.offline_features(frames, samples, rate)
+    assert attributes.shape == (60, 25) and present.shape == (60,) and audio.shape == (60, mesh.n_audio_features)
+    assert present.all()
+    haar_audio = build_frontend("haar").offline_features(frames, samples, rate)[2]
+    np.testing.assert_array_equal(audio, haar_audio)  # the shipped model's audio input is unchanged
