@@ -1,6 +1,6 @@
 """`react-ros perceive`: videos (and wavs) through the mesh front end -> MARS-format attribute files.
 
-One clip -> three arrays, one row per video frame (30 fps clips give 30 fps rows):
+One clip -> three arrays, one row per video frame (MARS clips are 30 fps; other rates are not resampled):
     facial-attributes/<clip>.npy       (T, 25) float32, the MARS facial-attributes format (schema.py order)
     facial-attributes-mask/<clip>.npy  (T, 25) bool, True where the value was measured; an all-False row
                                        means the speaker was absent (no face, occluded or turned away);
@@ -86,7 +86,7 @@ def preview_frame(frame: np.ndarray, visual, panel_width: int = 260) -> np.ndarr
 def perceive_clip(job: ClipJob, front_end=None) -> str:
     """One clip -> its output files; returns "done" or "skipped" (outputs already there)."""
     from react_ros.data.audio_io import read_wav  # noqa: PLC0415
-    from react_ros.face.video import iter_video, write_video  # noqa: PLC0415
+    from react_ros.face.video import iter_video, video_info, write_video  # noqa: PLC0415
     from react_ros.perception.audio_features import samples_needed  # noqa: PLC0415
     from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
 
@@ -95,26 +95,35 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
     front = front_end if front_end is not None else MeshSpeakerFrontEnd(full_range=job.full_range)
     front.reset()
     samples, rate = read_wav(job.wav) if job.wav is not None else (None, None)
-    attributes, masks, voice, previews = [], [], [], []
+    attributes, masks, voice = [], [], []
     position = 0
-    for index, frame in enumerate(iter_video(job.video)):
-        visual = front.process_image(frame)
-        attributes.append(visual.attributes)
-        masks.append(visual.measured if visual.present else np.zeros(schema.REACTION_DIM, bool))
-        if samples is not None:
-            stop = min(samples_needed(index + 1, front.audio.config, rate), samples.shape[0])
-            if stop > position:
-                voice.append(front.process_voice(samples[position:stop], rate))
-                position = stop
-        if job.preview:
-            previews.append(preview_frame(frame, visual))
-    if not attributes:
-        raise ValueError(f"{job.video}: no readable video frames")
-    frames = len(attributes)
+
+    def previews():  # frame by frame, so a long clip's preview is streamed to disk, never held in memory
+        nonlocal position
+        for index, frame in enumerate(iter_video(job.video)):
+            visual = front.process_image(frame)
+            attributes.append(visual.attributes)
+            masks.append(visual.measured if visual.present else np.zeros(schema.REACTION_DIM, bool))
+            if samples is not None:
+                stop = min(samples_needed(index + 1, front.audio.config, rate), samples.shape[0])
+                if stop > position:
+                    voice.append(front.process_voice(samples[position:stop], rate))
+                    position = stop
+            yield preview_frame(frame, visual) if job.preview else frame
+
     if job.preview:
         path = job.output(PREVIEW_DIR, ".mp4")
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_video(path, previews)
+        partial = path.with_name(path.stem + ".partial.mp4")
+        fps = video_info(job.video)[1]
+        write_video(partial, previews(), fps=fps if fps > 0 else 30.0)
+        os.replace(partial, path)
+    else:
+        for _ in previews():
+            pass
+    if not attributes:
+        raise ValueError(f"{job.video}: no readable video frames")
+    frames = len(attributes)
     if samples is not None:
         from react_ros.perception.voice import N_VOICE_FEATURES  # noqa: PLC0415
 
