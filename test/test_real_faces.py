@@ -214,3 +214,6 @@ def test_garbage_frames_never_raise_and_are_absent(front):
         assert visual.attributes.shape == (schema.REACTION_DIM,)
         if can_hold_face is False:
             assert not visual.present, (index, visual.reason)
+    for shape in ((3000, 4000, 3), (16, 5000, 3), (5000, 16, 3)):  # huge and extreme aspect ratios
+        visual = front.process_image(rng.integers(0, 256, shape, dtype=np.uint8))
+        assert not visual.present
