@@ -109,6 +109,16 @@ def test_perceive_mars_tree_in_parallel(tmp_path):
     assert main(["perceive", str(data), "--out", str(data)]) == 2  # would overwrite the labels: refused
 
 
+def test_perceive_missing_camera_is_a_clear_error(tmp_path, capsys):
+    pytest.importorskip("ai_edge_litert", reason="the mesh front end needs ai-edge-litert")
+    from react_ros.cli import main
+
+    assert main(["perceive", "--camera", "97", "--seconds", "0.1", "--out", str(tmp_path)]) == 1
+    assert "camera 97: cannot be opened" in capsys.readouterr().out
+    assert not (tmp_path / "facial-attributes").exists()
+    assert main(["perceive", "--out", str(tmp_path)]) == 2  # nothing to perceive
+
+
 def test_face_frontend_is_selectable():
     from react_ros.perception.frontend import SpeakerFrontEnd
     from react_ros.perception.select import build_frontend

@@ -35,14 +35,31 @@ VOICE_DIR = "voice-features"
 PREVIEW_DIR = "preview"
 
 
+def camera_frames(index: int, frames: int) -> Iterator[np.ndarray]:
+    """Up to `frames` BGR frames from OpenCV camera `index`; a clear error when there is no such camera."""
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise ValueError(f"camera {index}: cannot be opened (no such device, no permission, or in use; "
+                         "on Linux the cameras are /dev/video*)")
+    try:
+        for _ in range(frames):
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
 @dataclass(frozen=True)
 class ClipJob:
-    video: Path
+    video: Path | int  # a video file, or an OpenCV camera index
     wav: Path | None
     out_root: Path  # outputs go to out_root/<kind>/<relative>.npy (.mp4 for the preview)
     relative: Path  # e.g. Path("speaker/session1/clip") or Path("clip")
     preview: bool = False
     full_range: bool = False  # the full-range face detector (small faces far from the camera)
+    camera_frames: int = 300  # how many frames to take when `video` is a camera index
 
     def output(self, kind: str, suffix: str = ".npy") -> Path:
         return self.out_root / kind / self.relative.with_suffix(suffix)
@@ -90,7 +107,7 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
     from react_ros.perception.audio_features import samples_needed  # noqa: PLC0415
     from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
 
-    if job.output(ATTRIBUTES_DIR).exists():
+    if not isinstance(job.video, int) and job.output(ATTRIBUTES_DIR).exists():  # a camera is always recorded
         return "skipped"
     front = front_end if front_end is not None else MeshSpeakerFrontEnd(full_range=job.full_range)
     front.reset()
@@ -100,7 +117,9 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
 
     def previews():  # frame by frame, so a long clip's preview is streamed to disk, never held in memory
         nonlocal position
-        for index, frame in enumerate(iter_video(job.video)):
+        source = (camera_frames(job.video, job.camera_frames) if isinstance(job.video, int)
+                  else iter_video(job.video))
+        for index, frame in enumerate(source):
             visual = front.process_image(frame)
             attributes.append(visual.attributes)
             masks.append(visual.measured if visual.present else np.zeros(schema.REACTION_DIM, bool))
@@ -115,7 +134,7 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
         path = job.output(PREVIEW_DIR, ".mp4")
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.stem + ".partial.mp4")
-        fps = video_info(job.video)[1]
+        fps = 30.0 if isinstance(job.video, int) else video_info(job.video)[1]
         write_video(partial, previews(), fps=fps if fps > 0 else 30.0)
         os.replace(partial, path)
     else:
