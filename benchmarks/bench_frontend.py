@@ -68,7 +68,7 @@ def main() -> None:
 
     import torch
 
-    from react_ros.perception.select import build_frontend
+    from react_ros.perceive.frontends import build_frontend
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)

@@ -13,7 +13,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("schema", "hashing"),
     ("face", "perception", "metrics", "recording", "robot"),
     ("data", "model"),
-    ("runtime",),
+    ("runtime", "perceive"),
     ("online",),
     ("evaluation",),
     ("training",),
