@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from react_ros.perception import audio_features
-from react_ros.perception.audio_features import StreamingAudioFeatures, audio_features as offline_features
+from react_ros.perception.audio_features import StreamingAudioFeatures
+from react_ros.perception.audio_features import audio_features as offline_features
 
 
 @pytest.mark.parametrize("rate", [48000, 44100, 32000])
