@@ -78,7 +78,8 @@ class FrameGaps:
             self.pauses += 1
             self._stamps.clear()  # the source may come back at another rate
         elif len(self._stamps) >= 5:
-            ordered = sorted(b - a for a, b in zip(self._stamps, list(self._stamps)[1:]))
+            stamps = list(self._stamps)
+            ordered = sorted(b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True))
             interval = ordered[len(ordered) // 2]
             gap = stamp - self._stamps[-1]
             if interval > 0 and gap > 1.8 * interval:
