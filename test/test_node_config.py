@@ -84,3 +84,30 @@ def test_microphone_node_exits_non_zero_on_a_bad_depth_or_file():
     assert result.returncode == 1 and "QoS depth 0" in result.stdout + result.stderr
     result = _run_node("react_ros.nodes.microphone_node", "wav_file:=/nonexistent.wav")
     assert result.returncode == 1 and "nonexistent.wav" in result.stdout + result.stderr
+
+
+def test_input_subscription_takes_parameters_and_qos_overrides():
+    import random
+
+    import rclpy
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import Image
+
+    from react_ros.nodes.common import create_input_subscription
+
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=random.randint(1, 100))
+    try:
+        plain = rclpy.create_node("qos_plain", context=context)
+        reliable = create_input_subscription(plain, Image, "/a", lambda m: None, "reliable", 3)
+        assert reliable.qos_profile.reliability == ReliabilityPolicy.RELIABLE and reliable.qos_profile.depth == 3
+        overridden = rclpy.create_node("qos_overridden", context=context, parameter_overrides=[
+            Parameter("qos_overrides./b.subscription.reliability", value="reliable"),
+            Parameter("qos_overrides./b.subscription.depth", value=1)])
+        subscription = create_input_subscription(overridden, Image, "/b", lambda m: None)
+        assert subscription.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+        assert subscription.qos_profile.depth == 1
+        plain.destroy_node()
+        overridden.destroy_node()
+    finally:
+        context.try_shutdown()

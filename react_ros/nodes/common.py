@@ -61,6 +61,14 @@ def qos_overriding_options():
     return QoSOverridingOptions.with_default_policies()
 
 
+def create_input_subscription(node, msg_type, topic: str, callback, reliability: str = "best_effort",
+                              depth: int = SENSOR_QOS_DEPTH, **kwargs):
+    """A camera/microphone subscription: `input_qos(reliability, depth)` (ConfigError on bad values), which the
+    standard `qos_overrides.<topic>.subscription.{reliability,depth,history}` parameters can override."""
+    return node.create_subscription(msg_type, topic, callback, input_qos(reliability, depth),
+                                    qos_overriding_options=qos_overriding_options(), **kwargs)
+
+
 def clip_text(value, limit: int = LOG_TEXT_LIMIT) -> str:
     """repr() of an input value for a log line or error, at most about `limit` characters: encodings, frame ids
     and labels come from other programs and can be megabytes long."""
