@@ -115,7 +115,8 @@ def main() -> None:
               f"{row['received']}/{row['frames']} ({100 * row['fraction']:.0f} %) |")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        machine = {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+        machine = {"cpus": os.cpu_count(), "load_average_start": round(load, 2),
+                   "load_average_end": round(os.getloadavg()[0], 2)}
         Path(args.out).write_text(json.dumps({"machine": machine, "cases": rows}, indent=2) + "\n")
 
 
