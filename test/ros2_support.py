@@ -85,7 +85,10 @@ def _build(vendor: Path, venv: Path) -> None:
     source = venv / "src"
     for name in ARCHIVES:
         with tarfile.open(vendor / name) as archive:
-            archive.extractall(source, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+                archive.extractall(source, filter="data")
+            else:
+                archive.extractall(source)  # noqa: S202 (our own vendored archives)
     run(*pip, "--no-deps", "--no-build-isolation", *(str(source / package) for package in PACKAGES))
     shutil.rmtree(source, ignore_errors=True)
 
@@ -99,6 +102,7 @@ def ros2_environment(prefix: Path, domain_id: int) -> dict[str, str]:
     env["ROS_DOMAIN_ID"] = str(domain_id)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["PYTHONUNBUFFERED"] = "1"
+    env["ROS_LOG_DIR"] = str(prefix / "ros_log")  # launch and node logs next to the test's prefix
     env.pop("FASTDDS_BUILTIN_TRANSPORTS", None)  # the launch file's own default is under test
     if not env.get("_ROS_WHEELS_BOOTSTRAP_COMPLETE"):
         # The ROS wheels' start-up hook finds their shared libraries from sys.prefix, which in the venv is the
