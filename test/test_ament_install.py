@@ -68,3 +68,10 @@ def test_wrapper_runs_the_node_main(tmp_path):
                             env=dict(os.environ, PYTHONPATH=str(ROOT), ROS_DOMAIN_ID="97"))
     assert result.returncode != 0
     assert "cannot open video file '/nonexistent.mp4'" in result.stdout + result.stderr
+
+
+def test_react_ros_cli_has_ros_install():
+    from react_ros.cli import build_parser
+
+    args = build_parser().parse_args(["ros-install", "--prefix", "somewhere", "--copy"])
+    assert args.func is ament_install._command and args.prefix == "somewhere" and args.copy
