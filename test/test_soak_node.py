@@ -1,5 +1,7 @@
-"""Bad-input soak against a running reaction node over real topics: 10,000 malformed camera and microphone
-messages (test_soak's generators, some with garbage 1970/2038 stamps) between valid frames.
+"""Bad-input soak against a running reaction node over real topics: malformed camera and microphone messages
+(test_soak's generators, some with garbage 1970/2038 stamps) between valid frames. The suite sends 2,000
+(every message costs the node real work; test_soak puts 24,000 through the same conversions without
+transport); REACT_ROS_NODE_SOAK=10000 runs the full-size soak.
 
 What must hold: the node never dies, every valid frame gets its command, no command carries a garbage
 stamp, and /diagnostics is back to OK once the input is clean. The last two need the reaction node to use
@@ -8,6 +10,7 @@ they are strict xfails until then, so they turn into failures (XPASS) the day th
 """
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -26,8 +29,9 @@ from test_soak import malformed_audio, malformed_image  # noqa: E402
 
 from react_ros.nodes.common import bgr_to_image, make_audio_msg, seconds_to_stamp, sensor_qos  # noqa: E402
 
-VALID_FRAMES = 50
-BAD_PER_FRAME = 200  # 10,000 malformed messages in all
+VALID_FRAMES = 25
+BAD_MESSAGES = int(os.environ.get("REACT_ROS_NODE_SOAK", "2000"))
+BAD_PER_FRAME = -(-BAD_MESSAGES // VALID_FRAMES)
 GARBAGE_STAMPS = [1.0, 86_400.0, 2.0**31 - 1]
 
 
@@ -112,13 +116,13 @@ def soak(tmp_path_factory):
 
 
 def test_node_survives_the_soak_and_answers_every_valid_frame(soak):
-    assert soak["sent_bad"] >= 10_000
+    assert soak["sent_bad"] >= BAD_MESSAGES
     assert soak["answered"] == len(soak["valid"]) == VALID_FRAMES
     counters = soak["node"].counters
     assert counters["errors"] == 0, dict(counters)  # every bad message was a counted BadMessage, not an exception
     received = counters["images"] + counters["audio_chunks"]
     assert received >= 0.95 * (soak["sent_bad"] + 2 * VALID_FRAMES), dict(counters)  # the soak reached the node
-    assert counters["bad_images"] > 3000 and counters["bad_audio"] > 3000, dict(counters)
+    assert min(counters["bad_images"], counters["bad_audio"]) > 0.3 * BAD_MESSAGES, dict(counters)
 
 
 @pytest.mark.xfail(strict=True, reason="reaction node does not check stamps yet: wire react_ros.stamps.StampChecker")
