@@ -33,7 +33,20 @@ def _solid(order: str, dtype=np.uint8, scale: int = 1) -> np.ndarray:
 @pytest.mark.parametrize("encoding,order", [("bgr8", "bgr"), ("rgb8", "rgb"), ("bgra8", "bgra"), ("rgba8", "rgba"),
                                             ("8UC3", "bgr"), ("8UC4", "bgra")])
 def test_8bit_colour_orders(encoding, order):
-    assert np.array_equal(image_to_bgr(_msg(encoding, _solid(order))), _solid("bgr"))
+    image = image_to_bgr(_msg(encoding, _solid(order)))
+    assert np.array_equal(image, _solid("bgr"))
+    assert image.flags.writeable and image.flags.c_contiguous  # the face cropper may draw into it
+
+
+def test_decoded_messages_with_bytes_give_writable_images():
+    """Messages decoded from a recording (mcap_ros2) hold `bytes`: the image must not be a read-only view."""
+    from types import SimpleNamespace
+
+    for encoding, pixels in (("bgr8", _solid("bgr")), ("mono8", np.full((H, W), 77, np.uint8))):
+        msg = SimpleNamespace(encoding=encoding, height=H, width=W, step=pixels.nbytes // H, is_bigendian=0,
+                              data=pixels.tobytes())
+        image = image_to_bgr(msg)
+        assert np.array_equal(image, pixels) and image.flags.writeable
 
 
 @pytest.mark.parametrize("encoding,order", [("bgr16", "bgr"), ("rgb16", "rgb"), ("rgba16", "rgba"), ("bgra16", "bgra")])

@@ -183,7 +183,8 @@ def image_to_bgr(msg) -> np.ndarray:
         image = (image >> 8).astype(np.uint8)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    return np.ascontiguousarray(image)
+    # A view of `bytes` data (messages decoded from a recording) is read-only: hand out a writable array.
+    return image if image.flags.writeable and image.flags.c_contiguous else np.array(image, order="C")
 
 
 def bgr_to_image(image: np.ndarray, stamp_seconds: float, frame_id: str = ""):
