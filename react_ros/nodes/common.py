@@ -54,7 +54,7 @@ def sensor_qos():
 
 def qos_overriding_options():
     """Pass as `qos_overriding_options=` to create_subscription/create_publisher so that the standard ROS 2
-    `qos_overrides.<topic>.<subscription|publisher>.{reliability,depth,history,durability}` parameters (set
+    `qos_overrides.<topic>.<subscription|publisher>.{reliability,depth,history}` parameters (set
     at start-up, e.g. in the params file) override the profile above."""
     from rclpy.qos_overriding_options import QoSOverridingOptions
 
