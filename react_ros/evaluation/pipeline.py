@@ -4,15 +4,18 @@ score the trivial references beside them."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
 
 from react_ros import schema
-from react_ros.data.mars import MarsDataset, TestInput, mean_reaction, test_ground_truths
+from react_ros.behaviours.mimicry import fit_mimicry_delay
+from react_ros.data.mars import Direction, MarsDataset, TestInput, mean_reaction, test_ground_truths
 from react_ros.metrics import (
+    delayed_mimicry_reference,
     evaluate_ragged,
     gt_reference,
     meanfr_reference,
@@ -23,6 +26,14 @@ from react_ros.metrics import (
 from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator, generate_offline
 from react_ros.training.features import load_features
 from react_ros.training.windows import ClipFeatures
+
+
+class ReactionSource(Protocol):
+    """What the robot streams reactions from: the online generator, delayed mimicry, ..."""
+
+    def reset(self, seed: int = 0) -> None: ...
+
+    def push(self, visual, audio, visual_present=None) -> np.ndarray: ...
 
 
 def input_seed(seed: int, clip_id: str) -> int:
@@ -44,6 +55,14 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
     """{input id: (samples, T, 25)} the way the robot makes them: the input person's video and wav go
     through the speaker front end (face crop, attribute estimator, streaming log-mel) frame by frame and
     the online generator is pushed one camera frame at a time."""
+    online = OnlineGenerator(WindowGenerator(graphs, sampling), samples)
+    return streamed_predictions(lambda _clip_id: online, estimator_fn, root, split, ids, seed, progress)
+
+
+def streamed_predictions(source_for: Callable[[str], ReactionSource], estimator_fn, root: str | Path, split: str,
+                         ids: Sequence[str], seed: int = 0, progress: bool = False) -> dict[str, np.ndarray]:
+    """{input id: (samples, T, 25)} from any streaming reaction source (the online generator, delayed
+    mimicry, ...), fed one camera frame at a time from the robot's front end on the input's video and wav."""
     import cv2
 
     from react_ros.perception.face_crop import FaceCropper
@@ -52,17 +71,32 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
     dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio", "video"))
     by_id = {str(entry.sample.input): entry.sample.input for entry in dataset.entries}
     front = SpeakerFrontEnd(FaceCropper("full_frame"), estimator_fn)
-    online = OnlineGenerator(WindowGenerator(graphs, sampling), samples)
     out = {}
     for clip_id in tqdm(ids, desc="generate online", disable=not progress):
         clip = dataset.load_clip(by_id[clip_id], video=True)
         frames = (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) for rgb in clip.speaker_video)  # cameras give BGR
         visual, present, audio = front.offline_features(frames, clip.speaker_audio)
-        online.reset(input_seed(seed, clip_id))
-        chunks = [online.push(visual[i:i + 1], audio[i:i + 1], present[i:i + 1].astype(np.float32))
+        source = source_for(clip_id)
+        source.reset(input_seed(seed, clip_id))
+        chunks = [source.push(visual[i:i + 1], audio[i:i + 1], present[i:i + 1].astype(np.float32))
                   for i in range(len(visual))]
         out[clip_id] = np.concatenate(chunks)[: len(visual)].transpose(1, 0, 2)
     return out
+
+
+ONLINE_MIMICRY = "Delayed mimicry (online, from video+wav)"
+
+
+def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests: Sequence[TestInput],
+                               samples: int = 10, progress: bool = False) -> dict[str, np.ndarray]:
+    """Delayed mimicry the way the robot would show it: the front end's estimated attributes, copied after the
+    delay fitted on the training split (`fit_mimicry_delays`), `samples` identical copies per input."""
+    from react_ros.behaviours.mimicry import DelayedMimicry
+
+    delays = fit_mimicry_delays(root, [t.direction for t in tests])
+    direction = {t.id: t.direction.value for t in tests}
+    return streamed_predictions(lambda clip_id: DelayedMimicry(delays[direction[clip_id]], samples), estimator_fn,
+                                root, split, [t.id for t in tests], progress=progress)
 
 
 def score(predictions: dict[str, np.ndarray], tests: Sequence[TestInput], progress: bool = False) -> dict[str, float]:
@@ -79,29 +113,49 @@ def score(predictions: dict[str, np.ndarray], tests: Sequence[TestInput], progre
 
 
 PAIRED_GT = "GT, paired only"
+DELAYED_MIMICRY = "Delayed mimicry"
+
+
+def fit_mimicry_delays(root: str | Path, directions: Sequence[Direction | str],
+                       max_delay: int = 60) -> dict[str, int]:
+    """{direction: delay in frames}: the delayed copy of the input that best matches its paired real reaction
+    (FRCorr per prediction) on the TRAINING split, one delay per direction (see `fit_mimicry_delay`)."""
+    delays = {}
+    for direction in dict.fromkeys(Direction(d) for d in directions):
+        train = test_ground_truths(root, "train", count=1, directions=direction.value)
+        if not train:
+            raise ValueError(f"{root}: no training pairs to fit the delayed-mimicry delay on")
+        delays[direction.value], _ = fit_mimicry_delay([t.speaker for t in train], [t.listener for t in train],
+                                                       max_delay)
+    return delays
 
 
 def reference_scores(root: str | Path, tests: Sequence[TestInput], k: int = 10, seed: int = 0,
                      progress: bool = False) -> dict[str, dict[str, float]]:
-    """GT, Random, Mime, MeanSeq and MeanFr scored on the same inputs (means from the training split), and
-    "GT, paired only": the one real reaction to this recording, the yardstick for synchrony. GT's other
-    appropriate reactions answered other recordings (other clips of the session), so their lag against this
-    input's speaker is arbitrary and GT's FRSyn over all of them scatters like Random's."""
+    """GT, Random, Mime, delayed mimicry, MeanSeq and MeanFr scored on the same inputs (means and the mimicry
+    delay from the training split), and "GT, paired only": the one real reaction to this recording, the
+    yardstick for synchrony. GT's other appropriate reactions answered other recordings (other clips of the
+    session), so their lag against this input's speaker is arbitrary and GT's FRSyn over all of them scatters
+    like Random's. The delayed-mimicry row carries its fitted delays as `delay_frames <direction>`."""
     gts = [t.gts for t in tests]
     speakers = [t.speaker for t in tests]
     lengths = [len(s) for s in speakers]
     mean_frame, mean_sequence = mean_reaction(root, "train")
+    delays = fit_mimicry_delays(root, [t.direction for t in tests])
     rng = np.random.default_rng(seed)
     references = {
         "GT": gt_reference(gts, k),
         PAIRED_GT: gt_reference(gts, 1),
         "Random": random_reference([(k, n, schema.REACTION_DIM) for n in lengths], rng),
         "Mime": mime_reference(speakers, k),
+        DELAYED_MIMICRY: delayed_mimicry_reference(speakers, k, [delays[t.direction.value] for t in tests]),
         "MeanSeq": meanseq_reference(mean_sequence, len(tests), k, length=lengths),
         "MeanFr": meanfr_reference(mean_frame, len(tests), k, length=lengths),
     }
-    return {name: evaluate_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
-            for name, preds in references.items()}
+    scores = {name: evaluate_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
+              for name, preds in references.items()}
+    scores[DELAYED_MIMICRY].update({f"delay_frames {d}": float(v) for d, v in delays.items()})
+    return scores
 
 
 def evaluate_graphs(graphs, data_dir: str | Path, split: str = "test", samples: int = 10, seed: int = 0,
