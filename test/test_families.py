@@ -134,12 +134,14 @@ def test_listeners_who_look_away_rest_their_face_and_turn_their_head():
 
 def test_dialogue_speakers_smile_back_after_their_delay():
     smile = COL["AU12"]
-    follow = {}
+    peak = {}
     for gain in (0.0, 0.7):
         speaker, listener = dialogue_pair(np.random.default_rng(5), make_script(np.random.default_rng(6), 3600),
                                           3600, reply_gain=gain)
         delay = int(listener.events["reply_delay"][0])
-        # the speaker's smile now, against the listener's own (unprompted) smiles `delay` frames before
-        follow[gain] = _lagged_corr(speaker.attributes[:, smile], listener.events["own_smile"], delay)
-    assert follow[0.0] < 0.15
-    assert follow[0.7] > follow[0.0] + 0.2
+        # the speaker's smile against the listener's own (unprompted) smiles some frames before
+        corr = [_lagged_corr(speaker.attributes[:, smile], listener.events["own_smile"], lag) for lag in range(61)]
+        peak[gain] = (int(np.argmax(corr)), max(corr))
+    assert peak[0.0][1] < 0.15  # without replies the speaker's smiles ignore the listener's
+    assert peak[0.7][1] > 0.2
+    assert abs(peak[0.7][0] - delay) <= 2  # the replies come at the speaker's own delay
