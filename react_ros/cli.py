@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # Modules that define `add_commands(subparsers)`: export (onnx/engines/check), run (ROS bringup), ...
-_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli"]
+_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune", "react_ros.evaluation.families", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli"]
 
 
 def _data_synth(args: argparse.Namespace) -> int:

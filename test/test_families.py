@@ -145,3 +145,17 @@ def test_dialogue_speakers_smile_back_after_their_delay():
     assert peak[0.0][1] < 0.15  # without replies the speaker's smiles ignore the listener's
     assert peak[0.7][1] > 0.2
     assert abs(peak[0.7][0] - delay) <= 2  # the replies come at the speaker's own delay
+
+
+def test_the_families_table_says_no_unless_the_model_beats_both_references_on_both_metrics():
+    from react_ros.evaluation.families import markdown
+
+    def rows(model_corr, model_dist):
+        return {"model (offline)": {"FRCorr_per_pred": model_corr, "FRDist": model_dist},
+                "Delayed mimicry": {"FRCorr_per_pred": 0.4, "FRDist": 50.0, "delay_frames speaker->listener": 12.0},
+                "Mime": {"FRCorr_per_pred": 0.3, "FRDist": 60.0}}
+
+    table = markdown({"wins": rows(0.45, 40.0), "closer_but_worse": rows(0.45, 55.0), "less_corr": rows(0.35, 40.0)})
+    verdicts = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()[2:5]}
+    assert verdicts == {"wins": "yes", "closer_but_worse": "**no**", "less_corr": "**no**"}
+    assert "0.400 (12 fr)" in table
