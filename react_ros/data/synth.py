@@ -45,6 +45,7 @@ class SynthConfig:
     max_seconds: float = 30.0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # train, val, test
     video: bool = True
+    video_splits: tuple[str, ...] | None = None  # render videos only for these splits (None: every split)
     video_size: int = 128
     coefficients: bool = True
     seed: int = 0
@@ -426,8 +427,9 @@ def generate(config: SynthConfig, progress: bool = True) -> list[layout.ClipId]:
         speaker, listener = pair(rng, scripts[session], length)
         name = clip_name(session, clip, length / FPS)
         split, session_dir = splits[session], f"session{session}"
+        render = renderer if config.video_splits is None or split in config.video_splits else None
         for role, person in (("speaker", speaker), ("listener", listener)):
             clip_id = layout.ClipId(split, role, session_dir, name)
-            write_person(root, clip_id, person, config, renderer)
+            write_person(root, clip_id, person, config, render)
         written.append(layout.ClipId(split, "listener", session_dir, name))
     return written

@@ -1,7 +1,7 @@
 """`react-ros families`: how a model generalises across the synthetic families of listener behaviour.
 
 For every family (`react_ros.data.families`) it makes a small data set (or reuses one made with the same
-settings), evaluates the model in the robot's direction (speaker -> listener), offline and online, beside
+settings; videos only for the test split, which the online path reads), evaluates the model in the robot's direction (speaker -> listener), offline and online, beside
 delayed mimicry (delay fitted on the family's training split), Mime, MeanSeq and the real reactions, and
 writes one Markdown table and one JSON (plus each family's full report in a sub-directory).
 """
@@ -28,7 +28,7 @@ def add_commands(commands) -> None:
     parser.add_argument("--out", default="docs/results/families", help="report directory (families.md, .json)")
     parser.add_argument("--data-root", default="out/families_data", help="where the families' data sets live")
     parser.add_argument("--families", nargs="+", default=None, help="default: all")
-    parser.add_argument("--sessions", type=int, default=10, help="sessions per family (60/20/20 %% train/val/test)")
+    parser.add_argument("--sessions", type=int, default=15, help="sessions per family (60/20/20 %% train/val/test)")
     parser.add_argument("--clips-per-session", type=int, default=3)
     parser.add_argument("--min-seconds", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=25.0)
@@ -46,14 +46,14 @@ def family_data(root: Path, name: str, args: argparse.Namespace) -> Path:
 
     settings = {"family": name, "sessions": args.sessions, "clips_per_session": args.clips_per_session,
                 "min_seconds": args.min_seconds, "max_seconds": args.max_seconds, "seed": args.data_seed,
-                "video": not args.no_online}
+                "video": "test" if not args.no_online else None}
     out = root / name
     stamp = out / "synth_settings.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return out
     generate(SynthConfig(out=out, sessions=args.sessions, clips_per_session=args.clips_per_session,
                          min_seconds=args.min_seconds, max_seconds=args.max_seconds, video=not args.no_online,
-                         seed=args.data_seed, family=name), progress=True)
+                         video_splits=("test",), seed=args.data_seed, family=name), progress=True)
     stamp.write_text(json.dumps(settings, indent=2))
     return out
 
