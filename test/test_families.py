@@ -159,3 +159,9 @@ def test_the_families_table_says_no_unless_the_model_beats_both_references_on_bo
     verdicts = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()[2:5]}
     assert verdicts == {"wins": "yes", "closer_but_worse": "**no**", "less_corr": "**no**"}
     assert "0.400 (12 fr)" in table
+
+
+def test_docs_state_every_familys_law_as_the_code_does():
+    text = (Path(__file__).parents[1] / "docs" / "families.md").read_text()
+    for name, summary in SUMMARIES.items():
+        assert f"| `{name}` | {summary} |" in text, name
