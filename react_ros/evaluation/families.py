@@ -72,11 +72,11 @@ def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> d
 
     tests = test_ground_truths(data, "test", directions=DIRECTION)
     outputs = {"model (offline)": offline_predictions(loaded.graphs, load_features(data, "test", DIRECTION),
-                                                      args.samples, args.seed, sampling)}
+                                                      args.samples, args.seed, sampling, progress=True)}
     if not args.no_online:
         ids = [t.id for t in tests]
         outputs["model (online, from video+wav)"] = online_predictions(
-            loaded.graphs, loaded.estimator_fn, data, "test", ids, args.samples, args.seed, sampling)
+            loaded.graphs, loaded.estimator_fn, data, "test", ids, args.samples, args.seed, sampling, progress=True)
         outputs[ONLINE_MIMICRY] = online_mimicry_predictions(loaded.estimator_fn, data, "test", tests, args.samples)
     results = {name: score(p, tests) for name, p in outputs.items()}
     results.update(reference_scores(data, tests, args.samples, args.seed))
@@ -117,6 +117,8 @@ def _cell(value) -> str:
 
 
 def run_families(args: argparse.Namespace) -> int:
+    import torch
+
     from react_ros.data.families import SUMMARIES
     from react_ros.evaluation.cli import _load
     from react_ros.evaluation.report import write_report
@@ -129,9 +131,13 @@ def run_families(args: argparse.Namespace) -> int:
     loaded, sampling = _load(args)
     out, root = Path(args.out), Path(args.data_root)
     results, seconds = {}, {}
+    threads = torch.get_num_threads()
     for name in names:
         started = time.perf_counter()
         data = family_data(root, name, args)
+        # The metrics (numba's parallel code) leave torch with another thread count: from 1 to 2 here, which made
+        # the next family's generation 27x slower on a loaded 2-core machine. Each family starts like the first.
+        torch.set_num_threads(threads)
         results[name] = evaluate_family(data, loaded, sampling, args)
         seconds[name] = round(time.perf_counter() - started, 1)
         write_report(out / name, results[name], {"family": name, "data": str(data), "directions": DIRECTION},
