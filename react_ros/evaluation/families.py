@@ -37,6 +37,8 @@ def add_commands(commands) -> None:
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-online", action="store_true", help="skip the online path (no video rendering)")
+    parser.add_argument("--card", default=None,
+                        help="also put the verdict table between the families markers of this page (docs/model.md)")
     parser.set_defaults(func=run_families)
 
 
@@ -154,8 +156,22 @@ def run_families(args: argparse.Namespace) -> int:
     header = (f"# Families: {DIRECTION}, test split\n\n`{meta['command']}`; test inputs per family: "
               + ", ".join(f"{f} {n}" for f, n in inputs.items()) + f"; {args.samples} samples each.\n\n")
     (out / "families.md").write_text(header + markdown(results))
+    if args.card:
+        update_card(Path(args.card), header.split("\n", 2)[2] + markdown(results).split("\n\n")[0] + "\n")
     print((out / "families.md").read_text())
     return 0
+
+
+BEGIN, END = "<!-- families table: begin (react-ros families --card) -->", "<!-- families table: end -->"
+
+
+def update_card(page: Path, table: str) -> None:
+    """Replace what lies between the page's two families markers with `table`."""
+    text = page.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{page}: no families markers ({BEGIN} ... {END}) to put the table between")
+    head, rest = text.split(BEGIN, 1)
+    page.write_text(head + BEGIN + "\n" + table + rest[rest.index(END):])
 
 
 def _argv(args: argparse.Namespace) -> list[str]:
@@ -167,4 +183,6 @@ def _argv(args: argparse.Namespace) -> list[str]:
         argv.append("--families " + " ".join(args.families))
     if args.no_online:
         argv.append("--no-online")
+    if args.card:
+        argv.append(f"--card {args.card}")
     return argv
