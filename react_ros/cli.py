@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 # Modules that define `add_commands(subparsers)`: export (onnx/engines/check), run (ROS bringup), ...
-_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune", "react_ros.export.cli",
-                    "react_ros.bringup.cli", "react_ros.bench.cli", "react_ros.study.cli", "react_ros.perceive.cli",
-                    "react_ros.ament_install"]
+_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune",
+                    "react_ros.evaluation.families", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli",
+                    "react_ros.study.cli", "react_ros.perceive.cli", "react_ros.ament_install"]
 
 
 def _data_synth(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def _data_synth(args: argparse.Namespace) -> int:
     config = SynthConfig(
         out=Path(args.out), sessions=args.sessions, clips_per_session=args.clips_per_session,
         min_seconds=args.min_seconds, max_seconds=args.max_seconds, video=not args.no_video,
-        video_size=args.video_size, seed=args.seed,
+        video_size=args.video_size, seed=args.seed, family=args.family,
     )
     clips = generate(config, progress=not args.quiet)
     print(f"wrote {len(clips)} dyadic clips ({2 * len(clips)} recordings) to {config.out}")
@@ -43,6 +43,18 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), quick=args.quick)
 
 
+def _family_names() -> list[str]:
+    from react_ros.data.families import SUMMARIES
+
+    return list(SUMMARIES)
+
+
+def _family_help() -> str:
+    from react_ros.data.families import SUMMARIES
+
+    return " ".join(f"{name}: {summary}" for name, summary in SUMMARIES.items())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="react-ros", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--video-size", type=int, default=128, help="face-crop video side in pixels")
     synth.add_argument("--no-video", action="store_true", help="attributes, coefficients and audio only")
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--family", default="default", choices=_family_names(),
+                       help="the listeners' law (docs/families.md): " + _family_help())
     synth.add_argument("--quiet", action="store_true")
     synth.set_defaults(func=_data_synth)
 

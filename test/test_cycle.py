@@ -61,8 +61,11 @@ def test_eval_reports_model_online_model_and_references(trained, tmp_path):
                  "--out", str(out)]) == 0
     results = json.loads((out / "metrics.json").read_text())["results"]
     expected = {"model (offline)", "model (online, from video+wav)", "GT", "GT, paired only", "Random", "Mime",
-                "MeanSeq", "MeanFr"}
+                "Delayed mimicry", "Delayed mimicry (online, from video+wav)", "MeanSeq", "MeanFr"}
     assert expected <= set(results)
+    meta = json.loads((out / "metrics.json").read_text())["meta"]
+    for direction in ("speaker->listener", "listener->speaker"):  # fitted on the training split, reported
+        assert 0 <= meta[f"delay_frames {direction}"] <= 60
     for name, metrics in results.items():
         for key in ("FRCorr", "FRDist", "FRSyn"):
             assert math.isfinite(metrics[key]), (name, key)

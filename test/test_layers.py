@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "react_ros"
 LAYERS: list[tuple[str, ...]] = [
     ("schema", "hashing"),
     ("face", "perception", "metrics", "recording", "robot"),
-    ("data", "model"),
+    ("data", "model", "behaviours"),
     ("runtime", "perceive"),
     ("online",),
     ("evaluation",),
