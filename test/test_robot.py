@@ -145,3 +145,26 @@ def test_watchdog_starts_easing_within_its_delay_and_reaches_neutral_in_time(sta
             reached = now - last_input
     assert started is not None and started <= stale_after_s + 1 / rate + 1e-9, started
     assert reached is not None and reached <= reach_by, (reached, reach_by)
+
+
+def test_a_new_controller_is_stale_at_neutral_and_still():
+    """Before any reaction: the watchdog's state is 'no input' and the face rests (found by mutation testing:
+    a controller that started 'fresh' or without velocities survived every other test)."""
+    profile = load_profile("animatronic")
+    motion = MotionController(profile)
+    assert motion.stale and motion.is_stale(0.0) and motion.at_neutral()
+    np.testing.assert_array_equal(motion.velocities, np.zeros(len(profile.names)))
+    np.testing.assert_array_equal(motion.tick(0.0), profile.neutral)
+
+
+def test_a_long_pause_never_licenses_a_jump():
+    """After a pause of seconds, one step still moves a joint by at most max_velocity * max_dt_s (not by
+    max_velocity * the pause): found by mutation testing (max_dt_s 0.1 -> 1.1 survived)."""
+    profile = load_profile("animatronic")
+    config = MotionConfig(smoothing_s=0.0)
+    motion = MotionController(profile, config)
+    motion.update(schema.neutral_frame(), 0.0)
+    q = motion.update(extreme_reaction(), 5.0)
+    step = np.abs(q - profile.neutral)
+    assert np.all(step <= profile.max_velocity * config.max_dt_s + 1e-9)
+    assert np.any(step >= profile.max_velocity * config.max_dt_s - 1e-9)  # and it does move, at full speed
