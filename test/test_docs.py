@@ -78,6 +78,23 @@ def test_docs_name_only_commands_and_options_that_exist(page):
     assert not problems, f"{page.relative_to(ROOT)}: " + "; ".join(f"`react-ros {c}`: {e}" for c, e in problems.items())
 
 
+def _all_options(parser: argparse.ArgumentParser) -> set[str]:
+    options = _options(parser)
+    for sub in _subparsers(parser).values():
+        options |= _all_options(sub)
+    return options
+
+
+@pytest.mark.parametrize("page", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_options_named_on_their_own_exist(page):
+    """A code span that is an option on its own (`--long-minutes`, `--precision int8_cpu`) names an option
+    of some react-ros command (spans of other tools' command lines, trtexec or torchrun, start with the tool)."""
+    known = _all_options(build_parser())
+    prose = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    unknown = {span for span in re.findall(r"`(--[a-z][a-z0-9-]*)[^`]*`", prose) if span not in known}
+    assert not unknown, f"{page.relative_to(ROOT)} names options no react-ros command has: {sorted(unknown)}"
+
+
 def test_the_command_check_catches_what_it_is_for():
     assert check_command(["tune"]) and "no sub-command" in check_command(["tune"])
     assert check_command(["bench", "--quick", "--no-such-option"]) == "react-ros bench has no option --no-such-option"
