@@ -11,6 +11,7 @@ runs it niced and time-boxed, and records the score and the surviving mutants:
 
     python3 scripts/mutation.py                      # all core modules, 20 min budget
     python3 scripts/mutation.py --modules react_ros/robot/motion.py --budget-s 300
+    python3 scripts/mutation.py --recheck --note "with the new tests"   # the last run's survivors again
     python3 scripts/mutation.py --report-only        # rewrite docs/mutation.md from the JSON
 
 Each module's mutants run against that module's tests only (CORE below), one module after another, each
@@ -93,25 +94,42 @@ def _statuses(tree: Path) -> dict[str, dict]:
     return statuses
 
 
-def run(modules: list[str], budget_s: float, note: str) -> dict:
+def _runner(module: str) -> str:
+    return " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *CORE[module]])
+
+
+# A mutant times out after 2x the baseline test time + 30 s: generous, since the machine is shared and a
+# slow run is not a hang; so a timeout is a real hang (an infinite loop): detected.
+TIMING = ("--test-time-base", "30", "--no-progress")
+
+
+def run(modules: list[str], budget_s: float, note: str, previous: dict | None = None) -> dict:
+    """Mutate `modules` in a fresh copy; or, with `previous` (the last run), re-check only its survivors
+    against the current tests in that run's copy, so that the two scores count the same mutants."""
     tree = ROOT / "out" / "mutation" / "tree"
-    if tree.exists():
-        shutil.rmtree(tree)
-    tree.mkdir(parents=True)
+    if previous is None:
+        if tree.exists():
+            shutil.rmtree(tree)
+        tree.mkdir(parents=True)
     _copy_tree(tree)
     subprocess.run(["git", "init", "-q"], cwd=tree, check=True)  # to restore sources if mutmut is cut off
     subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
     subprocess.run(["git", "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qm", "tree"], cwd=tree,
-                   check=True)
+                   capture_output=True)
     started = time.time()
     timed_out = []
-    per_module = budget_s / len(modules)
-    for module in modules:
-        runner = " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *CORE[module]])
-        # A mutant times out after 2x the baseline test time + 30 s: generous, since the machine is shared
-        # and a slow run is not a hang; so a timeout is a real hang (an infinite loop): detected.
-        result = _mutmut(tree, "run", "--paths-to-mutate", module, "--runner", runner, "--tests-dir", "test",
-                         "--test-time-base", "30", "--no-progress", timeout=per_module)
+    if previous is not None:
+        modules = previous["modules"]
+        for mutant, entry in previous["survivors"].items():
+            remaining = budget_s - (time.time() - started)
+            result = _mutmut(tree, "run", mutant, "--runner", _runner(entry["file"]), *TIMING,
+                             timeout=max(remaining, 1.0))
+            if result.returncode == 124:
+                timed_out.append(entry["file"])
+                break
+    for module in modules if previous is None else []:
+        result = _mutmut(tree, "run", "--paths-to-mutate", module, "--runner", _runner(module), "--tests-dir",
+                         "test", *TIMING, timeout=budget_s / len(modules))
         if result.returncode == 124:
             timed_out.append(module)
         elif result.returncode & 1:
@@ -164,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modules", nargs="+", default=list(CORE), help="files to mutate (default: the core)")
     parser.add_argument("--budget-s", type=float, default=1200.0, help="time box for mutmut run")
     parser.add_argument("--note", default="", help="a word on this run, shown in the table")
+    parser.add_argument("--recheck", action="store_true",
+                        help="re-check the last run's survivors against the current tests (after adding tests)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs/mutation.md")
     args = parser.parse_args(argv)
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
@@ -171,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [m for m in args.modules if m not in CORE]
         if unknown:
             parser.error(f"not a core module: {unknown}; choose from {list(CORE)}")
-        runs.append(run(args.modules, args.budget_s, args.note))
+        if args.recheck and not runs:
+            parser.error("--recheck needs a previous run in " + str(RESULTS.relative_to(ROOT)))
+        runs.append(run(args.modules, args.budget_s, args.note, runs[-1] if args.recheck else None))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(runs, indent=1) + "\n")
         last = runs[-1]

@@ -152,7 +152,7 @@ def test_a_new_controller_is_stale_at_neutral_and_still():
     a controller that started 'fresh' or without velocities survived every other test)."""
     profile = load_profile("animatronic")
     motion = MotionController(profile)
-    assert motion.stale and motion.is_stale(0.0) and motion.at_neutral()
+    assert motion.stale and motion.is_stale(0.0) and motion.at_neutral() and motion.names == profile.names
     np.testing.assert_array_equal(motion.velocities, np.zeros(len(profile.names)))
     np.testing.assert_array_equal(motion.tick(0.0), profile.neutral)
 
