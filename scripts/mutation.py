@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -95,7 +96,11 @@ def _statuses(tree: Path) -> dict[str, dict]:
 
 
 def _runner(module: str) -> str:
-    return " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *CORE[module]])
+    """The module's tests as one shell command. mutmut 2 splits the command with shlex and counts only exit
+    status 1 as "tests failed": pytest's other failures (2: a collection error, e.g. a mutant that breaks an
+    import; 4: a usage error) would count as "tests pass" and make killed mutants look like survivors."""
+    pytest = shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *CORE[module]])
+    return shlex.join(["sh", "-c", f"{pytest} || exit 1"])
 
 
 # A mutant times out after 2x the baseline test time + 30 s: generous, since the machine is shared and a
