@@ -15,9 +15,9 @@ runs it niced and time-boxed, and records the score and the surviving mutants:
     python3 scripts/mutation.py --report-only        # rewrite docs/mutation.md from the JSON
 
 Each module's mutants run against that module's tests only (CORE below), one module after another, each
-in an equal share of the time budget. score = detected / (detected + survived), detected = killed by a test
-or timed out (a hang); mutants mutmut did not reach before the time box ran out are reported as
-"not checked" and leave the score.
+in an equal share of the time budget. score = killed / (killed + survived); timed-out mutants (a hang, or a
+slow run on a loaded machine) and mutants not reached before the time box ran out ("not checked") are
+counted apart and left out of the score.
 """
 from __future__ import annotations
 
@@ -103,14 +103,14 @@ def _runner(module: str) -> str:
     return shlex.join(["sh", "-c", f"{pytest} || exit 1"])
 
 
-# A mutant times out after 2x the baseline test time + 30 s: generous, since the machine is shared and a
-# slow run is not a hang; so a timeout is a real hang (an infinite loop): detected.
+# mutmut's time limit per mutant: 2x the baseline test time + 30 s. On a shared, loaded machine a slow test
+# run still hits it now and then, so timed-out mutants are counted apart and left out of the score.
 TIMING = ("--test-time-base", "30", "--no-progress")
 
 
 def run(modules: list[str], budget_s: float, note: str, previous: dict | None = None) -> dict:
-    """Mutate `modules` in a fresh copy; or, with `previous` (the last run), re-check only its survivors
-    against the current tests in that run's copy, so that the two scores count the same mutants."""
+    """Mutate `modules` in a fresh copy; or, with `previous` (the last run), re-check only its survivors and
+    timed-out mutants against the current tests in that run's copy, so the two scores count the same mutants."""
     tree = ROOT / "out" / "mutation" / "tree"
     if previous is None:
         if tree.exists():
@@ -125,7 +125,8 @@ def run(modules: list[str], budget_s: float, note: str, previous: dict | None = 
     timed_out = []
     if previous is not None:
         modules = previous["modules"]
-        for mutant, entry in previous["survivors"].items():
+        undecided = {m: e for m, e in _statuses(tree).items() if e["status"] in ("survived", "timeout")}
+        for mutant, entry in undecided.items():
             remaining = budget_s - (time.time() - started)
             result = _mutmut(tree, "run", mutant, "--runner", _runner(entry["file"]), *TIMING,
                              timeout=max(remaining, 1.0))
@@ -144,29 +145,31 @@ def run(modules: list[str], budget_s: float, note: str, previous: dict | None = 
     counts: dict[str, int] = {}
     for entry in statuses.values():
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    killed = counts.get("killed", 0) + counts.get("timeout", 0)
-    survived = counts.get("survived", 0)
+    killed, survived = counts.get("killed", 0), counts.get("survived", 0)
     survivors = {m: e for m, e in statuses.items() if e["status"] == "survived"}
     return {
         "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "note": note, "modules": modules,
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                  text=True).stdout.strip(),
         "seconds": round(seconds), "timed_out": timed_out, "counts": counts,
-        "killed": killed, "survived": survived, "not_checked": counts.get("not checked", 0),
+        "killed": killed, "survived": survived, "timed_out_mutants": counts.get("timeout", 0),
+        "not_checked": counts.get("not checked", 0),
         "score": round(killed / (killed + survived), 3) if killed + survived else None,
         "survivors": survivors,
     }
 
 
 def render(runs: list[dict]) -> str:
-    lines = [BEGIN, "", "| run (UTC) | commit | modules | killed | survived | not checked | score | time |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [BEGIN, "", "| run (UTC) | commit | modules | killed | survived | timed out | not checked | score | time |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
+        counts = r["counts"]
+        killed, survived = counts.get("killed", 0), counts.get("survived", 0)
+        score = "-" if killed + survived == 0 else f"{100 * killed / (killed + survived):.1f} %"
         modules = ", ".join(Path(m).stem for m in r["modules"])
         timed = " (time box hit: " + ", ".join(Path(m).stem for m in r["timed_out"]) + ")" if r["timed_out"] else ""
-        score = "-" if r["score"] is None else f"{100 * r['score']:.1f} %"
-        lines.append(f"| {r['date']} {r['note']} | {r['commit']} | {modules} | {r['killed']} | {r['survived']} "
-                     f"| {r['not_checked']} | {score} | {r['seconds']} s{timed} |")
+        lines.append(f"| {r['date']} {r['note']} | {r['commit']} | {modules} | {killed} | {survived} "
+                     f"| {counts.get('timeout', 0)} | {r['not_checked']} | {score} | {r['seconds']} s{timed} |")
     last = runs[-1]
     lines += ["", f"Surviving mutants of the last run ({len(last['survivors'])}):", ""]
     for name, s in last["survivors"].items():
