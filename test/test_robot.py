@@ -157,6 +157,15 @@ def test_a_new_controller_is_stale_at_neutral_and_still():
     np.testing.assert_array_equal(motion.tick(0.0), profile.neutral)
 
 
+def test_motion_config_is_immutable():
+    """The node hands one MotionConfig to two controllers (joints and the face image): neither may change the
+    other's limits (found by mutation testing: an unfrozen config survived)."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MotionConfig().stale_after_s = 3.0
+
+
 def test_a_long_pause_never_licenses_a_jump():
     """After a pause of seconds, one step still moves a joint by at most max_velocity * max_dt_s (not by
     max_velocity * the pause): found by mutation testing (max_dt_s 0.1 -> 1.1 survived)."""
