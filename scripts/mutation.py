@@ -128,11 +128,13 @@ def run(modules: list[str], budget_s: float, note: str, previous: dict | None = 
         undecided = {m: e for m, e in _statuses(tree).items() if e["status"] in ("survived", "timeout")}
         for mutant, entry in undecided.items():
             remaining = budget_s - (time.time() - started)
-            result = _mutmut(tree, "run", mutant, "--runner", _runner(entry["file"]), *TIMING,
-                             timeout=max(remaining, 1.0))
+            result = _mutmut(tree, "run", mutant, "--paths-to-mutate", entry["file"], "--runner",
+                             _runner(entry["file"]), "--tests-dir", "test", *TIMING, timeout=max(remaining, 1.0))
             if result.returncode == 124:
                 timed_out.append(entry["file"])
                 break
+            if result.returncode & 1:
+                raise SystemExit(f"mutmut failed on #{mutant}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     for module in modules if previous is None else []:
         result = _mutmut(tree, "run", "--paths-to-mutate", module, "--runner", _runner(module), "--tests-dir",
                          "test", *TIMING, timeout=budget_s / len(modules))

@@ -97,7 +97,7 @@ def test_ccc_rejects_mismatched_shapes_with_the_reason():
     checking only that *both* ranks were wrong survived)."""
     from react_ros.metrics.ccc import ccc_matrix
 
-    expected = r"expected \(K, L, D\) and \(G, L, D\) with equal L and D, got"
+    expected = r"^expected \(K, L, D\) and \(G, L, D\) with equal L and D, got"
     for preds, gts in (((4, 25), (1, 4, 25)), ((1, 4, 25), (4, 25)), ((1, 4, 25), (1, 5, 25))):
         with pytest.raises(ValueError, match=expected):
             ccc_matrix(np.zeros(preds), np.zeros(gts))
