@@ -40,7 +40,7 @@ def _data_check(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from react_ros.demo import run_demo
 
-    return run_demo(Path(args.out), quick=args.quick)
+    return run_demo(Path(args.out), quick=args.quick, backend=args.backend)
 
 
 def _family_names() -> list[str]:
@@ -80,9 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--splits", nargs="+", default=["train", "val", "test"])
     check.set_defaults(func=_data_check)
 
-    demo = commands.add_parser("demo", help="offline tour: synthetic data -> reactions -> REACT metrics and videos")
+    demo = commands.add_parser("demo", help="offline tour: synthetic data -> the demo model's reactions -> "
+                                            "REACT metrics and videos (`data synth` + `eval`)")
     demo.add_argument("--out", default="out/demo")
     demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
+    demo.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
     demo.set_defaults(func=_demo)
 
     for module in _COMMAND_MODULES:  # each area registers its own sub-commands (imports stay lazy inside)

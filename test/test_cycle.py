@@ -36,6 +36,8 @@ def test_training_writes_checkpoints_and_a_bundle(trained):
     history = report["history"]["diffusion"]
     assert history and "val_metrics" in history[-1]
     assert report["data_hash"]
+    card = json.loads((run / "bundle" / "card.json").read_text())
+    assert card["validation"] == history  # the card keeps the whole validation history, not the last step
 
 
 def test_generate_is_reproducible_with_a_seed(trained, tmp_path):
