@@ -11,7 +11,8 @@ pass through:
   the generator is causal and a frame from the past cannot be answered in time.
 
 `FrameGaps` estimates frames lost on the way from gaps in accepted camera stamps; a gap longer than
-`pause_s` is a pause of the source (an input gap), not lost frames.
+`pause_s` is a pause of the source (an input gap), not lost frames, unless the receiver itself was busy
+for most of it (a stalled generator: the frames were sent and dropped by the keep-last queue).
 """
 from __future__ import annotations
 
@@ -71,10 +72,11 @@ class FrameGaps:
     def reset(self) -> None:
         self._stamps.clear()
 
-    def add(self, stamp: float) -> int:
-        """An accepted (increasing) stamp -> frames estimated lost just before it."""
+    def add(self, stamp: float, busy_s: float = 0.0) -> int:
+        """An accepted (increasing) stamp -> frames estimated lost just before it. busy_s: how long the receiver
+        was busy with the previous frame (that part of a gap is not the source pausing)."""
         missed = 0
-        if self._stamps and stamp - self._stamps[-1] > self.pause_s:
+        if self._stamps and stamp - self._stamps[-1] - max(busy_s, 0.0) > self.pause_s:
             self.pauses += 1
             self._stamps.clear()  # the source may come back at another rate
         elif len(self._stamps) >= 5:
