@@ -12,7 +12,11 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "audio_topic": ("/audio", "speaker microphone"),
     "audio_type": ("uint8_array", "uint8_array (built-in layout) | audio_common_stamped | audio_common"),
     "audio_sample_rate": (16000, "rate of audio messages that do not say theirs"),
+    "input_reliability": ("best_effort", "camera/microphone subscriptions: best_effort (sensor data) | reliable"),
+    "input_depth": (5, "camera/microphone subscriptions: queue depth (keep last)"),
     "reaction_topic": ("/react_ros/reaction", "25-d reaction, std_msgs/Float32MultiArray"),
+    "reaction_stamped_topic": ("/react_ros/reaction_stamped", "25-d reaction with the camera frame's stamp, "
+                                                               "sensor_msgs/JointState (attribute names, position)"),
     "joint_topic": ("/react_ros/joint_commands", "face commands, sensor_msgs/JointState"),
     "face_image_topic": ("/react_ros/face_image", "rendered face, sensor_msgs/Image"),
     "diagnostics_topic": ("/diagnostics", "diagnostic_msgs/DiagnosticArray"),
@@ -35,9 +39,9 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
     "face_image_size": (256, "rendered face size in pixels"),
     "smoothing_s": (0.06, "joint smoothing time constant"),
-    "input_timeout_s": (0.5, "no camera frame for this long: ease to neutral"),
+    "input_timeout_s": (0.15, "no reaction for this long: ease to neutral"),
     "reset_after_gap_s": (3.0, "a gap this long starts a fresh speaker context"),
-    "watchdog_rate_hz": (30.0, "command rate while easing to neutral"),
+    "watchdog_rate_hz": (50.0, "command rate while easing to neutral"),
     "diagnostics_period_s": (1.0, "diagnostics period"),
     "record": (False, "record the session to MCAP (settable at run time)"),
     "record_raw_media": (True, "also record camera images and microphone audio (false: features only)"),
@@ -67,16 +71,18 @@ def sampling_overrides(param: Callable[[str], object]) -> dict[str, object]:
             "noise_correlation": correlation if correlation >= 0 else None}
 
 
-def audio_message_type(kind: str, logger=None):
-    """(kind, message class) of the audio input: audio_common's when asked for and installed, else UInt8MultiArray."""
-    if kind in ("audio_common_stamped", "audio_common"):
-        try:
-            from audio_common_msgs.msg import AudioData, AudioDataStamped
+CROP_MODES = ("full_frame", "haar")
 
-            return kind, AudioDataStamped if kind == "audio_common_stamped" else AudioData
-        except ImportError:
-            if logger is not None:
-                logger.error("audio_common_msgs is not installed; using the uint8_array layout")
-    from std_msgs.msg import UInt8MultiArray
 
-    return "uint8_array", UInt8MultiArray
+def check_config(param: Callable[[str], object]):
+    """The parameters that need no model, checked before the backend loads: the robot profile (returned) and the
+    crop mode. Raises ConfigError with the reason."""
+    from react_ros.nodes.common import ConfigError, clip_text
+    from react_ros.robot import load_profile
+
+    if str(param("crop_mode")) not in CROP_MODES:
+        raise ConfigError(f"crop_mode {clip_text(param('crop_mode'))}: expected one of {', '.join(CROP_MODES)}")
+    try:
+        return load_profile(str(param("robot_profile")))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"robot_profile {clip_text(param('robot_profile'))}: {error}") from error

@@ -111,6 +111,14 @@ class SessionDiagnostics:
         """The node cannot work (a configuration error): ERROR with the reason, for /diagnostics."""
         return cls({"state": state, "error": reason}, stale=True, problems=True, level=ERROR, reason=reason)
 
+    @classmethod
+    def unconfigured(cls, error: str = "") -> SessionDiagnostics:
+        """No session yet: ERROR with the reason after a failed configure, else WARN (waiting to be configured)."""
+        if error:
+            return cls.error(error)
+        return cls({"state": "unconfigured"}, stale=True, problems=False, level=WARN,
+                   reason="not configured (waiting for the lifecycle manager)")
+
 
 # Counters shown in diagnostics, in this order (always present, 0 when nothing happened).
 COUNTERS = ("images", "audio_chunks", "commands", "watchdog_commands", "dropped_frames", "bad_images", "bad_audio",
