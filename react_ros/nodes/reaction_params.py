@@ -1,6 +1,7 @@
 """The reaction node's parameters and how they become a session configuration and a sampling setting."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from react_ros.online import PipelineConfig, SessionConfig
@@ -14,6 +15,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "audio_sample_rate": (16000, "rate of audio messages that do not say theirs"),
     "input_reliability": ("best_effort", "camera/microphone subscriptions: best_effort (sensor data) | reliable"),
     "input_depth": (5, "camera/microphone subscriptions: queue depth (keep last)"),
+    "max_stamp_skew_s": (10.0, "an input stamp further than this from the receive time is garbage and replaced "
+                               "by it (0 = accept any clock, e.g. replays in simulated time)"),
     "reaction_topic": ("/react_ros/reaction", "25-d reaction, std_msgs/Float32MultiArray"),
     "reaction_stamped_topic": ("/react_ros/reaction_stamped", "25-d reaction with the camera frame's stamp, "
                                                                "sensor_msgs/JointState (attribute names, position)"),
@@ -59,7 +62,8 @@ def session_config(param: Callable[[str], object]) -> SessionConfig:
                          face_image_size=int(param("face_image_size")), smoothing_s=float(param("smoothing_s")),
                          input_timeout_s=float(param("input_timeout_s")),
                          reset_after_gap_s=float(param("reset_after_gap_s")),
-                         diagnostics_period_s=float(param("diagnostics_period_s")))
+                         diagnostics_period_s=float(param("diagnostics_period_s")),
+                         max_stamp_skew_s=float(param("max_stamp_skew_s")) or math.inf)
 
 
 def sampling_overrides(param: Callable[[str], object]) -> dict[str, object]:

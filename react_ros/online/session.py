@@ -71,7 +71,7 @@ class SessionConfig:
     input_timeout_s: float = 0.15  # no reaction for this long: the watchdog eases to neutral (4.5 frames at 30 fps)
     reset_after_gap_s: float = 3.0  # a gap this long starts a fresh speaker context
     diagnostics_period_s: float = 1.0  # the period `diagnostics()` is called at (for the rate)
-    max_stamp_skew_s: float = 10.0  # an input stamp further than this from the receive time is garbage
+    max_stamp_skew_s: float = 10.0  # an input stamp further than this from the receive time is garbage (inf: any)
     latency_window_s: float = 10.0  # /diagnostics percentiles are over this much recent time
 
 
