@@ -51,7 +51,8 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
 
     dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio", "video"))
     by_id = {str(entry.sample.input): entry.sample.input for entry in dataset.entries}
-    config = SessionConfig(PipelineConfig(samples=samples), face_image="false")
+    # Simulated clocks (each clip starts at 1.0 s): any finite stamp is plausible.
+    config = SessionConfig(PipelineConfig(samples=samples), face_image="false", max_stamp_skew_s=float("inf"))
     clock = [0.0]  # the session's clocks follow the clip's stamps: a simulated real-time playback
     session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
                               load_profile(config.robot_profile), config, clock=lambda: clock[0],
