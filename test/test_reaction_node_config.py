@@ -39,6 +39,7 @@ def run_reaction_node(*params: str) -> subprocess.CompletedProcess:
     (("crop_mode:=square", "backend:=tensorrt", "fallback_backend:=''"), "crop_mode 'square'"),
     (("backend:=tensorrt", "fallback_backend:=''", "engine_dir:=/nonexistent/engines"), "tensorrt"),
     (("audio_type:=audio_common_stamped",), "audio_common_msgs"),
+    (("input_reliability:=sometimes", "backend:=tensorrt", "fallback_backend:=''"), "reliability 'sometimes'"),
 ])
 def test_a_configuration_error_exits_non_zero_with_the_reason(params, reason):
     result = run_reaction_node(*params)

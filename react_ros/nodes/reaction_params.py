@@ -79,11 +79,12 @@ CROP_MODES = ("full_frame", "haar")
 
 
 def check_config(param: Callable[[str], object]):
-    """The parameters that need no model, checked before the backend loads: the robot profile (returned) and the
-    crop mode. Raises ConfigError with the reason."""
-    from react_ros.nodes.common import ConfigError, clip_text
+    """The parameters that need no model, checked before the backend loads: the robot profile (returned), the
+    crop mode and the input QoS. Raises ConfigError with the reason."""
+    from react_ros.nodes.common import ConfigError, clip_text, input_qos
     from react_ros.robot import load_profile
 
+    input_qos(str(param("input_reliability")), int(param("input_depth")))
     if str(param("crop_mode")) not in CROP_MODES:
         raise ConfigError(f"crop_mode {clip_text(param('crop_mode'))}: expected one of {', '.join(CROP_MODES)}")
     try:

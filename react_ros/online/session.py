@@ -376,7 +376,9 @@ class ReactionSession:
         level, reason = self.health.update(totals, stale=stale and self.active)
         if self.fallback["reason"] and level == OK:  # running, but not on the backend that was asked for
             level, reason = WARN, f"running on {self.fallback['used']}, not {self.fallback['requested']}"
-        return SessionDiagnostics(values, stale, problems, level, reason if level != OK else "")
+        if level == OK:
+            reason = "" if self.active else "inactive"  # configured, waiting for activate (or deactivated)
+        return SessionDiagnostics(values, stale, problems, level, reason)
 
     def summary(self) -> dict:
         """The run summary's part that the session knows: backend (and fallback), sampling, counts, stages."""
