@@ -292,11 +292,11 @@ class ReactionSession:
             velocities = self.motion.velocities.copy()
             shown = self.display.update(output.reaction, now) if self.display is not None else None
             self._was_stale = False
+            self.counters["commands"] += 1  # under the lock: the watchdog thread counts commands too
         self._add_latency("end_to_end", self.wall_clock() - output.stamp)
         self._period["outputs"] += 1
         self._period["face_present"] += int(output.face_present)
         self._period["audio_present"] += int(output.audio_present)
-        self.counters["commands"] += 1
         emit(Command(output.stamp, positions, velocities, shown, self._face(shown), output))
 
     def _face(self, shown) -> np.ndarray | None:
@@ -317,8 +317,8 @@ class ReactionSession:
             positions = self.motion.tick(now)
             velocities = self.motion.velocities.copy()
             shown = self.display.tick(now) if self.display is not None else None
-        self.counters["commands"] += 1
-        self.counters["watchdog_commands"] += 1
+            self.counters["commands"] += 1
+            self.counters["watchdog_commands"] += 1
         return Command(self.wall_clock(), positions, velocities, shown, self._face(shown), gap_started=gap_started)
 
     def ease_to_neutral(self, rate_hz: float = 50.0, max_s: float = 2.0) -> Iterator[Command]:
