@@ -272,7 +272,7 @@ def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_
     """A stuck inference call (e.g. a GPU hiccup): the face holds its pose for `input_timeout_s`, then the
     watchdog moves the joints toward neutral, rate limited, while the generator is still stuck."""
     frames, samples, rate = clip
-    timeout, stall = 0.5, 3.0
+    timeout, stall = 0.5, 2.0  # a stall shorter than reset_after_gap_s (3 s), which would start a fresh context
     node = make_node(context, tmp_path, input_timeout_s=timeout, watchdog_rate_hz=50.0, smoothing_s=0.0)
     assert node.session.motion.config.stale_after_s == timeout  # the parameter is the watchdog's delay, unscaled
     profile = load_profile("animatronic")
