@@ -1,0 +1,120 @@
+"""Study conditions on the live loop without ROS (react_ros/study/live.py): the session's reactions come from a
+ConditionSwitcher; the model condition is exactly the session without conditions; a switch applies at the next
+camera frame; mime repeats the speaker `delay` frames later; unknown conditions are refused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from react_ros import schema
+from react_ros.online import PipelineConfig, ReactionSession, SessionConfig
+from react_ros.study.live import MODEL, attach_conditions, node_sources
+from react_ros.study.studyfile import study_from_dict
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def clip():
+    from react_ros.data.audio_io import read_wav
+    from react_ros.data.democlip import default_clip
+    from react_ros.face.video import read_video
+
+    video, wav = default_clip()
+    samples, rate = read_wav(wav)
+    return read_video(video)[:48], samples, rate
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    from react_ros.runtime import load_graphs
+
+    return load_graphs("torch", threads=1)
+
+
+class Clock:
+    def __init__(self, t: float = 100.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_session(loaded, seed: int = 3) -> tuple[ReactionSession, Clock]:
+    clock = Clock()
+    config = SessionConfig(PipelineConfig(seed=seed), robot_profile="animatronic")
+    return ReactionSession.from_loaded(loaded, config=config, clock=clock, wall_clock=clock), clock
+
+
+def play(session, clock, clip, frames: range, commands: list, before=None) -> None:
+    """Frames of the clip in stream time; `before(k)` runs right before frame k (an operator's switch)."""
+    images, samples, rate = clip
+    for k in frames:
+        a, b = int(np.ceil(k * rate / FPS)), int(np.ceil((k + 1) * rate / FPS))
+        session.on_audio(samples[a:b], rate, 1000.0 + a / rate)
+        clock.t += 1 / FPS
+        if before is not None:
+            before(k)
+        session.on_image(images[k % len(images)], 1000.0 + k / FPS, commands.append)
+
+
+def test_the_model_condition_gives_exactly_the_sessions_reactions(loaded, clip):
+    plain, plain_clock = make_session(loaded)
+    conditioned, clock = make_session(loaded)
+    live = attach_conditions(conditioned, node_sources(0.2), seed=3)
+    assert live.switcher.active == MODEL
+    expected, got = [], []
+    for session, c, out in ((plain, plain_clock, expected), (conditioned, clock, got)):
+        session.start(3)
+        play(session, c, clip, range(24), out)
+    np.testing.assert_array_equal(np.stack([c.reaction for c in got]), np.stack([c.reaction for c in expected]))
+    np.testing.assert_array_equal(np.stack([c.positions for c in got]), np.stack([c.positions for c in expected]))
+    assert not np.allclose(got[-1].reaction, schema.neutral_frame())  # the model moved the face
+
+
+def test_a_switch_applies_at_the_next_frame_mime_repeats_the_speaker_and_neutral_is_neutral(loaded, clip):
+    session, clock = make_session(loaded)
+    live = attach_conditions(session, node_sources(0.2), seed=3)  # mime: 6 frames later
+    delay = 6
+    session.start(3)
+    commands: list = []
+    requests = {12: "mime", 30: "neutral", 40: MODEL}
+    play(session, clock, clip, range(44), commands,
+         before=lambda k: live.request(requests[k]) if k in requests else None)
+    reactions = np.stack([c.reaction for c in commands])
+    speaker = np.stack([schema.clip_to_range(c.output.speaker) for c in commands])
+    assert [(e.frame, e.current) for e in live.switcher.events] == [(0, MODEL), (12, "mime"), (30, "neutral"),
+                                                                    (40, MODEL)]
+    assert not np.allclose(reactions[11], schema.neutral_frame())  # the model, right before the switch
+    np.testing.assert_array_equal(reactions[12:12 + delay], np.repeat(schema.neutral_frame()[None], delay, 0))
+    np.testing.assert_array_equal(reactions[12 + delay:30], speaker[12:30 - delay])  # the speaker, 6 frames later
+    assert np.ptp(speaker[12:30 - delay], axis=0).max() > 0  # (a moving face: the lag is visible)
+    np.testing.assert_array_equal(reactions[30:40], np.repeat(schema.neutral_frame()[None], 10, 0))
+    assert not np.allclose(reactions[40:], schema.neutral_frame())  # back to the model, warm: no cold start
+    # The same motion limits for every condition: joints within the profile's range throughout.
+    positions = np.stack([c.positions for c in commands])
+    assert np.all(positions >= session.profile.lower - 1e-9) and np.all(positions <= session.profile.upper + 1e-9)
+    values = session.diagnostics().values
+    assert values["condition"] == MODEL and values["condition_switches"] == "4"
+
+
+def test_an_unknown_condition_is_refused_with_the_known_ones_and_nothing_changes(loaded, clip):
+    session, clock = make_session(loaded)
+    live = attach_conditions(session, node_sources(0.2), initial="neutral")
+    session.start(0)
+    with pytest.raises(ValueError, match="unknown condition 'smile'.*model, mime, neutral"):
+        live.request("smile")
+    commands: list = []
+    play(session, clock, clip, range(3), commands)
+    assert live.switcher.active == "neutral" and len(commands) == 3
+    with pytest.raises(ValueError, match="unknown condition"):
+        attach_conditions(make_session(loaded)[0], node_sources(), initial="smile")
+
+
+def test_a_study_files_conditions_join_the_robots(loaded):
+    study = study_from_dict({"name": "s", "duration_s": 1, "conditions": [
+        {"name": "nod", "kind": "script", "keyframes": [{"t": 0}, {"t": 1, "AU12": 1.0}]},
+        {"name": "slow_mime", "kind": "mime", "delay_s": 1.0}]})
+    sources = node_sources(0.5, study, loaded.graphs)
+    assert list(sources) == [MODEL, "mime", "neutral", "nod", "slow_mime"]
+    assert sources["slow_mime"].delay_frames == 30 and sources["mime"].delay_frames == 15
