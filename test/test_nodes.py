@@ -119,7 +119,7 @@ class Harness:
 
 def make_node(context, tmp_path, **params) -> ReactionNode:
     values = {"backend": "torch", "robot_profile": "animatronic", "diagnostics_period_s": 0.5,
-              "output_dir": str(tmp_path), "participant_id": "P01", "condition": "test"}
+              "output_dir": str(tmp_path), "participant_id": "P01", "condition": "model"}
     values.update(params)
     return ReactionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
 
@@ -164,7 +164,7 @@ def test_commands_at_the_camera_rate_with_the_profile_joints(context, clip, tmp_
             "/react_ros/features/audio"} <= topics
     assert "/camera/image_raw" not in topics and "/audio" not in topics  # features only
     metadata = read_metadata(recording)
-    assert metadata["session"]["participant_id"] == "P01" and metadata["session"]["condition"] == "test"
+    assert metadata["session"]["participant_id"] == "P01" and metadata["session"]["condition"] == "model"
     assert metadata["model"]["backend"] == "torch"
 
 
@@ -271,7 +271,7 @@ def test_lifecycle_without_autostart(context, tmp_path):
 def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_path):
     frames, samples, rate = clip
     node = make_node(context, tmp_path, input_timeout_s=0.3, watchdog_rate_hz=50.0)
-    pipeline = node.session.source
+    pipeline = node.session.source.pipeline  # the model pipeline under the study conditions (study/live.py)
     original = pipeline._push_generator
     calls = {"n": 0}
 
