@@ -2,7 +2,7 @@
 
     ros2 launch react_ros reaction.launch.py robot:=animatronic backend:=tensorrt engine_dir:=/opt/engines
     ros2 launch react_ros reaction.launch.py use_camera:=false image_topic:=/head_camera/image_raw \
-        use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=A
+        use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=mime
 
 All parameters come from config/reaction.yaml (`params_file:=` for another one); the arguments below
 override the most common ones. The reaction node is a lifecycle node that configures and activates itself
@@ -50,7 +50,8 @@ def generate_launch_description():
         DeclareLaunchArgument("record_raw_media", default_value="true",
                               description="false: record features only, no raw video/audio"),
         DeclareLaunchArgument("participant_id", default_value="", description="recording metadata"),
-        DeclareLaunchArgument("condition", default_value="", description="recording metadata"),
+        DeclareLaunchArgument("condition", default_value="",
+                              description="study condition: model ('') | mime | neutral | a conditions_file name"),
         DeclareLaunchArgument("output_dir", default_value="out/sessions", description="where recordings go"),
     ]
     params_file = LaunchConfiguration("params_file")

@@ -71,6 +71,8 @@ def test_switching_the_running_nodes_condition(context, clip, tmp_path):
     finally:
         harness.close()
     events = [json.loads(m.message.data) for m in read_messages(node.last_recording, topics=["/react_ros/study/events"])]
+    assert events[0]["type"] == "condition" and events[0]["current"] == "model"  # the recording starts with it
+    events = events[1:]
     assert [(e["current"], e["frame"], e["reason"]) for e in events] == [("mime", switched_at, "parameter"),
                                                                          ("neutral", neutral_at, "parameter")]
     for event, first in zip(events, (switched_at, neutral_at), strict=True):  # its time: at that frame
@@ -99,3 +101,67 @@ def test_conditions_come_from_a_study_file(context, tmp_path):
         node.shutdown_gracefully()
         node.destroy_node()
     time.sleep(0.1)
+
+
+STUDY = """name: robot
+duration_s: 0.6
+conditions:
+  - {name: mime, kind: mime, delay_s: 0.1}
+  - {name: neutral, kind: neutral}
+  - {name: nod, kind: script, loop: true, keyframes: [{t: 0}, {t: 0.3, AU12: 1.0}, {t: 0.6}]}
+"""
+
+
+def test_study_run_drives_the_running_node_through_the_counterbalanced_order(context, clip, tmp_path):
+    """`study run --ros`: the runner switches the node's condition per the participant's order over the node's
+    own services, one node recording per condition; an abort mid-condition resumes there."""
+    import threading
+
+    from react_ros.nodes.study_link import NodeLink
+    from react_ros.recording import read_metadata
+    from react_ros.study.robot import RobotStudyRunner
+    from react_ros.study.runner import Aborted
+    from react_ros.study.studyfile import load_study
+
+    frames, samples, rate = clip
+    study_path = tmp_path / "robot.yaml"
+    study_path.write_text(STUDY)
+    study = load_study(study_path)
+    node = make_node(context, tmp_path, conditions_file=str(study_path))
+    harness = Harness(context, node)
+    playing = threading.Thread(target=harness.play, args=(frames, samples, rate), kwargs={"count": 240}, daemon=True)
+    link = NodeLink("/reaction_node", context=context)
+    try:
+        playing.start()
+        assert harness.wait(lambda: len(harness.reactions) >= 5)
+        first = RobotStudyRunner(study, "P01", tmp_path / "out", link)
+        assert first.order == study.order(0)  # the first participant: row 0 of the Latin square
+        assert RobotStudyRunner(study, "P02", tmp_path / "out", link).order == study.order(1) != study.order(0)
+        threading.Timer(0.3, first.command, ("abort",)).start()  # mid first condition
+        with pytest.raises(Aborted):
+            first.run()
+        assert not node.recording.active and first.state["conditions"][0]["status"] == "running"
+        state = RobotStudyRunner(study, "P01", tmp_path / "out", link).run()  # resumes the first condition
+        assert node.conditions.active == state["order"][-1] and not node.recording.active
+    finally:
+        link.close()
+        playing.join()
+        harness.close()
+    assert state["status"] == "done" and [e["name"] for e in state["conditions"]] == study.order(0)
+    directory = tmp_path / "out" / "robot" / "P01"
+    for entry in state["conditions"]:
+        assert entry["elapsed_s"] == pytest.approx(0.6)
+        for segment in entry["segments"]:
+            recording = directory / segment
+            metadata = read_metadata(recording)["session"]
+            assert metadata["participant_id"] == "P01" and metadata["condition"] == entry["name"]
+            events = [json.loads(m.message.data) for m in read_messages(recording, topics=["/react_ros/study/events"])]
+            assert events[0]["type"] == "condition" and events[-1]["current"] == entry["name"]  # this condition
+            reactions = list(read_messages(recording, topics=["/react_ros/reaction"]))
+            assert reactions
+            if entry["name"] == "neutral":  # the frames after it took effect are neutral
+                after = [m for m in reactions if m.log_time_ns > events[-1]["time_ns"]]
+                assert after and all(np.allclose(m.message.data, schema.neutral_frame()) for m in after)
+    segments = [s for entry in state["conditions"] for s in entry["segments"]]
+    assert len(state["conditions"][0]["segments"]) == 2  # aborted, resumed in a new recording ...
+    assert len(set(segments)) == len(segments) == 4  # ... which does not overwrite the first (same second)

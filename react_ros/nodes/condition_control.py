@@ -1,12 +1,13 @@
 """The reaction node's study conditions (react_ros/study/live.py) while it runs: the `condition` parameter
 switches at the next camera frame (an unknown name is rejected with the known ones as the reason), the active
 condition is published on `~/condition` (std_msgs/String, transient local: a late subscriber gets it), and
-every switch is logged, written to the recording (/react_ros/study/events, JSON with its time) and shown on
-/diagnostics (`condition`). Mixed into ReactionNode before RecordingControl; it provides `param`, `session`,
+every switch is logged, written to the recording (/react_ros/study/events, JSON with its time; a recording
+also starts with the active condition) and shown on /diagnostics (`condition`). Mixed into ReactionNode before RecordingControl; it provides `param`, `session`,
 `recording` and the logger."""
 from __future__ import annotations
 
 import json
+import time
 
 EVENT_TOPIC = "/react_ros/study/events"  # the study runner's event topic, same JSON
 
@@ -51,6 +52,15 @@ class ConditionControl:
             elif parameter.name in ("conditions_file", "mime_delay_s") and self.conditions is not None:
                 return SetParametersResult(successful=False, reason=f"{parameter.name} is read at configure")
         return SetParametersResult(successful=True)
+
+    def start_recording(self):
+        """The recording, opened with the active condition as its first event (a switch requested just before
+        may take effect after it: that switch is then recorded too)."""
+        path = super().start_recording()
+        if self.conditions is not None:
+            record = {"type": "condition", "time_ns": time.time_ns(), "current": self.conditions.active}
+            self.recording.write(EVENT_TOPIC, "std_msgs/msg/String", {"data": json.dumps(record)})
+        return path
 
     def _on_switch(self, event) -> None:
         """A switch took effect (on the input thread, at the frame it applies to)."""

@@ -15,6 +15,8 @@ def _run(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     for participant in args.participant:
         check_pseudonym(participant)
+    if args.ros:  # the running robot's reaction node instead of the clip (wired by react_ros/cli.py)
+        return args.ros_study(args)
     video, wav = default_clip()
     video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
@@ -102,6 +104,8 @@ def add_commands(commands) -> None:
     run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")
     run.add_argument("--console-host", default="127.0.0.1")
     run.add_argument("--console-port", type=int, default=8765)
+    run.add_argument("--ros", default="", metavar="NODE", help="drive the running reaction node (e.g. "
+                     "/reaction_node, started with conditions_file:= this study) instead of the clip")
     run.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)
 
