@@ -4,9 +4,8 @@ For now the speaker is a clip played offline (the bundled demo clip by default, 
 condition): the front end turns it into speaker features once, and each frame goes
     ConditionSwitcher (the condition's reaction source) -> MotionController (robot profile, smoothing,
     velocity and position limits: the same safety for every condition) -> the recording.
-Driving the robot through ROS comes with the ROS-free session refactor (issue 13): the runner's loop
-then takes its frames from the session instead of the clip; the conditions, recording and state are the
-same.
+On the robot the reaction node runs the same conditions (study/live.py) and `study run --ros` schedules
+them there (study/robot.py).
 
 Output, under `<out>/<study name>/`:
     participants.json                 pseudonym -> counterbalancing row (rows assigned in order of first run)
