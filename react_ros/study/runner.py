@@ -224,6 +224,7 @@ class StudyRunner:
         self._paused_for = 0.0
         self._commands: deque[str] = deque()  # from an in-process operator console (thread-safe appends)
         self.live: dict = {"status": "starting"}  # what an operator console shows, replaced every frame
+        self.frame_listeners: list = []  # fn(live) after every frame (e.g. the Foxglove stream)
 
     # ---------------------------------------------------------------------------------------- state
 
@@ -390,6 +391,8 @@ class StudyRunner:
                      "audio_present": frame.audio_present, "latency_ms": latency * 1000.0,
                      "joints": dict(zip(self.profile.names, positions.tolist(), strict=True)),
                      "clip_frame": k % len(self.clip), "raw_media": self.study.raw_media}
+        for listener in self.frame_listeners:
+            listener(self.live)
         # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
         r.write(FRAME_TOPIC, FLOAT_ARRAY,
                 _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
