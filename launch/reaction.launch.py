@@ -52,6 +52,8 @@ def generate_launch_description():
         DeclareLaunchArgument("participant_id", default_value="", description="recording metadata"),
         DeclareLaunchArgument("condition", default_value="",
                               description="study condition: model ('') | mime | neutral | a conditions_file name"),
+        DeclareLaunchArgument("conditions_file", default_value="",
+                              description="study YAML whose conditions the node can switch to (docs/study.md)"),
         DeclareLaunchArgument("output_dir", default_value="out/sessions", description="where recordings go"),
     ]
     params_file = LaunchConfiguration("params_file")
@@ -96,6 +98,7 @@ def generate_launch_description():
             "record_raw_media": ParameterValue(LaunchConfiguration("record_raw_media"), value_type=bool),
             "participant_id": text("participant_id"),
             "condition": text("condition"),
+            "conditions_file": text("conditions_file"),
             "output_dir": text("output_dir"),
         }],
     )

@@ -3,6 +3,8 @@ ConditionSwitcher; the model condition is exactly the session without conditions
 camera frame; mime repeats the speaker `delay` frames later; unknown conditions are refused."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,54 @@ def test_a_study_files_conditions_join_the_robots(loaded):
     sources = node_sources(0.5, study, loaded.graphs)
     assert list(sources) == [MODEL, "mime", "neutral", "nod", "slow_mime"]
     assert sources["slow_mime"].delay_frames == 30 and sources["mime"].delay_frames == 15
+
+
+class FakeNode:
+    """A RobotLink double that keeps the parameters and recordings a reaction node would (timeline of calls)."""
+
+    def __init__(self, known=("model", "mime", "neutral", "nod")) -> None:
+        self.known, self.params, self.calls, self.recordings = set(known), {}, [], 0
+        self.recording = False
+
+    def set_parameters(self, **values) -> None:
+        if "condition" in values and values["condition"] not in self.known:
+            raise ValueError(f"condition: unknown condition {values['condition']!r}")
+        self.params.update(values)
+        self.calls.append(("condition", values.get("condition")))
+
+    def set_recording(self, on: bool) -> str:
+        if on and not self.recording:
+            self.recordings += 1
+        self.recording = bool(on)
+        self.calls.append(("record", on))
+        return f"{self.params['output_dir']}/session_{self.recordings}_{self.params['condition']}.mcap" if on else ""
+
+
+def test_robot_runner_pause_holds_neutral_and_stops_the_clock_and_refusals_say_why(tmp_path):
+    import threading
+    import time
+
+    from react_ros.study.robot import RobotStudyRunner
+
+    study = study_from_dict({"name": "r", "duration_s": 0.4, "counterbalance": "fixed",
+                             "conditions": [{"name": "mime", "kind": "mime"}, {"name": "nod", "kind": "script",
+                                                                              "keyframes": [{"t": 0}]}]})
+    node = FakeNode()
+    runner = RobotStudyRunner(study, "P01", tmp_path, node, poll_s=0.01)
+    for delay, command in ((0.1, "pause"), (0.5, "resume"), (0.6, "switch smile"), (0.65, "neutral")):
+        threading.Timer(delay, runner.command, (command,)).start()
+    started = time.monotonic()
+    state = runner.run()
+    took = time.monotonic() - started
+    assert state["status"] == "done" and [c["elapsed_s"] for c in state["conditions"]] == [0.4, 0.4]
+    assert took >= 0.8 + 0.4 - 0.05  # the condition's clock stood still for the 0.4 s pause
+    conditions = [value for kind, value in node.calls if kind == "condition"]
+    assert conditions[:3] == ["mime", "neutral", "mime"]  # pause holds neutral, resume restores
+    events = {e["type"]: e for e in state["events"]}
+    assert "unknown condition 'smile'" in events["control_error"]["error"]
+    assert [e["current"] for e in state["events"] if e["type"] == "switch"] == ["mime", "neutral", "nod"]
+    assert [Path(p).name for c in state["conditions"] for p in c["segments"]] == ["session_1_mime.mcap",
+                                                                                "session_2_nod.mcap"]
+    assert not node.recording and node.params["participant_id"] == "P01"
+    with pytest.raises(ValueError, match="refused condition 'mime'.*conditions_file"):
+        RobotStudyRunner(study, "P02", tmp_path, FakeNode(known=("model",))).run()

@@ -62,8 +62,9 @@ class ConditionedSource:
         return self.switcher.active
 
     def request(self, name: str, reason: str = "operator") -> None:
-        """Switch to condition `name` at the next camera frame (any thread); ValueError when it is unknown."""
-        self.switcher.request(name, reason)
+        """Switch to condition `name` at the next camera frame (any thread); ValueError when it is unknown.
+        The condition starts from its own seed (a study's generative condition), else 0."""
+        self.switcher.request(name, reason, getattr(self.switcher.sources.get(name), "seed", None))
 
     def reset(self, seed: int | None = None) -> None:
         self.pipeline.reset(seed)
