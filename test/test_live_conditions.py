@@ -135,6 +135,9 @@ class FakeNode:
         self.params.update(values)
         self.calls.append(("condition", values.get("condition")))
 
+    def conditions(self) -> list[str]:
+        return sorted(self.known)
+
     def set_recording(self, on: bool) -> str:
         if on and not self.recording:
             self.recordings += 1
@@ -169,5 +172,7 @@ def test_robot_runner_pause_holds_neutral_and_stops_the_clock_and_refusals_say_w
     assert [Path(p).name for c in state["conditions"] for p in c["segments"]] == ["session_1_mime.mcap",
                                                                                 "session_2_nod.mcap"]
     assert not node.recording and node.params["participant_id"] == "P01"
-    with pytest.raises(ValueError, match="refused condition 'mime'.*conditions_file"):
-        RobotStudyRunner(study, "P02", tmp_path, FakeNode(known=("model",))).run()
+    stranger = FakeNode(known=("model", "mime", "neutral"))  # a node started without the study's conditions
+    with pytest.raises(ValueError, match=r"does not know the conditions \['nod'\].*conditions_file"):
+        RobotStudyRunner(study, "P02", tmp_path, stranger).run()
+    assert stranger.calls == []  # refused before the participant's session began

@@ -134,6 +134,7 @@ def test_study_run_drives_the_running_node_through_the_counterbalanced_order(con
     try:
         playing.start()
         assert harness.wait(lambda: len(harness.reactions) >= 5)
+        assert link.conditions() == ["model", "mime", "neutral", "nod"]  # the study's, from /diagnostics
         first = RobotStudyRunner(study, "P01", tmp_path / "out", link)
         assert first.order == study.order(0)  # the first participant: row 0 of the Latin square
         assert RobotStudyRunner(study, "P02", tmp_path / "out", link).order == study.order(1) != study.order(0)

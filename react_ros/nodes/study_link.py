@@ -12,7 +12,8 @@ from rclpy.parameter import Parameter
 
 
 class NodeLink:
-    def __init__(self, node: str = "/reaction_node", timeout_s: float = 10.0, context=None) -> None:
+    def __init__(self, node: str = "/reaction_node", timeout_s: float = 10.0, context=None,
+                 diagnostics_topic: str = "/diagnostics") -> None:
         self.target, self.timeout_s = node.rstrip("/"), timeout_s
         self.node = rclpy.create_node(f"react_ros_study_{os.getpid()}", context=context)
         self.executor = SingleThreadedExecutor(context=context)
@@ -25,6 +26,12 @@ class NodeLink:
         for client in (self.parameters, self.recording):
             if not client.wait_for_service(timeout_sec=timeout_s):
                 raise RuntimeError(f"no reaction node answers {client.srv_name} (is {self.target} running?)")
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self._diagnostics: dict[str, str] = {}
+        status_name = f"react_ros: {self.target.rsplit('/', 1)[-1]}"
+        self.node.create_subscription(DiagnosticArray, diagnostics_topic, lambda msg: self._diagnostics.update(
+            {kv.key: kv.value for s in msg.status if s.name == status_name for kv in s.values}), 10)
 
     def _call(self, client, request):
         future = client.call_async(request)
@@ -45,6 +52,13 @@ class NodeLink:
         if not response.success:
             raise RuntimeError(f"{self.target}: recording {'start' if on else 'stop'} failed: {response.message}")
         return response.message
+
+    def conditions(self) -> list[str] | None:
+        """The node's conditions, from its /diagnostics (None when none arrived within the timeout)."""
+        deadline = self.node.get_clock().now().nanoseconds + int(self.timeout_s * 1e9)
+        while "conditions" not in self._diagnostics and self.node.get_clock().now().nanoseconds < deadline:
+            self.executor.spin_once(timeout_sec=0.1)
+        return self._diagnostics["conditions"].split(",") if "conditions" in self._diagnostics else None
 
     def close(self) -> None:
         self.executor.shutdown()

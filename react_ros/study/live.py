@@ -96,7 +96,7 @@ class ConditionedSource:
     # what the session shows on /diagnostics
     def diagnostics(self) -> dict[str, str]:
         return {"condition": str(self.switcher.active), "condition_switches": str(len(self.switcher.events)),
-                "condition_errors": str(self.switcher.errors)}
+                "condition_errors": str(self.switcher.errors), "conditions": ",".join(self.switcher.sources)}
 
 
 def node_sources(mime_delay_s: float = 0.5, study=None, graphs=None) -> dict:

@@ -37,6 +37,9 @@ class RobotLink(Protocol):
     def set_recording(self, on: bool) -> str:
         """Start (the new recording's path) or stop the node's recording."""
 
+    def conditions(self) -> list[str] | None:
+        """The conditions the node knows (None: cannot tell)."""
+
 
 class RobotStudyRunner:
     def __init__(self, study: Study, participant: str, out: str | Path, link: RobotLink,
@@ -87,6 +90,11 @@ class RobotStudyRunner:
         """Every condition not done yet, on the robot; returns the state. Raises Aborted when stopped."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state = self.state or self._load_state()
+        known = self.link.conditions()
+        missing = [name for name in self.state["order"] if known is not None and name not in known]
+        if missing:  # before anything happens, not in the middle of a participant's session
+            raise ValueError(f"the reaction node does not know the conditions {missing} (it knows "
+                             f"{', '.join(known)}); start it with conditions_file:={self.study.source}")
         previous = {}
         if threading.current_thread() is threading.main_thread():
             previous = {s: signal.signal(s, lambda signum, frame: setattr(self, "_signal", signum))
