@@ -138,6 +138,11 @@ class FakeNode:
     def conditions(self) -> list[str]:
         return sorted(self.known)
 
+    def status(self) -> dict:
+        smile = schema.neutral_frame()
+        smile[schema.index_of("AU12")] = 0.9 if self.params.get("condition") == "mime" else 0.0
+        return {"active": self.params.get("condition"), "reaction": smile.tolist(), "latency_ms": 12.5}
+
     def set_recording(self, on: bool) -> str:
         if on and not self.recording:
             self.recordings += 1
@@ -176,3 +181,48 @@ def test_robot_runner_pause_holds_neutral_and_stops_the_clock_and_refusals_say_w
     with pytest.raises(ValueError, match=r"does not know the conditions \['nod'\].*conditions_file"):
         RobotStudyRunner(study, "P02", tmp_path, stranger).run()
     assert stranger.calls == []  # refused before the participant's session began
+
+
+def test_the_operator_console_runs_a_robot_session(tmp_path):
+    """study run --ros --console: the page shows the node's values and its buttons switch the node."""
+    import json
+    import threading
+    import time
+    import urllib.request
+
+    from react_ros.study.console import OperatorConsole
+    from react_ros.study.robot import RobotStudyRunner
+
+    study = study_from_dict({"name": "r", "duration_s": 30, "counterbalance": "fixed",
+                             "conditions": [{"name": "mime", "kind": "mime"}, {"name": "nod", "kind": "script",
+                                                                              "keyframes": [{"t": 0}]}]})
+    node = FakeNode()
+    runner = RobotStudyRunner(study, "P01", tmp_path, node, poll_s=0.01)
+    from react_ros.study.runner import Aborted
+
+    thread = threading.Thread(target=lambda: pytest.raises(Aborted, runner.run), daemon=True)
+    with OperatorConsole(runner) as console:
+        thread.start()
+
+        def state() -> dict:
+            return json.loads(urllib.request.urlopen(console.url + "api/state", timeout=5).read())
+
+        def post(command: str) -> dict:
+            request = urllib.request.Request(console.url + "api/control", json.dumps({"command": command}).encode())
+            return json.loads(urllib.request.urlopen(request, timeout=5).read())
+
+        deadline = time.monotonic() + 10
+        while state().get("status") != "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        s = state()
+        assert s["condition"] == "mime" and s["active"] == "mime" and s["sources"] == ["mime", "nod", "neutral"]
+        assert s["reaction"][schema.index_of("AU12")] == pytest.approx(0.9) and 0 < s["time_left_s"] <= 30
+        assert urllib.request.urlopen(console.url + "api/face.png", timeout=5).status == 200
+        assert post("switch nod")["ok"]
+        deadline = time.monotonic() + 5
+        while node.params["condition"] != "nod" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert node.params["condition"] == "nod"  # the button switched the robot
+        post("abort")
+        thread.join(5)
+    assert runner.state["status"] == "aborted" and not node.recording

@@ -142,7 +142,10 @@ def test_study_run_drives_the_running_node_through_the_counterbalanced_order(con
         with pytest.raises(Aborted):
             first.run()
         assert not node.recording.active and first.state["conditions"][0]["status"] == "running"
-        state = RobotStudyRunner(study, "P01", tmp_path / "out", link).run()  # resumes the first condition
+        resumed = RobotStudyRunner(study, "P01", tmp_path / "out", link)
+        state = resumed.run()  # resumes the first condition
+        live = resumed.live  # what the operator console shows: the node's own values
+        assert len(live["reaction"]) == 25 and live["active"] in study.order(0) and live["latency_ms"] > 0
         assert node.conditions.active == state["order"][-1] and not node.recording.active
     finally:
         link.close()

@@ -13,7 +13,7 @@ from rclpy.parameter import Parameter
 
 class NodeLink:
     def __init__(self, node: str = "/reaction_node", timeout_s: float = 10.0, context=None,
-                 diagnostics_topic: str = "/diagnostics") -> None:
+                 diagnostics_topic: str = "/diagnostics", reaction_topic: str = "/react_ros/reaction") -> None:
         self.target, self.timeout_s = node.rstrip("/"), timeout_s
         self.node = rclpy.create_node(f"react_ros_study_{os.getpid()}", context=context)
         self.executor = SingleThreadedExecutor(context=context)
@@ -32,6 +32,13 @@ class NodeLink:
         status_name = f"react_ros: {self.target.rsplit('/', 1)[-1]}"
         self.node.create_subscription(DiagnosticArray, diagnostics_topic, lambda msg: self._diagnostics.update(
             {kv.key: kv.value for s in msg.status if s.name == status_name for kv in s.values}), 10)
+        from std_msgs.msg import Float32MultiArray
+
+        from react_ros.nodes.common import reliable_qos
+
+        self._reaction: list[float] | None = None
+        self.node.create_subscription(Float32MultiArray, reaction_topic,
+                                      lambda msg: setattr(self, "_reaction", list(msg.data)), reliable_qos())
 
     def _call(self, client, request):
         future = client.call_async(request)
@@ -60,6 +67,19 @@ class NodeLink:
             self.executor.spin_once(timeout_sec=0.1)
         return self._diagnostics["conditions"].split(",") if "conditions" in self._diagnostics else None
 
+    def status(self) -> dict:
+        """The node's latest reaction and diagnostics, for the operator console (handles what arrived)."""
+        for _ in range(40):  # what arrived since the last call (reactions come at the camera rate)
+            self.executor.spin_once(timeout_sec=0.0)
+        d = self._diagnostics
+        values = {"active": d.get("condition"), "face_present": d.get("face_present", "0") not in ("0", "0.00"),
+                  "audio_present": d.get("audio_present", "0") not in ("0", "0.00")}
+        if "latency_end_to_end_ms_median" in d:
+            values["latency_ms"] = float(d["latency_end_to_end_ms_median"])
+        if self._reaction is not None:
+            values["reaction"] = self._reaction
+        return values
+
     def close(self) -> None:
         self.executor.shutdown()
         self.node.destroy_node()
@@ -73,17 +93,26 @@ def run_study(args) -> int:
 
     study = load_study(args.study)
     rclpy.init()
+    console = None
     link = NodeLink(args.ros)
     try:
         for participant in args.participant:
             runner = RobotStudyRunner(study, participant, args.out, link)
             print(f"study {study.name} on {args.ros}: participant {participant} (order {', '.join(runner.order)}) "
                   f"-> {runner.dir}", flush=True)
+            if args.console:  # the operator's page (console.py), on the robot's values
+                from react_ros.study.console import OperatorConsole
+
+                console = OperatorConsole(runner, args.console_host, args.console_port).start()
+                print(f"operator console: {console.url}", flush=True)
             try:
                 state = runner.run()
             except Aborted as stop:
                 print(f"study {study.name}: participant {participant}: {stop}", flush=True)
                 return 3
+            finally:
+                if console is not None:
+                    console.stop()
             for entry in state["conditions"]:
                 print(f"  {entry['index'] + 1}. {entry['name']}: {entry['elapsed_s']:.1f} s in "
                       f"{', '.join(entry['segments'])}", flush=True)

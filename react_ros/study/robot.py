@@ -8,6 +8,7 @@ or `command()` apply within 50 ms), and stops the recording: one node recording 
 switch events and the node's metadata in it. The link to the node is a `RobotLink` (the ROS one is
 react_ros/nodes/study_link.py), so this file stays ROS-free and the layers stay in order.
 
+`live` holds what the operator console (console.py) shows, with the node's values from `RobotLink.status`.
 Same files as the offline runner (runner.py): participants.json (rows), <participant>/state.json (order,
 status, segments, elapsed seconds, events), <participant>/control. Pause: the robot holds `neutral` and the
 condition's clock stops; resume restores the condition. Abort (command, SIGINT/SIGTERM) stops the recording
@@ -40,6 +41,9 @@ class RobotLink(Protocol):
     def conditions(self) -> list[str] | None:
         """The conditions the node knows (None: cannot tell)."""
 
+    def status(self) -> dict:
+        """The node's latest values for the operator console: reaction (25), active, latency_ms, face_present."""
+
 
 class RobotStudyRunner:
     def __init__(self, study: Study, participant: str, out: str | Path, link: RobotLink,
@@ -53,6 +57,7 @@ class RobotStudyRunner:
         self.state: dict = {}
         self._commands: deque[str] = deque()
         self._signal = None
+        self.live: dict = {"status": "starting"}  # what the operator console shows (console.py)
 
     @property
     def state_path(self) -> Path:
@@ -70,6 +75,12 @@ class RobotStudyRunner:
                 "driver": "robot", "order": order, "status": "new", "events": [],
                 "conditions": [{"name": name, "index": i, "status": "pending", "segments": [], "elapsed_s": 0.0,
                                 "duration_s": self.study.condition(name).duration_s} for i, name in enumerate(order)]}
+
+    @property
+    def sources(self) -> list[str]:
+        """The conditions an operator can switch to (the console's buttons)."""
+        names = [c.name for c in self.study.conditions]
+        return names + ([NEUTRAL] if NEUTRAL not in names else [])
 
     @property
     def order(self) -> list[str]:
@@ -142,6 +153,7 @@ class RobotStudyRunner:
                 if word == "abort":
                     self._event("abort", condition=entry["name"], elapsed_s=entry["elapsed_s"])
                     self.state["status"] = "aborted"
+                    self.live = dict(self.live, status="aborted")
                     raise Aborted(f"aborted in condition {entry['name']!r} after {entry['elapsed_s']:.1f} s; "
                                   f"run again to resume")
                 if word in ("pause", "resume") and paused != (word == "pause"):
@@ -160,6 +172,10 @@ class RobotStudyRunner:
             if not paused:
                 entry["elapsed_s"] = min(entry["duration_s"], entry["elapsed_s"] + now - last)
             last = now
+            self.live = {**self.link.status(), "status": "paused" if paused else "running",
+                         "participant": self.participant, "study": self.study.name, "condition": entry["name"],
+                         "position": entry["index"] + 1, "conditions": len(self.state["conditions"]),
+                         "time_left_s": entry["duration_s"] - entry["elapsed_s"], "raw_media": False}
             if now - saved > 1.0:  # a crash loses at most a second of the condition's clock
                 write_json_atomic(self.state_path, self.state)
                 saved = now
