@@ -4,6 +4,7 @@ client node of its own. Also `run_study(args)`, what `react-ros study run --ros 
 from __future__ import annotations
 
 import os
+import sys
 
 import rclpy
 from rcl_interfaces.srv import SetParameters
@@ -94,7 +95,12 @@ def run_study(args) -> int:
     study = load_study(args.study)
     rclpy.init()
     console = None
-    link = NodeLink(args.ros)
+    try:
+        link = NodeLink(args.ros)
+    except RuntimeError as error:  # no node to drive: say so, no traceback
+        print(f"react-ros: error: {error}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
     try:
         for participant in args.participant:
             runner = RobotStudyRunner(study, participant, args.out, link)
