@@ -114,12 +114,21 @@ def test_an_unknown_condition_is_refused_with_the_known_ones_and_nothing_changes
 
 
 def test_a_study_files_conditions_join_the_robots(loaded):
+    from react_ros.study.conditions import GenerativeSource
+    from react_ros.study.live import ModelCondition
+
     study = study_from_dict({"name": "s", "duration_s": 1, "conditions": [
         {"name": "nod", "kind": "script", "keyframes": [{"t": 0}, {"t": 1, "AU12": 1.0}]},
-        {"name": "slow_mime", "kind": "mime", "delay_s": 1.0}]})
-    sources = node_sources(0.5, study, loaded.graphs)
-    assert list(sources) == [MODEL, "mime", "neutral", "nod", "slow_mime"]
+        {"name": "slow_mime", "kind": "mime", "delay_s": 1.0},
+        {"name": "model", "kind": "generative", "temperature": 1.0, "seed": 3},  # what the node runs
+        {"name": "calm", "kind": "generative", "temperature": 0.5, "seed": 3}]})  # less diverse: its own
+    session, _ = make_session(loaded, seed=3)
+    sources = node_sources(0.5, study, loaded.graphs, dict(session.info, seed=3))
+    assert list(sources) == [MODEL, "mime", "neutral", "nod", "slow_mime", "calm"]
     assert sources["slow_mime"].delay_frames == 30 and sources["mime"].delay_frames == 15
+    assert isinstance(sources[MODEL], ModelCondition)  # no second model running for the same setting
+    assert isinstance(sources["calm"], GenerativeSource) and sources["calm"].sampling.temperature == 0.5
+    assert isinstance(node_sources(0.5, study, loaded.graphs, dict(session.info, seed=4))[MODEL], GenerativeSource)
 
 
 class FakeNode:

@@ -36,7 +36,8 @@ class ConditionControl:
         from react_ros.study.studyfile import load_study
 
         path = str(self.param("conditions_file"))
-        sources = node_sources(float(self.param("mime_delay_s")), load_study(path) if path else None, graphs)
+        model = dict(self.session.info, seed=int(self.param("seed")))  # what the node's own model runs
+        sources = node_sources(float(self.param("mime_delay_s")), load_study(path) if path else None, graphs, model)
         attach_conditions(self.session, sources, str(self.param("condition")), int(self.param("seed")),
                           self._on_switch)
 

@@ -99,17 +99,21 @@ class ConditionedSource:
                 "condition_errors": str(self.switcher.errors), "conditions": ",".join(self.switcher.sources)}
 
 
-def node_sources(mime_delay_s: float = 0.5, study=None, graphs=None) -> dict:
+def node_sources(mime_delay_s: float = 0.5, study=None, graphs=None, model: dict | None = None) -> dict:
     """The conditions a robot can be switched between: `model` (the node's model, as configured), `mime`
-    (delayed by `mime_delay_s`), `neutral`, then a study file's conditions (each by its name; a study's
-    `generative` condition gets its own generator with its own sampling on `graphs`; a study condition named
-    `model` replaces the node's)."""
+    (delayed by `mime_delay_s`), `neutral`, then a study file's conditions by name (a study condition named
+    like a built-in one replaces it). A study's `generative` condition is the node's own model when it asks
+    for nothing else than `model` says the node runs ({sampler, steps, temperature, guidance, backend,
+    seed}: session.info plus the seed); else it gets its own generator on `graphs` with its own sampling,
+    which then runs beside the node's model (twice the model's compute while it is active)."""
     sources = {MODEL: ModelCondition(), "mime": MimeSource(mime_delay_s), "neutral": NeutralSource()}
     if study is not None:
         from react_ros.study.runner import make_source
 
         for spec in study.conditions:
-            sources[spec.name] = make_source(spec, study, graphs)
+            same = spec.kind == "generative" and model is not None and all(
+                str(value) == str(model.get(key)) for key, value in spec.options.items())
+            sources[spec.name] = ModelCondition() if same else make_source(spec, study, graphs)
     return sources
 
 
