@@ -70,6 +70,10 @@ def generate_launch_description():
                                           "lifecycle manager)"),
         DeclareLaunchArgument("audio_type", default_value="uint8_array",
                               description="uint8_array | audio_common_stamped | audio_common"),
+        DeclareLaunchArgument("input_reliability", default_value="best_effort",
+                              description="camera/microphone subscriptions of the reaction node: best_effort | "
+                                          "reliable (a reliable-only driver, or large images over Fast DDS UDP)"),
+        DeclareLaunchArgument("input_depth", default_value="5", description="their queue depth (keep last)"),
         DeclareLaunchArgument("fastdds_transports", default_value=os.environ.get("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA"),
                               description="FASTDDS_BUILTIN_TRANSPORTS for the nodes (LARGE_DATA: camera-sized "
                                           "images arrive; '' = Fast DDS default; an exported value wins)"),
@@ -108,6 +112,8 @@ def generate_launch_description():
         parameters=[params_file, {
             "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
             "audio_type": text("audio_type"),
+            "input_reliability": text("input_reliability"),
+            "input_depth": ParameterValue(LaunchConfiguration("input_depth"), value_type=int),
             "robot_profile": text("robot"),
             "backend": text("backend"),
             "fallback_backend": text("fallback_backend"),

@@ -10,7 +10,7 @@ from pathlib import Path
 # Modules that define `add_commands(subparsers)`: export (onnx/engines/check), run (ROS bringup), ...
 _COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune",
                     "react_ros.evaluation.families", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli",
-                    "react_ros.study.cli", "react_ros.perceive.cli", "react_ros.ament_install"]
+                    "react_ros.study.cli", "react_ros.perceive.cli", "react_ros.ament_install", "react_ros.demo"]
 
 
 def _data_synth(args: argparse.Namespace) -> int:
@@ -35,12 +35,6 @@ def _data_check(args: argparse.Namespace) -> int:
         total += len(pairs)
         print(f"{split}: {len(pairs)} dyadic pairs in {len({p.session for p in pairs})} sessions")
     return 0 if total else 1
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from react_ros.demo import run_demo
-
-    return run_demo(Path(args.out), quick=args.quick, backend=args.backend)
 
 
 def _family_names() -> list[str]:
@@ -87,12 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--splits", nargs="+", default=["train", "val", "test"])
     check.set_defaults(func=_data_check)
 
-    demo = commands.add_parser("demo", help="offline tour: synthetic data -> the demo model's reactions -> "
-                                            "REACT metrics and videos (`data synth` + `eval`)")
-    demo.add_argument("--out", default="out/demo")
-    demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
-    demo.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
-    demo.set_defaults(func=_demo)
 
     for module in _COMMAND_MODULES:  # each area registers its own sub-commands (imports stay lazy inside)
         try:

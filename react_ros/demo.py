@@ -13,13 +13,12 @@ import json
 import time
 from pathlib import Path
 
-from react_ros.data.synth import SynthConfig, generate
-
 MODEL_ROW = "predictions"  # the row `react-ros eval --predictions FILE.npz` gives the file's reactions
 
 
 def run_demo(out: Path, quick: bool = False, backend: str = "torch") -> int:
     from react_ros.cli import main as react_ros
+    from react_ros.data.synth import SynthConfig, generate
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -48,3 +47,16 @@ def run_demo(out: Path, quick: bool = False, backend: str = "torch") -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def add_commands(commands) -> None:
+    demo = commands.add_parser("demo", help="offline tour: synthetic data -> the demo model's reactions -> "
+                                            "REACT metrics and videos (`data synth` + `eval`)")
+    demo.add_argument("--out", default="out/demo")
+    demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
+    demo.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
+    demo.set_defaults(func=_demo_command)
+
+
+def _demo_command(args) -> int:
+    return run_demo(Path(args.out), quick=args.quick, backend=args.backend)

@@ -7,7 +7,8 @@ that). Re-run after `react-ros eval`, `react-ros export check` or `react-ros ben
 
 Sources: docs/results/demo_model*/metrics.json (`react-ros eval`, see docs/model.md for the commands),
 docs/parity.json (`react-ros export check`), benchmarks/results/online.json (`react-ros bench`),
-benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`).
+benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`),
+benchmarks/results/ros_camera_quick.json (`python -m react_ros.bench.ros_camera --quick`).
 """
 from __future__ import annotations
 
@@ -106,8 +107,22 @@ def image_delivery() -> str:
     return "\n".join(rows)
 
 
+def ros_camera() -> str:
+    bench = _load("benchmarks/results/ros_camera_quick.json")
+    rows = [f"`python -m react_ros.bench.ros_camera --quick --json benchmarks/results/ros_camera_quick.json`: "
+            f"{bench['mode']}; {bench['backend']}, {bench['transports']} transports, load average "
+            f"{bench['load_average_before']:.1f} before.", "",
+            "| size | publisher QoS | frames | answered | end to end median ms | p99 ms |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for case in bench["cases"]:
+        e2e = case["end_to_end"]
+        rows.append(f"| {case['size']} | {case['reliability']} | {case['frames']} | {case['answered_pct']:.1f} % | "
+                    f"{e2e['median_ms']:.1f} | {e2e['p99_ms']:.1f} |")
+    return "\n".join(rows)
+
+
 SECTIONS = {"README.md": {"status": readme_status},
-            "docs/ros.md": {"ros-latency": ros_latency, "image-delivery": image_delivery}}
+            "docs/ros.md": {"ros-latency": ros_latency, "image-delivery": image_delivery, "ros-camera": ros_camera}}
 
 
 def render(page: str) -> str:

@@ -22,8 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("nodes",),
     ("bringup",),
     ("bench",),
-    ("demo",),
     ("cli", "ament_install"),
+    ("demo",),  # runs the react-ros commands in a row
 ]
 ROS_PACKAGES = ("nodes", "bringup", "bench")  # rclpy and ROS messages only here (and lazily in bench/bringup)
 ROS_MODULES = ("rclpy", "sensor_msgs", "std_msgs", "diagnostic_msgs", "builtin_interfaces", "rcl_interfaces",

@@ -80,11 +80,10 @@ def test_switching_the_running_nodes_condition(context, clip, tmp_path):
 
 
 def test_an_unknown_starting_condition_fails_configure(context, tmp_path):
-    node = make_node(context, tmp_path, condition="smile")
-    try:
-        assert node.session is None and not node.active
-    finally:
-        node.destroy_node()
+    from react_ros.nodes.common import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown condition 'smile'.*model, mime, neutral"):
+        make_node(context, tmp_path, condition="smile")  # autostart: the reason, not a node without a face
 
 
 def test_conditions_come_from_a_study_file(context, tmp_path):

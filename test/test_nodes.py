@@ -268,9 +268,6 @@ def test_lifecycle_without_autostart(context, tmp_path):
         node.destroy_node()
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: the node's single-threaded executor runs the watchdog timer and "
-                   "the image callback (inference) in one thread, so a stalled inference call also stalls the "
-                   "watchdog and the face freezes; passes with a MultiThreadedExecutor for the node")
 def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_path):
     """A stuck inference call (e.g. a GPU hiccup): the face holds its pose for `input_timeout_s`, then the
     watchdog moves the joints toward neutral, rate limited, while the generator is still stuck."""
@@ -294,6 +291,7 @@ def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_
 
     pipeline._push_generator = stalling
     harness = Harness(context, node)
+    profile = load_profile("animatronic")
     try:
         harness.play(frames, samples, rate, count=120)
         assert harness.wait(lambda: calls["n"] >= 22, 10)

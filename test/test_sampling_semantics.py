@@ -32,6 +32,9 @@ class AnalyticGraphs:
         self.data_std = data_std  # None: x0 is the target whatever x is; else data ~ N(target, data_std^2)
         self.unconditional_calls = 0
 
+    def sample(self, x_t, cond, sampler, steps):  # no one-graph sampler: the generator runs its own loop
+        return None
+
     def condition(self, visual, visual_present, audio, audio_present, past):
         present = (visual_present.max(axis=1) + audio_present.max(axis=1)) > 0
         self.unconditional_calls += int((~present).any())

@@ -110,8 +110,10 @@ def test_stamp_and_health_soak():
         check = checker.check(stamp, received)
         counters["bad_stamps"] += check.bad
         if check.usable:
+            # sender stamps strictly increase; a replaced one (receive time) comes after the last sender stamp
             assert check.stamp > last and abs(check.stamp - received) <= 10.0
-            last = check.stamp
+            if not check.problem:
+                last = check.stamp
             accepted += 1
     assert accepted >= MESSAGES // VALID_EVERY
     assert health.update(counters)[0] == WARN

@@ -45,6 +45,16 @@ def test_substituted_stamps_stay_in_order():
     assert check.usable and check.stamp > NOW + 2.0
 
 
+def test_a_valid_frame_after_a_substituted_stamp_is_not_dropped():
+    """Transport slower than a frame interval: the next frame was captured before the bad one arrived."""
+    checker = StampChecker()
+    checker.check(NOW, NOW + 0.040)
+    bad = checker.check(1.0, NOW + 0.080)  # garbage, arrives 80 ms after the first frame's capture
+    assert bad.stamp == NOW + 0.080 and bad.usable
+    valid = checker.check(NOW + 0.033, NOW + 0.090)  # captured 33 ms after the first, before the bad one arrived
+    assert valid.usable and valid.problem == "" and valid.stamp == NOW + 0.033
+
+
 def test_replays_can_accept_any_finite_clock():
     checker = StampChecker(max_skew_s=math.inf)
     assert checker.check(1_600_000_000.0, NOW).problem == ""

@@ -73,7 +73,8 @@ def session_predictions(pipeline_for: Callable, root: str | Path, split: str, id
 
     for clip_id in tqdm(ids, desc="generate online", disable=not progress):
         pipeline = pipeline_for(clip_id)
-        config = SessionConfig(pipeline.config, face_image="false")
+        # Simulated clocks (each clip starts at 1.0 s): any finite stamp is plausible.
+        config = SessionConfig(pipeline.config, face_image="false", max_stamp_skew_s=float("inf"))
         session = ReactionSession(pipeline, load_profile(config.robot_profile), config, clock=lambda: clock[0],
                                   wall_clock=lambda: clock[0])
         clip = dataset.load_clip(by_id[clip_id], video=True)

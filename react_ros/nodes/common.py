@@ -131,13 +131,25 @@ def array_msg(values, label: str):
     return msg
 
 
+def joint_state_msg(names, positions, stamp_seconds: float, velocities=None):
+    """sensor_msgs/JointState: a stamped, labelled vector (joint commands, or the 25-d reaction by name)."""
+    from sensor_msgs.msg import JointState
+
+    msg = JointState()
+    msg.header.stamp = seconds_to_stamp(stamp_seconds)
+    msg.name = [str(name) for name in names]
+    msg.position = [float(v) for v in positions]
+    msg.velocity = [float(v) for v in velocities] if velocities is not None else []
+    return msg
+
+
 def diagnostics_msg(name: str, snapshot, hardware_id: str, stamp):
-    """A session's diagnostics snapshot (online.SessionDiagnostics) -> diagnostic_msgs/DiagnosticArray:
-    WARN while stale (no input) or after bad messages, errors or a backend fallback, else OK."""
+    """A session's diagnostics snapshot (online.SessionDiagnostics) -> diagnostic_msgs/DiagnosticArray at the
+    snapshot's level (online/health.py: WARN while stale or after recent bad input, ERROR with the reason)."""
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
     status = DiagnosticStatus(name=name, message=snapshot.message, hardware_id=hardware_id)
-    status.level = DiagnosticStatus.WARN if (snapshot.stale or snapshot.problems) else DiagnosticStatus.OK
+    status.level = bytes([int(snapshot.level)])
     status.values = [KeyValue(key=k, value=v) for k, v in snapshot.values.items()]
     msg = DiagnosticArray(status=[status])
     msg.header.stamp = stamp

@@ -7,11 +7,13 @@ pass through:
 - missing (0): the receive time is used; counted as `unstamped`, not as an error (the documented default),
 - implausible (not finite, or further than `max_skew_s` from the receive time): the receive time is used
   and it counts as `bad_stamps` (the message itself is fine),
-- out of order (earlier than the last accepted stamp) or duplicate (equal to it): dropped, `bad_stamps`;
-  the generator is causal and a frame from the past cannot be answered in time.
+- out of order (earlier than the last accepted sender stamp) or duplicate (equal to it): dropped,
+  `bad_stamps`; the generator is causal and a frame from the past cannot be answered in time. A substituted
+  receive time is not a sender stamp: the valid frame after it is judged against the last valid one.
 
 `FrameGaps` estimates frames lost on the way from gaps in accepted camera stamps; a gap longer than
-`pause_s` is a pause of the source (an input gap), not lost frames.
+`pause_s` is a pause of the source (an input gap), not lost frames, unless the receiver itself was busy
+for most of it (a stalled generator: the frames were sent and dropped by the keep-last queue).
 """
 from __future__ import annotations
 
@@ -45,18 +47,20 @@ class StampChecker:
         self.last = None
 
     def check(self, stamp: float, received: float) -> StampCheck:
-        problem = ""
         if stamp == 0.0:
-            stamp, problem = received, UNSTAMPED
-        elif not math.isfinite(stamp) or abs(stamp - received) > self.max_skew_s:
-            stamp, problem = received, IMPLAUSIBLE
+            return StampCheck(self._substitute(received), UNSTAMPED)
+        if not math.isfinite(stamp) or abs(stamp - received) > self.max_skew_s:
+            return StampCheck(self._substitute(received), IMPLAUSIBLE)
         if self.last is not None and stamp <= self.last:
-            if problem:  # a substituted receive time behind accepted stamps: the clocks disagree, keep order
-                stamp = math.nextafter(self.last, math.inf)
-            else:
-                return StampCheck(stamp, DUPLICATE if stamp == self.last else OUT_OF_ORDER, usable=False)
+            return StampCheck(stamp, DUPLICATE if stamp == self.last else OUT_OF_ORDER, usable=False)
         self.last = stamp
-        return StampCheck(stamp, problem)
+        return StampCheck(stamp)
+
+    def _substitute(self, received: float) -> float:
+        """The receive time, kept after the last sender stamp; it does not become `last`: the next valid frame
+        was captured before this message arrived whenever transport takes longer than a frame interval, and
+        must not be dropped as out of order."""
+        return received if self.last is None or received > self.last else math.nextafter(self.last, math.inf)
 
 
 class FrameGaps:
@@ -71,10 +75,11 @@ class FrameGaps:
     def reset(self) -> None:
         self._stamps.clear()
 
-    def add(self, stamp: float) -> int:
-        """An accepted (increasing) stamp -> frames estimated lost just before it."""
+    def add(self, stamp: float, busy_s: float = 0.0) -> int:
+        """An accepted (increasing) stamp -> frames estimated lost just before it. busy_s: how long the receiver
+        was busy with the previous frame (that part of a gap is not the source pausing)."""
         missed = 0
-        if self._stamps and stamp - self._stamps[-1] > self.pause_s:
+        if self._stamps and stamp - self._stamps[-1] - max(busy_s, 0.0) > self.pause_s:
             self.pauses += 1
             self._stamps.clear()  # the source may come back at another rate
         elif len(self._stamps) >= 5:
