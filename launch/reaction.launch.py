@@ -2,7 +2,7 @@
 
     ros2 launch react_ros reaction.launch.py robot:=animatronic backend:=tensorrt engine_dir:=/opt/engines
     ros2 launch react_ros reaction.launch.py use_camera:=false image_topic:=/head_camera/image_raw \
-        use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=A
+        use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=mime
 
 All parameters come from config/reaction.yaml (`params_file:=` for another one); the arguments below
 override the most common ones. The reaction node is a lifecycle node that configures and activates itself
@@ -60,7 +60,10 @@ def generate_launch_description():
         DeclareLaunchArgument("record_raw_media", default_value="true",
                               description="false: record features only, no raw video/audio"),
         DeclareLaunchArgument("participant_id", default_value="", description="recording metadata"),
-        DeclareLaunchArgument("condition", default_value="", description="recording metadata"),
+        DeclareLaunchArgument("condition", default_value="",
+                              description="study condition: model ('') | mime | neutral | a conditions_file name"),
+        DeclareLaunchArgument("conditions_file", default_value="",
+                              description="study YAML whose conditions the node can switch to (docs/study.md)"),
         DeclareLaunchArgument("output_dir", default_value="out/sessions", description="where recordings go"),
         DeclareLaunchArgument("autostart", default_value="true",
                               description="configure + activate the reaction node at start (false: wait for a "
@@ -122,6 +125,7 @@ def generate_launch_description():
             "record_raw_media": ParameterValue(LaunchConfiguration("record_raw_media"), value_type=bool),
             "participant_id": text("participant_id"),
             "condition": text("condition"),
+            "conditions_file": text("conditions_file"),
             "output_dir": text("output_dir"),
         }],
     )

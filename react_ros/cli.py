@@ -49,6 +49,13 @@ def _family_help() -> str:
     return " ".join(f"{name}: {summary}" for name, summary in SUMMARIES.items())
 
 
+def _ros_study(args: argparse.Namespace) -> int:
+    """`study run --ros NODE`: the study layer cannot import ROS, so the command line wires it to the node link."""
+    from react_ros.nodes.study_link import run_study
+
+    return run_study(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="react-ros", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise  # a real missing dependency inside the module, not an area that is absent
             continue
         extension.add_commands(commands)
+    parser.set_defaults(ros_study=_ros_study)
     return parser
 
 

@@ -34,7 +34,7 @@ def test_react_ros_run_fast_on_the_demo_clip(tmp_path):
     env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(1, 100)))
     result = subprocess.run(
         [sys.executable, "-m", "react_ros.cli", "run", "--fast", "--backend", "torch", "--robot", "animatronic",
-         "--participant", "P42", "--condition", "demo", "--out", str(out)],
+         "--participant", "P42", "--condition", "model", "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "end to end" in result.stdout

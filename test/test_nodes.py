@@ -119,7 +119,7 @@ class Harness:
 
 def make_node(context, tmp_path, **params) -> ReactionNode:
     values = {"backend": "torch", "robot_profile": "animatronic", "diagnostics_period_s": 0.5,
-              "output_dir": str(tmp_path), "participant_id": "P01", "condition": "test"}
+              "output_dir": str(tmp_path), "participant_id": "P01", "condition": "model"}
     values.update(params)
     return ReactionNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
 
@@ -164,7 +164,7 @@ def test_commands_at_the_camera_rate_with_the_profile_joints(context, clip, tmp_
             "/react_ros/features/audio"} <= topics
     assert "/camera/image_raw" not in topics and "/audio" not in topics  # features only
     metadata = read_metadata(recording)
-    assert metadata["session"]["participant_id"] == "P01" and metadata["session"]["condition"] == "test"
+    assert metadata["session"]["participant_id"] == "P01" and metadata["session"]["condition"] == "model"
     assert metadata["model"]["backend"] == "torch"
 
 
@@ -276,7 +276,7 @@ def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_
     node = make_node(context, tmp_path, input_timeout_s=timeout, watchdog_rate_hz=50.0, smoothing_s=0.0)
     assert node.session.motion.config.stale_after_s == timeout  # the parameter is the watchdog's delay, unscaled
     profile = load_profile("animatronic")
-    pipeline = node.session.source
+    pipeline = node.session.source.pipeline  # the model pipeline under the study conditions (study/live.py)
     original = pipeline._push_generator
     calls = {"n": 0}
     stalled: dict[str, float] = {}

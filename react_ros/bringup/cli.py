@@ -21,7 +21,7 @@ def add_commands(commands) -> None:
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--steps", type=int, default=None)
     run.add_argument("--participant", default=None, help="participant id (recording metadata)")
-    run.add_argument("--condition", default=None, help="experimental condition (recording metadata)")
+    run.add_argument("--condition", default=None, help="study condition: model (default) | mime | neutral (recorded as metadata)")
     run.add_argument("--features-only", action="store_true", help="record no raw video/audio (privacy)")
     run.add_argument("--no-record", action="store_true", help="do not write the MCAP recording")
     run.add_argument("--seconds", type=float, default=None, help="play only the first seconds of the clip")

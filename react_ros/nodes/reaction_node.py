@@ -1,19 +1,17 @@
 """The reaction node (a managed lifecycle node): speaker camera + microphone in, the robot's facial reaction out.
 
 Everything between the messages is a ReactionSession (online/session.py, no ROS); this node maps parameters
-(reaction_params.py) to its configuration, messages to arrays and back, and publishes. configure: the model
-on `backend` (else `fallback_backend`: /diagnostics shows requested_backend, fallback_reason), the profile,
-publishers. activate: inputs, session start, recording if `record`. deactivate / shutdown: the face eases
-to neutral, the recording closes. `autostart` (default) configures and activates at once: a configuration error
+(reaction_params.py) to its configuration, messages to arrays and back, and publishes. configure: the model on
+`backend` (else `fallback_backend`: /diagnostics shows requested_backend, fallback_reason), profile, publishers,
+conditions. activate: inputs, session start, recording if `record`. deactivate / shutdown: the face eases to
+neutral, the recording closes. `autostart` (default) configures and activates at once: a configuration error
 then raises ConfigError (exit 1 with the reason); without autostart /diagnostics says ERROR with the reason.
-
   in   image_topic (sensor_msgs/Image), audio_topic (UInt8MultiArray S16LE, nodes/common.py; or audio_common)
   out  reaction_topic (Float32MultiArray, 25 labelled values), reaction_stamped_topic (JointState: the same,
        with the camera frame's stamp), joint_topic (JointState: the profile's joints),
        face_image_topic (Image bgr8, screen faces), /diagnostics every `diagnostics_period_s`
-  srv  ~/set_recording (std_srvs/SetBool, when installed; also the `record` parameter)
-One reaction frame per camera frame, with its stamp; a bad message is counted, never fatal (docs/ros.md).
-"""
+  srv  ~/set_recording (std_srvs/SetBool, when installed; also `record`); `condition` switches (condition_control.py)
+One reaction per camera frame, with its stamp; a bad message is counted, never fatal (docs/ros.md)."""
 from __future__ import annotations
 
 import sys
@@ -28,6 +26,7 @@ from std_msgs.msg import Float32MultiArray
 from react_ros import schema
 from react_ros.nodes import common
 from react_ros.nodes.common import BadMessage, ConfigError, bgr_to_image
+from react_ros.nodes.condition_control import ConditionControl
 from react_ros.nodes.reaction_params import PARAMETERS, check_config, sampling_overrides, session_config
 from react_ros.nodes.session_recording import RecordingControl, SessionRecording, diagnostics_record
 from react_ros.online import SessionDiagnostics
@@ -45,7 +44,7 @@ except ImportError:  # pragma: no cover - very old rclpy
 LABELS = ",".join(schema.ATTRIBUTE_NAMES)
 
 
-class ReactionNode(RecordingControl, _BaseNode):
+class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
     def __init__(self, name: str = "reaction_node", **kwargs) -> None:
         super().__init__(name, **kwargs)
         for key, (default, description) in PARAMETERS.items():
@@ -98,6 +97,7 @@ class ReactionNode(RecordingControl, _BaseNode):
             card = ModelCard.read(loaded.info.get("model_dir"))
             sampling = sampling_setting(card, sampling_overrides(self.param))
             self.session = ReactionSession.from_loaded(loaded, sampling, session_config(self.param))
+            self._attach_conditions(loaded.graphs)
         except Exception as error:  # noqa: BLE001
             self.config_error = common.clip_text(str(error), 400)[1:-1]
             self.get_logger().error(f"configure failed: {self.config_error}")

@@ -49,7 +49,10 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "record": (False, "record the session to MCAP (settable at run time)"),
     "record_raw_media": (True, "also record camera images and microphone audio (false: features only)"),
     "participant_id": ("", "recorded as session metadata"),
-    "condition": ("", "experimental condition, recorded as session metadata"),
+    "condition": ("", "study condition, switchable at run time: model | mime | neutral | a conditions_file name "
+                      "('' = model); recorded as session metadata"),
+    "conditions_file": ("", "study YAML whose conditions the node can switch to ('' = model, mime, neutral)"),
+    "mime_delay_s": (0.5, "delay of the built-in mime condition (the participant's face, this much later)"),
     "output_dir": ("out/sessions", "where recordings go"),
 }
 

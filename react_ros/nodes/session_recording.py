@@ -26,6 +26,10 @@ class SessionRecording:
             return self.recorder.path
         name = "_".join(x for x in ("session", time.strftime("%Y%m%d-%H%M%S"), participant, condition) if x)
         path = Path(output_dir) / f"{name}.mcap"
+        for k in range(2, 1000):  # a second recording within the same second must not overwrite the first
+            if not path.exists():
+                break
+            path = Path(output_dir) / f"{name}_{k}.mcap"
         recorder = McapRecorder(path, metadata, raw_media=raw_media)
         recorder.mark_raw_media(*media_topics)
         self.recorder = recorder

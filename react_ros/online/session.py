@@ -14,7 +14,9 @@ and the benchmarks drive this one object, so the robot's loop is tested without 
     session.diagnostics()                             # a plain-data snapshot for /diagnostics
 
 Where reactions come from is a `ReactionSource`: the model's `ReactionPipeline` (online/pipeline.py) today;
-a study condition may plug in another source (mimicry, neutral, replay, scripted) with the same four members.
+a study condition may plug in another source (mimicry, neutral, replay, scripted) with the same four members
+(react_ros/study/live.py does, switchable while running); a source's optional `diagnostics()` -> {key: value}
+is added to the session's diagnostics.
 Everything after the source (motion limits, watchdog, face image, counters, latency) stays the same.
 
 Thread safety: `on_image`/`on_audio` may run on one thread and `tick`/`diagnostics` on another (the node runs
@@ -372,6 +374,7 @@ class ReactionSession:
                 values[f"latency_{stage}_ms_p99"] = f"{summary['p99']:.2f}"
         totals = self.totals()
         values.update({key: str(value) for key, value in totals.items()})
+        values.update(getattr(self.source, "diagnostics", dict)())  # e.g. a study's active condition
         problems = any(totals[key] for key in ("bad_images", "bad_audio", "errors")) or bool(self.fallback["reason"])
         level, reason = self.health.update(totals, stale=stale and self.active)
         if self.fallback["reason"] and level == OK:  # running, but not on the backend that was asked for

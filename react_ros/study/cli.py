@@ -15,6 +15,8 @@ def _run(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     for participant in args.participant:
         check_pseudonym(participant)
+    if args.ros:  # the running robot's reaction node instead of the clip (wired by react_ros/cli.py)
+        return args.ros_study(args)
     video, wav = default_clip()
     video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
@@ -31,7 +33,13 @@ def _run(args: argparse.Namespace) -> int:
                              {**info, "clip": str(video)})
         print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
               flush=True)
-        console = None
+        console = stream = None
+        if args.foxglove:  # the live stream to the Foxglove app (the foxglove extra)
+            from react_ros.study.foxglove_stream import FoxgloveStream
+
+            stream = FoxgloveStream(args.console_host, args.foxglove)
+            runner.frame_listeners.append(stream.publish)
+            print(f"foxglove: {stream.url} (layout: config/foxglove/react_ros_layout.json)", flush=True)
         if args.console:  # the operator's page, for this participant's session
             from react_ros.study.console import OperatorConsole
 
@@ -45,6 +53,8 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             if console is not None:
                 console.stop()
+            if stream is not None:
+                stream.stop()
         for entry in state["conditions"]:
             print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in "
                   f"{', '.join(entry['segments'])}", flush=True)
@@ -102,6 +112,10 @@ def add_commands(commands) -> None:
     run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")
     run.add_argument("--console-host", default="127.0.0.1")
     run.add_argument("--console-port", type=int, default=8765)
+    run.add_argument("--foxglove", type=int, default=0, metavar="PORT", help="stream live to the Foxglove app on "
+                     "this port (ws://CONSOLE_HOST:PORT; needs the foxglove extra)")
+    run.add_argument("--ros", default="", metavar="NODE", help="drive the running reaction node (e.g. "
+                     "/reaction_node, started with conditions_file:= this study) instead of the clip")
     run.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=_run)
 

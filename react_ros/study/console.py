@@ -72,7 +72,8 @@ class OperatorConsole:
     def state(self) -> dict:
         runner = self.runner
         return {**runner.live, "names": list(schema.ATTRIBUTE_NAMES),
-                "sources": list(runner.switcher.sources), "order": list(runner.state.get("order", []))}
+                "sources": list(runner.switcher.sources) if hasattr(runner, "switcher") else runner.sources,
+                "order": list(runner.state.get("order", []))}
 
     def _send(self, handler, status: int, body: bytes, kind: str) -> None:
         handler.send_response(status)

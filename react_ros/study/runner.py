@@ -4,9 +4,8 @@ For now the speaker is a clip played offline (the bundled demo clip by default, 
 condition): the front end turns it into speaker features once, and each frame goes
     ConditionSwitcher (the condition's reaction source) -> MotionController (robot profile, smoothing,
     velocity and position limits: the same safety for every condition) -> the recording.
-Driving the robot through ROS comes with the ROS-free session refactor (issue 13): the runner's loop
-then takes its frames from the session instead of the clip; the conditions, recording and state are the
-same.
+On the robot the reaction node runs the same conditions (study/live.py) and `study run --ros` schedules
+them there (study/robot.py).
 
 Output, under `<out>/<study name>/`:
     participants.json                 pseudonym -> counterbalancing row (rows assigned in order of first run)
@@ -225,6 +224,7 @@ class StudyRunner:
         self._paused_for = 0.0
         self._commands: deque[str] = deque()  # from an in-process operator console (thread-safe appends)
         self.live: dict = {"status": "starting"}  # what an operator console shows, replaced every frame
+        self.frame_listeners: list = []  # fn(live) after every frame (e.g. the Foxglove stream)
 
     # ---------------------------------------------------------------------------------------- state
 
@@ -391,6 +391,8 @@ class StudyRunner:
                      "audio_present": frame.audio_present, "latency_ms": latency * 1000.0,
                      "joints": dict(zip(self.profile.names, positions.tolist(), strict=True)),
                      "clip_frame": k % len(self.clip), "raw_media": self.study.raw_media}
+        for listener in self.frame_listeners:
+            listener(self.live)
         # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
         r.write(FRAME_TOPIC, FLOAT_ARRAY,
                 _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
