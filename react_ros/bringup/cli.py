@@ -18,6 +18,8 @@ def add_commands(commands) -> None:
     run.add_argument("--fallback-backend", default=None)
     run.add_argument("--model", default=None, help="model bundle directory (default: the demo model)")
     run.add_argument("--engine-dir", default=None)
+    run.add_argument("--face-frontend", default=None, choices=("haar", "mesh"),
+                     help="speaker front end (default: from the params file; the demo model was trained on haar)")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--steps", type=int, default=None)
     run.add_argument("--participant", default=None, help="participant id (recording metadata)")
@@ -66,7 +68,8 @@ def run_command(args: argparse.Namespace) -> int:
     overrides = {}
     for key, value in (("robot_profile", args.robot), ("backend", args.backend),
                        ("fallback_backend", args.fallback_backend), ("model_dir", args.model),
-                       ("engine_dir", args.engine_dir), ("seed", args.seed), ("steps", args.steps),
+                       ("engine_dir", args.engine_dir), ("face_frontend", args.face_frontend),
+                       ("seed", args.seed), ("steps", args.steps),
                        ("participant_id", args.participant), ("condition", args.condition)):
         if value is not None:
             overrides[key] = value

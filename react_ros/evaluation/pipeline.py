@@ -40,7 +40,7 @@ def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int =
 
 def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: Sequence[str], samples: int = 10,
                        seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
-                       progress: bool = False) -> dict[str, np.ndarray]:
+                       progress: bool = False, face_frontend: str = "haar") -> dict[str, np.ndarray]:
     """{input id: (samples, T, 25)} the way the robot makes them: the input person's video frames and wav
     chunks go through the robot's ReactionSession (front end, audio pairing by stamps, streaming generator),
     played as a camera and a microphone would deliver them (audio up to the end of each frame, then the frame)."""
@@ -51,7 +51,7 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
 
     dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio", "video"))
     by_id = {str(entry.sample.input): entry.sample.input for entry in dataset.entries}
-    config = SessionConfig(PipelineConfig(samples=samples), face_image="false")
+    config = SessionConfig(PipelineConfig(samples=samples, face_frontend=face_frontend), face_image="false")
     clock = [0.0]  # the session's clocks follow the clip's stamps: a simulated real-time playback
     session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
                               load_profile(config.robot_profile), config, clock=lambda: clock[0],
