@@ -29,6 +29,9 @@ def add_commands(commands) -> None:
     evaluate.add_argument("--face-frontend", default="haar", choices=("haar", "mesh"),
                           help="the online path's speaker front end (docs/perception.md); the model must be "
                                "trained on its features")
+    evaluate.add_argument("--perceived", default=None,
+                          help="offline: the speaker attributes of this `react-ros perceive` tree of --data (for a "
+                               "model trained with speaker_attributes: perceived)")
     evaluate.add_argument("--no-references", action="store_true")
     evaluate.add_argument("--videos", type=int, default=1, help="side-by-side videos of the first inputs")
     _model_options(evaluate)
@@ -113,7 +116,8 @@ def run_eval(args: argparse.Namespace) -> int:
             args.model = args.predictions
         loaded, sampling = _load(args)
         meta.update(model=loaded.info, sampling=sampling.__dict__)
-        features = load_features(args.data, args.split, args.directions)
+        features = load_features(args.data, args.split, args.directions, perceived=args.perceived)
+        meta["perceived"] = args.perceived
         outputs["model (offline)"] = offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling,
                                                          progress=True)
         if args.online:
