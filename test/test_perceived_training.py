@@ -125,3 +125,28 @@ def test_perceive_a_synthetic_tree_then_train_on_it(tmp_path):
     card = json.loads((run / "bundle" / "card.json").read_text())
     assert card["face_frontend"] == "mesh" and card["speaker_attributes"] == "perceived"
     assert json.loads((run / "train_config.json").read_text())["perceived"] == str(perceived)
+
+
+def test_compare_reports_per_channel_correlation_on_measured_frames(tmp_path):
+    from react_ros.data.synth import SynthConfig, generate
+    from react_ros.perceive.compare import compare_split, format_table
+
+    data, perceived = tmp_path / "data", tmp_path / "perceived"
+    generate(SynthConfig(out=data, sessions=1, clips_per_session=1, min_seconds=2, max_seconds=2, video=False,
+                         split_fractions=(1.0, 0.0, 0.0)), progress=False)
+    au12, au1 = schema.AU_NAMES.index("AU12"), schema.AU_NAMES.index("AU1")
+    for role in ("speaker", "listener"):
+        clip = ClipId("train", role, "session0", next((data / "train" / "facial-attributes" / role / "session0")
+                                                      .glob("*.npy")).stem)
+        label = np.load(clip.path(data, "facial-attributes"))
+        mask = np.ones(label.shape, bool)
+        mask[:, au1] = False
+        seen = label.copy()
+        seen[:, au12] = -seen[:, au12]  # read backwards
+        write_perceived(perceived, clip, seen, mask)
+    result = compare_split(data, perceived, "train")
+    channels = result["channels"]
+    assert result["recordings"] == 2
+    assert channels["AU2"]["r"] == pytest.approx(1.0) and channels["AU12"]["r"] == pytest.approx(-1.0)
+    assert channels["AU1"]["r"] is None and channels["AU1"]["measured"] == 0.0
+    assert "| AU12 | -1.000 |" in format_table(result)
