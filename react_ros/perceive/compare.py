@@ -63,3 +63,31 @@ def format_table(result: dict) -> str:
         cells = ["–" if c[key] is None else f"{c[key]:.3f}" for key in ("r", "measured", "label_mean", "perceived_mean")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def probe_renderer(values=("AU1", "AU2", "AU4", "AU12", "AU25"), levels=(0.0, 0.5, 1.0), size: int = 128) -> dict:
+    """One rendered face per value and level (every other value neutral), read by a fresh mesh front end:
+    {value: [(level, perceived value, the geometry measure it is built on)]}. A value the front end follows
+    rises with its level."""
+    from react_ros.face.renderer import FaceRenderer  # noqa: PLC0415
+    from react_ros.perception.face_geometry import FEATURE_NAMES  # noqa: PLC0415
+    from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
+
+    measure_of = {"AU1": "brow_inner", "AU2": "brow_outer", "AU4": "brow_inner", "AU12": "mouth_width",
+                  "AU25": "lip_gap", "AU26": "lip_gap", "AU15": "corner_lift"}
+    renderer, front = FaceRenderer(size), MeshSpeakerFrontEnd()
+    out = {}
+    for name in values:
+        k = schema.ATTRIBUTE_NAMES.index(name)
+        rows = []
+        for level in levels:
+            frame = schema.neutral_frame()
+            frame[k] = level
+            front.reset()
+            visual = front.process_image(renderer.render(frame))
+            feature = measure_of.get(name)
+            geometry = None if visual.geometry is None or feature is None else \
+                round(float(visual.geometry.features[FEATURE_NAMES.index(feature)]), 3)
+            rows.append((level, round(float(visual.attributes[k]), 3) if visual.present else None, feature, geometry))
+        out[name] = rows
+    return out
