@@ -60,6 +60,10 @@ setup(
         "tensorrt": ["tensorrt>=8.5", "cuda-python>=12.0"],
         "audio": ["pyaudio>=0.2.13"],
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "playwright>=1.40"],  # playwright: the console test
+        # scripts/mutation.py (not in CI: slow). mutmut 2 mutates the source in place and runs a given test
+        # command per mutant, which suits per-module test selection; mutmut 3's trampolines do not survive
+        # this package's imports (its stats phase found no covered function).
+        "mutation": ["mutmut>=2.4,<3"],
     },
     entry_points={
         "console_scripts": [

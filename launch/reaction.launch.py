@@ -8,11 +8,15 @@ All parameters come from config/reaction.yaml (`params_file:=` for another one);
 override the most common ones. The reaction node is a lifecycle node that configures and activates itself
 (`autostart`); set autostart:=false to drive it from a lifecycle manager instead.
 The same YAML drives the in-process bringup (`react-ros run`), which needs no launch installation.
+
+Camera-sized images over best-effort Fast DDS mostly do not arrive with its default transports (UDP
+fragments); the launch sets FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA for its nodes unless the environment
+already sets it (`fastdds_transports:=''` keeps Fast DDS's default). See docs/ros.md.
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -24,6 +28,12 @@ from launch import LaunchDescription
 def text(name):
     """A launch argument as a string parameter (an empty string stays a string, not YAML null)."""
     return ParameterValue(LaunchConfiguration(name), value_type=str)
+
+
+def fastdds_transports(context):
+    """FASTDDS_BUILTIN_TRANSPORTS for the nodes started after this action, unless the argument is ''."""
+    value = LaunchConfiguration("fastdds_transports").perform(context)
+    return [SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", value)] if value else []
 
 
 def generate_launch_description():
@@ -54,7 +64,20 @@ def generate_launch_description():
         DeclareLaunchArgument("participant_id", default_value="", description="recording metadata"),
         DeclareLaunchArgument("condition", default_value="", description="recording metadata"),
         DeclareLaunchArgument("output_dir", default_value="out/sessions", description="where recordings go"),
+        DeclareLaunchArgument("autostart", default_value="true",
+                              description="configure + activate the reaction node at start (false: wait for a "
+                                          "lifecycle manager)"),
+        DeclareLaunchArgument("audio_type", default_value="uint8_array",
+                              description="uint8_array | audio_common_stamped | audio_common"),
+        DeclareLaunchArgument("input_reliability", default_value="best_effort",
+                              description="camera/microphone subscriptions of the reaction node: best_effort | "
+                                          "reliable (a reliable-only driver, or large images over Fast DDS UDP)"),
+        DeclareLaunchArgument("input_depth", default_value="5", description="their queue depth (keep last)"),
+        DeclareLaunchArgument("fastdds_transports", default_value=os.environ.get("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA"),
+                              description="FASTDDS_BUILTIN_TRANSPORTS for the nodes (LARGE_DATA: camera-sized "
+                                          "images arrive; '' = Fast DDS default; an exported value wins)"),
     ]
+    transports = OpaqueFunction(function=fastdds_transports)
     params_file = LaunchConfiguration("params_file")
 
     camera = Node(
@@ -86,6 +109,10 @@ def generate_launch_description():
         name="reaction_node",
         output="screen",
         parameters=[params_file, {
+            "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
+            "audio_type": text("audio_type"),
+            "input_reliability": text("input_reliability"),
+            "input_depth": ParameterValue(LaunchConfiguration("input_depth"), value_type=int),
             "robot_profile": text("robot"),
             "backend": text("backend"),
             "fallback_backend": text("fallback_backend"),
@@ -101,4 +128,4 @@ def generate_launch_description():
             "output_dir": text("output_dir"),
         }],
     )
-    return LaunchDescription([*arguments, camera, microphone, reaction])
+    return LaunchDescription([*arguments, transports, camera, microphone, reaction])

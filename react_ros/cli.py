@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 # Modules that define `add_commands(subparsers)`: export (onnx/engines/check), run (ROS bringup), ...
-_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune", "react_ros.export.cli",
-                    "react_ros.bringup.cli", "react_ros.bench.cli", "react_ros.study.cli", "react_ros.perceive.cli"]
+_COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune",
+                    "react_ros.evaluation.families", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli",
+                    "react_ros.study.cli", "react_ros.perceive.cli", "react_ros.ament_install", "react_ros.demo"]
 
 
 def _data_synth(args: argparse.Namespace) -> int:
@@ -18,7 +19,7 @@ def _data_synth(args: argparse.Namespace) -> int:
     config = SynthConfig(
         out=Path(args.out), sessions=args.sessions, clips_per_session=args.clips_per_session,
         min_seconds=args.min_seconds, max_seconds=args.max_seconds, video=not args.no_video,
-        video_size=args.video_size, seed=args.seed,
+        video_size=args.video_size, seed=args.seed, family=args.family,
     )
     clips = generate(config, progress=not args.quiet)
     print(f"wrote {len(clips)} dyadic clips ({2 * len(clips)} recordings) to {config.out}")
@@ -36,10 +37,16 @@ def _data_check(args: argparse.Namespace) -> int:
     return 0 if total else 1
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from react_ros.demo import run_demo
+def _family_names() -> list[str]:
+    from react_ros.data.families import SUMMARIES
 
-    return run_demo(Path(args.out), quick=args.quick)
+    return list(SUMMARIES)
+
+
+def _family_help() -> str:
+    from react_ros.data.families import SUMMARIES
+
+    return " ".join(f"{name}: {summary}" for name, summary in SUMMARIES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--video-size", type=int, default=128, help="face-crop video side in pixels")
     synth.add_argument("--no-video", action="store_true", help="attributes, coefficients and audio only")
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--family", default="default", choices=_family_names(),
+                       help="the listeners' law (docs/families.md): " + _family_help())
     synth.add_argument("--quiet", action="store_true")
     synth.set_defaults(func=_data_synth)
 
@@ -65,10 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--splits", nargs="+", default=["train", "val", "test"])
     check.set_defaults(func=_data_check)
 
-    demo = commands.add_parser("demo", help="offline tour: synthetic data -> reactions -> REACT metrics and videos")
-    demo.add_argument("--out", default="out/demo")
-    demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
-    demo.set_defaults(func=_demo)
 
     for module in _COMMAND_MODULES:  # each area registers its own sub-commands (imports stay lazy inside)
         try:

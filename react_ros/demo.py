@@ -1,10 +1,11 @@
-"""The offline tour (`react-ros demo`): the data-to-metrics pipeline on bundled data, with results a person
-can look at. (The robot's main job, the nodes on the demo clip, is `react-ros run`.)
+"""The offline tour (`react-ros demo`): synthetic data -> the shipped demo model's reactions -> REACT metrics
+-> videos, in minutes. (The robot's main job, the nodes on the demo clip, is `react-ros run`.)
 
-The demo makes a small synthetic data set in the MARS layout, generates
-reactions to its test speakers with the shipped demo model (ONNX Runtime when the exported graphs are
-there, torch otherwise), scores them with the REACT metrics next to the trivial references, and
-writes side-by-side videos (speaker | real listener | generated listeners).
+It is three existing commands in a row, so the tour shows exactly what they do: `react-ros data synth`
+writes a small synthetic data set in the MARS layout, `react-ros generate` makes K reactions per test input
+with the shipped demo model (reactions.npz), and `react-ros eval` scores them with the REACT metrics beside
+the trivial references and writes the plots and a side-by-side video (speaker | real listener | generated).
+The summary (summary.json) names the files and repeats the model's metrics.
 """
 from __future__ import annotations
 
@@ -12,36 +13,50 @@ import json
 import time
 from pathlib import Path
 
-from react_ros.data.synth import SynthConfig, generate
+MODEL_ROW = "predictions"  # the row `react-ros eval --predictions FILE.npz` gives the file's reactions
 
 
-def run_demo(out: Path, quick: bool = False) -> int:
+def run_demo(out: Path, quick: bool = False, backend: str = "torch") -> int:
+    from react_ros.cli import main as react_ros
+    from react_ros.data.synth import SynthConfig, generate
+
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     data = out / "data"
+    # The quick form (the test) is a few short clips without input videos: the tour's evaluation reads the
+    # data set's attributes and audio, and the video it writes is rendered from reactions.
     config = SynthConfig(out=data, sessions=3 if quick else 6, clips_per_session=3,
-                         min_seconds=8 if quick else 20, max_seconds=10 if quick else 30, seed=0)
+                         min_seconds=6 if quick else 20, max_seconds=7 if quick else 30, video=not quick, seed=0)
     clips = generate(config)
-    summary = {"data": str(data), "clips": len(clips)}
-    summary.update(_reactions(out, data, quick))
-    summary["seconds"] = round(time.perf_counter() - started, 1)
+    reactions, report = out / "reactions.npz", out / "report"
+    samples = "3" if quick else "10"
+    for command in (["generate", "--data", str(data), "--split", "test", "--out", str(reactions), "--backend",
+                     backend, "--samples", samples],
+                    ["eval", "--data", str(data), "--split", "test", "--predictions", str(reactions), "--out",
+                     str(report), "--samples", samples, "--videos", "1"]):
+        status = react_ros(command)
+        if status != 0:
+            return status
+    metrics = json.loads((report / "metrics.json").read_text())["results"]
+    summary = {
+        "data": str(data), "clips": len(clips), "reactions": str(reactions), "report": str(report / "metrics.md"),
+        "videos": sorted(str(p) for p in report.glob("*.mp4")),
+        "model": {k: metrics[MODEL_ROW][k] for k in ("FRCorr", "FRDist", "FRDiv", "FRSyn")},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return 0
 
 
-def _reactions(out: Path, data: Path, quick: bool) -> dict:
-    """Side-by-side video of the first test clip; model outputs join it once a model is shipped."""
-    import numpy as np
+def add_commands(commands) -> None:
+    demo = commands.add_parser("demo", help="offline tour: synthetic data -> the demo model's reactions -> "
+                                            "REACT metrics and videos (`data synth` + `eval`)")
+    demo.add_argument("--out", default="out/demo")
+    demo.add_argument("--quick", action="store_true", help="a smaller run (used by the tests)")
+    demo.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
+    demo.set_defaults(func=_demo_command)
 
-    from react_ros.data import layout
-    from react_ros.face.video import render_reactions_video
 
-    speaker_dir = data / "test" / layout.ATTRIBUTES / "speaker"
-    first = sorted(speaker_dir.glob("session*/*.npy"))[0]
-    speaker = np.load(first)
-    listener = np.load(str(first).replace("/speaker/", "/listener/"))
-    frames = 150 if quick else len(speaker)
-    video = out / "speaker_listener.mp4"
-    render_reactions_video(video, {"speaker": speaker[:frames], "real listener": listener[:frames]})
-    return {"video": str(video)}
+def _demo_command(args) -> int:
+    return run_demo(Path(args.out), quick=args.quick, backend=args.backend)

@@ -10,3 +10,9 @@ extras="dev"
 [ "${REACT_ROS_NO_ROS_WHEELS:-0}" = "1" ] || extras="ros,dev"
 "$PY" -m pip install --quiet --disable-pip-version-check "torch==${REACT_ROS_TORCH:-2.13.0}"
 "$PY" -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"
+# pip writes no ament index entry, share/ files or lib/react_ros executables: register them so that
+# `ros2 launch react_ros ...` and `ros2 run react_ros ...` work (prefix = this Python's; docs/ros.md).
+"$PY" -m react_ros.ament_install
+# The runtime only loads what exists: put the demo model's ONNX export in the cache the nodes load from, so
+# that `ros2 launch` on the default backend (onnxruntime) does not fall back to torch.
+"$PY" -m react_ros.cli export prepare

@@ -36,6 +36,8 @@ def test_training_writes_checkpoints_and_a_bundle(trained):
     history = report["history"]["diffusion"]
     assert history and "val_metrics" in history[-1]
     assert report["data_hash"]
+    card = json.loads((run / "bundle" / "card.json").read_text())
+    assert card["validation"] == history  # the card keeps the whole validation history, not the last step
 
 
 def test_generate_is_reproducible_with_a_seed(trained, tmp_path):
@@ -61,8 +63,11 @@ def test_eval_reports_model_online_model_and_references(trained, tmp_path):
                  "--out", str(out)]) == 0
     results = json.loads((out / "metrics.json").read_text())["results"]
     expected = {"model (offline)", "model (online, from video+wav)", "GT", "GT, paired only", "Random", "Mime",
-                "MeanSeq", "MeanFr"}
+                "Delayed mimicry", "Delayed mimicry (online, from video+wav)", "MeanSeq", "MeanFr"}
     assert expected <= set(results)
+    meta = json.loads((out / "metrics.json").read_text())["meta"]
+    for direction in ("speaker->listener", "listener->speaker"):  # fitted on the training split, reported
+        assert 0 <= meta[f"delay_frames {direction}"] <= 60
     for name, metrics in results.items():
         for key in ("FRCorr", "FRDist", "FRSyn"):
             assert math.isfinite(metrics[key]), (name, key)

@@ -290,4 +290,12 @@ def test_cpu_int8_variant_is_made_on_demand_and_stays_close(bundle_dir, tmp_path
     ours = WindowGenerator(loaded.graphs, sampling)(*inputs)
     theirs = WindowGenerator(reference, sampling)(*inputs)
     assert ours.shape == theirs.shape and np.isfinite(ours).all()
-    assert np.abs(ours - theirs).max() < 0.2  # quantised, not exact: a reaction, not noise
+    # Tolerance from measurement, not chosen loose: over input seeds 1-5 this tiny model's int8_cpu window
+    # differs from torch by at most 0.0022-0.0048 (max abs), while torch itself with other noise differs by
+    # 0.1-0.2. 0.015 is 3x the largest quantisation error and 7x below the smallest noise difference,
+    # so a quantised graph that lost the input (or a wrong noise) fails. Re-measure with
+    # `python3 scripts/measure_int8_tolerance.py` after changing the quantisation.
+    tolerance = 0.015
+    assert np.abs(ours - theirs).max() < tolerance
+    other_noise = (*inputs[:-1], np.random.default_rng(99).standard_normal(inputs[-1].shape).astype(np.float32))
+    assert np.abs(WindowGenerator(reference, sampling)(*other_noise) - theirs).max() > 2 * tolerance

@@ -110,3 +110,21 @@ def test_robot_profiles_and_launch_are_installed_by_setup():
     assert 'glob("launch/*.py")' in text and 'glob("config/robots/*.yaml")' in text
     assert (ROOT / "config" / "robots" / "screen_face.yaml").is_file()
     assert (ROOT / "config" / "robots" / "animatronic.yaml").is_file()
+
+
+def test_every_launch_argument_the_docs_name_is_declared(tree):
+    """docs/ros.md lists the launch arguments and the launch file's docstring names `autostart`: a documented
+    argument that is not declared is silently ignored by `ros2 launch`."""
+    declared = {n.args[0].value for n in ast.walk(tree)
+                if _call_name(n) == "DeclareLaunchArgument" and n.args and isinstance(n.args[0], ast.Constant)}
+    docs = (ROOT / "docs" / "ros.md").read_text()
+    listed = re.search(r"Launch arguments: (.*?)\.\n", docs, re.S).group(1)
+    named = set(re.findall(r"`(\w+)`", listed))
+    continued = False
+    for line in docs.splitlines():  # `ros2 launch ... name:=value` command lines (with continuations)
+        if "ros2 launch" in line or continued:
+            named |= set(re.findall(r"(\w+):=", line))
+        continued = ("ros2 launch" in line or continued) and line.rstrip().endswith("\\")
+    named |= set(re.findall(r"`(\w+)`", ast.get_docstring(tree)))
+    assert {"autostart", "video_file", "wav_file", "robot", "backend"} <= named
+    assert named <= declared, named - declared

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "react_ros"
 LAYERS: list[tuple[str, ...]] = [
     ("schema", "hashing"),
     ("face", "perception", "metrics", "recording", "robot", "capture"),
-    ("data", "model"),
+    ("data", "model", "behaviours"),
     ("runtime", "perceive"),
     ("online",),
     ("evaluation",),
@@ -22,8 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("nodes",),
     ("bringup",),
     ("bench",),
-    ("demo",),
-    ("cli",),
+    ("cli", "ament_install"),
+    ("demo",),  # runs the react-ros commands in a row
 ]
 ROS_PACKAGES = ("nodes", "bringup", "bench")  # rclpy and ROS messages only here (and lazily in bench/bringup)
 ROS_MODULES = ("rclpy", "sensor_msgs", "std_msgs", "diagnostic_msgs", "builtin_interfaces", "rcl_interfaces",

@@ -92,6 +92,17 @@ def test_ccc_hand_cases():
     assert ccc(np.full(3, 0.1), np.array([0.1, 0.1, 0.1 + 1e-9])) == 0.0
 
 
+def test_ccc_rejects_mismatched_shapes_with_the_reason():
+    """Either array in the wrong rank, or unequal lengths, is named in the error (found by mutation testing:
+    checking only that *both* ranks were wrong survived)."""
+    from react_ros.metrics.ccc import ccc_matrix
+
+    expected = r"^expected \(K, L, D\) and \(G, L, D\) with equal L and D, got"
+    for preds, gts in (((4, 25), (1, 4, 25)), ((1, 4, 25), (4, 25)), ((1, 4, 25), (1, 5, 25))):
+        with pytest.raises(ValueError, match=expected):
+            ccc_matrix(np.zeros(preds), np.zeros(gts))
+
+
 def test_ccc_matches_the_public_per_dimension_formula():
     rng = np.random.default_rng(0)
     t, p = smooth(rng, (60,)), smooth(rng, (60,))

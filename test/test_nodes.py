@@ -269,28 +269,50 @@ def test_lifecycle_without_autostart(context, tmp_path):
 
 
 def test_watchdog_eases_to_neutral_when_the_generator_stalls(context, clip, tmp_path):
+    """A stuck inference call (e.g. a GPU hiccup): the face holds its pose for `input_timeout_s`, then the
+    watchdog moves the joints toward neutral, rate limited, while the generator is still stuck."""
     frames, samples, rate = clip
-    node = make_node(context, tmp_path, input_timeout_s=0.3, watchdog_rate_hz=50.0)
+    timeout, stall = 0.5, 2.0  # a stall shorter than reset_after_gap_s (3 s), which would start a fresh context
+    node = make_node(context, tmp_path, input_timeout_s=timeout, watchdog_rate_hz=50.0, smoothing_s=0.0)
+    assert node.session.motion.config.stale_after_s == timeout  # the parameter is the watchdog's delay, unscaled
+    profile = load_profile("animatronic")
     pipeline = node.session.source
     original = pipeline._push_generator
     calls = {"n": 0}
+    stalled: dict[str, float] = {}
 
     def stalling(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 20:
-            time.sleep(1.5)  # a stuck inference call (e.g. a GPU hiccup)
+            stalled["start"] = time.monotonic()
+            time.sleep(stall)
+            stalled["end"] = time.monotonic()
         return original(*args, **kwargs)
 
     pipeline._push_generator = stalling
     harness = Harness(context, node)
+    profile = load_profile("animatronic")
     try:
-        harness.play(frames, samples, rate, count=60)
-        # Frames that queued up during the stall are dropped by the sensor-data QoS (keep last 5) ...
+        harness.play(frames, samples, rate, count=120)
         assert harness.wait(lambda: calls["n"] >= 22, 10)
-        counts = node.session.totals()
-        assert counts["dropped_frames"] > 0  # ... and counted from the gaps in the camera stamps
-        assert counts["watchdog_commands"] > 10  # the face kept being commanded during the stall
-        assert counts["input_gaps"] >= 1 and node.active
+        in_flight = stalled["start"] + 0.1  # a model command published just before the stall may arrive after it
+        before = [(t, np.array(m.position)) for t, m in harness.joints if t < in_flight]
+        during = [(t, np.array(m.position)) for t, m in harness.joints if in_flight <= t < stalled["end"]]
+        assert before and len(during) > 10, "the face must keep being commanded during the stall"
+        last_model_time, held = before[-1]
+        # Held until the delay, easing from the first watchdog command after it (0.5 s of scheduling slack:
+        # a watchdog waiting 3x its delay would start 1 s late).
+        first_time = during[0][0] - last_model_time
+        assert timeout - 0.05 <= first_time <= timeout + 0.5, first_time
+        distances = [np.abs(q - profile.neutral).max() for _, q in during]
+        assert all(b <= a + 1e-9 for a, b in zip(distances, distances[1:], strict=False))  # only toward neutral
+        assert np.abs(held - profile.neutral).max() > 5e-3  # a pose away from neutral to begin with ...
+        np.testing.assert_allclose(during[-1][1], profile.neutral, atol=1e-3)  # ... and neutral before the stall ends
+        for (_, q0), (_, q1) in zip([before[-1]] + during, during, strict=False):
+            assert np.all(np.abs(q1 - q0) <= profile.max_velocity * 0.1 + 1e-9)  # rate limited (dt cap 0.1 s)
+        # Frames that queued up during the stall are dropped by the sensor-data QoS (keep last 5) ...
+        assert node.session.totals()["dropped_frames"] > 0  # ... and counted from the gaps in the camera stamps
+        assert node.session.totals()["input_gaps"] >= 1 and node.active
     finally:
         harness.close()
 

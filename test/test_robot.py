@@ -113,3 +113,67 @@ def test_ease_to_neutral_on_shutdown_is_bounded():
     np.testing.assert_allclose(steps[-1], profile.neutral, atol=1e-6)
     diffs = np.abs(np.diff(np.array([motion.profile.map(extreme_reaction())] + steps), axis=0))
     assert np.all(diffs[1:] <= profile.max_velocity / 50 + 1e-9)
+
+
+@pytest.mark.parametrize("stale_after_s", [0.3, 0.5, 1.0])
+def test_watchdog_starts_easing_within_its_delay_and_reaches_neutral_in_time(stale_after_s):
+    """On the joint positions over simulated time: the pose is held until `stale_after_s` after the last
+    reaction, easing starts by the first watchdog tick after it, and neutral is reached within the time the
+    velocity limits and the smoothing allow (distance / max_velocity, plus the smoothing's settling time)."""
+    profile = load_profile("animatronic")
+    config = MotionConfig(stale_after_s=stale_after_s)
+    motion = MotionController(profile, config)
+    for k in range(90):  # long enough to settle on the target (test_smoothing_reaches_the_target)
+        motion.update(extreme_reaction(), k / 30)
+    last_input, held = 89 / 30, motion.positions.copy()
+    distance = np.abs(held - profile.neutral)
+    assert distance.max() > 0.1
+    rate = 50.0
+    tolerance = 1e-3
+    settle = config.smoothing_s * np.log(distance.max() / tolerance)  # the exponential tail of the smoothing
+    reach_by = stale_after_s + (distance / profile.max_velocity).max() + settle + 2 / rate
+    started = reached = None
+    for k in range(1, int((reach_by + 1.0) * rate)):
+        now = last_input + k / rate
+        q = motion.tick(now)
+        moved = np.abs(q - held).max() > 1e-6
+        if now - last_input <= stale_after_s:
+            assert not moved, f"eased at {now - last_input:.2f} s, before the {stale_after_s} s delay"
+        if moved and started is None:
+            started = now - last_input
+        if reached is None and np.all(np.abs(q - profile.neutral) <= tolerance):
+            reached = now - last_input
+    assert started is not None and started <= stale_after_s + 1 / rate + 1e-9, started
+    assert reached is not None and reached <= reach_by, (reached, reach_by)
+
+
+def test_a_new_controller_is_stale_at_neutral_and_still():
+    """Before any reaction: the watchdog's state is 'no input' and the face rests (found by mutation testing:
+    a controller that started 'fresh' or without velocities survived every other test)."""
+    profile = load_profile("animatronic")
+    motion = MotionController(profile)
+    assert motion.stale and motion.is_stale(0.0) and motion.at_neutral() and motion.names == profile.names
+    np.testing.assert_array_equal(motion.velocities, np.zeros(len(profile.names)))
+    np.testing.assert_array_equal(motion.tick(0.0), profile.neutral)
+
+
+def test_motion_config_is_immutable():
+    """The node hands one MotionConfig to two controllers (joints and the face image): neither may change the
+    other's limits (found by mutation testing: an unfrozen config survived)."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MotionConfig().stale_after_s = 3.0
+
+
+def test_a_long_pause_never_licenses_a_jump():
+    """After a pause of seconds, one step still moves a joint by at most max_velocity * max_dt_s (not by
+    max_velocity * the pause): found by mutation testing (max_dt_s 0.1 -> 1.1 survived)."""
+    profile = load_profile("animatronic")
+    config = MotionConfig(smoothing_s=0.0)
+    motion = MotionController(profile, config)
+    motion.update(schema.neutral_frame(), 0.0)
+    q = motion.update(extreme_reaction(), 5.0)
+    step = np.abs(q - profile.neutral)
+    assert np.all(step <= profile.max_velocity * config.max_dt_s + 1e-9)
+    assert np.any(step >= profile.max_velocity * config.max_dt_s - 1e-9)  # and it does move, at full speed

@@ -15,7 +15,6 @@ from react_ros.online import (
     ReactionSession,
     SessionConfig,
 )
-from react_ros.online.session import DroppedFrames
 from react_ros.robot import load_profile
 
 FPS = 30.0
@@ -146,7 +145,7 @@ def test_session_gives_the_pipelines_reactions_as_profile_commands(loaded, clip)
     """One command per camera frame, stamped with the frame, the profile's joints within their limits, and the
     very reactions the pipeline makes for the same seed (the session adds no randomness)."""
     frames, samples, rate = clip
-    clock = Clock()
+    clock = Clock(1000.0)  # stamps near the receive time (a garbage stamp would be replaced)
     session = ReactionSession.from_loaded(loaded, config=SessionConfig(PipelineConfig(seed=3),
                                                                        robot_profile="animatronic"),
                                           clock=clock, wall_clock=clock)
@@ -245,13 +244,42 @@ def test_bad_messages_are_counted_by_reason_and_raise_a_warning():
     assert not clean.diagnostics().problems
 
 
-def test_dropped_frames_are_estimated_from_gaps_in_the_stamps():
-    drops = DroppedFrames()
-    stamps = [k / FPS for k in range(10)] + [13 / FPS, 14 / FPS, 14 / FPS + 20.0]
-    counted = [drops.add(s) for s in stamps]
-    assert counted[10] == 3  # frames 10, 11, 12 never arrived
-    assert counted[11] == 0 and counted[12] == 0  # a 20 s pause is an input gap, not drops
-    assert drops.count == 3
+def test_dropped_frames_are_estimated_from_gaps_in_the_stamps_and_pauses_are_not_drops():
+    session, clock = fixed_session(reset_after_gap_s=100.0)
+    base = clock.t
+
+    def frame(stamp: float) -> None:
+        clock.t = stamp + 0.001
+        session.on_image(np.zeros((8, 8, 3), np.uint8), stamp, lambda c: None)
+
+    for k in [*range(10), 13, 14]:  # frames 10, 11, 12 never arrived
+        frame(base + k / FPS)
+    assert session.totals()["dropped_frames"] == 3
+    for k in range(60, 70):  # the camera paused for 1.5 s (the person left the view of a triggered camera)
+        frame(base + k / FPS)
+    assert session.totals()["dropped_frames"] == 3
+
+
+def test_frames_lost_while_the_session_was_busy_count_as_drops():
+    """A 1.2 s stall inside the generator: the camera kept sending, the keep-last queue dropped the frames."""
+    session, clock = fixed_session(reset_after_gap_s=100.0)
+    source, base = session.source, clock.t
+    for k in range(10):
+        clock.t = base + k / FPS
+        session.on_image(np.zeros((8, 8, 3), np.uint8), clock.t, lambda c: None)
+    original = source.push_image
+
+    def stalled(image, stamp, emit=None):
+        output = original(image, stamp, emit)
+        clock.t += 1.2  # the window after the emit took 1.2 s
+        return output
+
+    source.push_image = stalled
+    clock.t = base + 10 / FPS
+    session.on_image(np.zeros((8, 8, 3), np.uint8), clock.t, lambda c: None)
+    source.push_image = original
+    session.on_image(np.zeros((8, 8, 3), np.uint8), base + 46 / FPS, lambda c: None)  # 35 frames later
+    assert session.totals()["dropped_frames"] == 35
 
 
 def test_a_missing_tensorrt_engine_falls_back_to_onnxruntime_visibly(tmp_path):

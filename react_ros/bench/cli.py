@@ -39,6 +39,9 @@ def add_commands(commands) -> None:
     bench.add_argument("--long-minutes", type=float, default=None, help="simulated conversation (default 30 min)")
     bench.add_argument("--ros-seconds", type=float, default=None, help="seconds of the demo clip through ROS (all)")
     bench.add_argument("--no-ros", action="store_true", help="skip the end-to-end run through ROS 2")
+    bench.add_argument("--ros-camera-seconds", type=float, default=None,
+                       help="seconds per case of camera-sized frames through ROS (640x480, 1280x720, best effort "
+                            "and reliable; default 20, --quick 0 = skip)")
     bench.add_argument("--no-tune", action="store_true", help="skip the ONNX Runtime session-option sweep")
     bench.add_argument("--no-protocol", action="store_true", help="skip the REACT online protocol comparison")
     bench.add_argument("--no-isolate", action="store_true", help="run every backend in this process")
@@ -56,17 +59,19 @@ def plan_from(args: argparse.Namespace):
 
     if args.quick:
         plan = BenchPlan(backends=("torch", "ort-fp32"), steps=(1, 4), windows=(8,), samples=(1,), budget_s=0.05,
-                         long_minutes=0.2, ros=False, tune=False, protocol=False, isolate=False, quick=True)
+                         long_minutes=0.2, ros=False, tune=False, protocol=False, isolate=False, quick=True,
+                         ros_camera_seconds=0.0)
     else:
         plan = BenchPlan()
     for key, value in (("backends", args.backends), ("steps", args.steps), ("windows", args.windows),
                        ("samples", args.samples), ("budget_s", args.budget), ("long_minutes", args.long_minutes),
-                       ("ros_seconds", args.ros_seconds), ("work_dir", args.work_dir)):
+                       ("ros_seconds", args.ros_seconds), ("work_dir", args.work_dir),
+                       ("ros_camera_seconds", args.ros_camera_seconds)):
         if value is not None:
             setattr(plan, key, tuple(value) if isinstance(value, list) else value)
     plan.sampler, plan.threads, plan.progress = args.sampler, args.threads, not args.quiet
     if args.no_ros:
-        plan.ros = False
+        plan.ros, plan.ros_camera_seconds = False, 0.0
     if args.no_tune:
         plan.tune = False
     if args.no_protocol:

@@ -45,6 +45,10 @@ def targets(report: dict) -> list[dict]:
                 f"{_fmt(ros.get('added_jitter_std_ms'))} ms; load average {_fmt(ros.get('load_average_before'))}")
     add("command jitter (std of command intervals, ORT fp32)", "< 5 ms", jitter, None if jitter is None else jitter < 5,
         note)
+    for case in (report.get("ros_camera") or {}).get("cases", []):  # camera-sized frames (bench/ros_camera.py)
+        pct = case["answered_pct"]
+        add(f"frames answered through ROS, {case['size']} {case['reliability']}", ">= 99 %", pct, pct >= 99,
+            f"end to end p99 {_fmt((case.get('end_to_end') or {}).get('p99_ms'))} ms")
     torch_ms, ort_ms = _ms(_setting(report, "torch", w, s)), _ms(default)
     speedup = round(torch_ms / ort_ms, 2) if torch_ms and ort_ms else None
     add("ONNX Runtime vs torch eager (window, default setting)", ">= 2x", speedup,
@@ -172,6 +176,17 @@ def markdown(report: dict, command: str) -> str:
                 "'camera jitter' is the camera node's timer, 'added by pipeline' the std of the change in "
                 "end-to-end latency from frame to frame. 'load avg' = 1-minute load average when the run "
                 "started (the machine's cores count).", ""]
+    camera = report.get("ros_camera")
+    if camera:
+        from react_ros.bench.ros_camera import table
+
+        out += ["### Camera-sized frames through ROS 2 (reaction node, real front end, 30 fps)", ""]
+        out += [f"error: {camera['error'].splitlines()[-1][:200]}" if "error" in camera else table(camera), ""]
+        if "error" not in camera:
+            out += [f"{camera['mode']}; backend {camera['backend']}; FASTDDS_BUILTIN_TRANSPORTS "
+                    f"{camera['transports']}; load average {_fmt(camera.get('load_average_before'))}. 'answered' = "
+                    "frames whose stamp came back on a joint command; the reaction node subscribes with the "
+                    "publisher's reliability.", ""]
     stream = report.get("long_stream")
     if stream:
         out += [f"### Long stream ({stream['minutes_simulated']} simulated minutes, {stream['frames']} frames, "

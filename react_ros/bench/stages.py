@@ -117,7 +117,7 @@ def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, frames
     from react_ros.robot import load_profile
 
     images, samples, rate = demo_inputs(frames)
-    config = SessionConfig(PipelineConfig(), robot_profile="animatronic")
+    config = SessionConfig(PipelineConfig(), robot_profile="animatronic", max_stamp_skew_s=float("inf"))  # clip time
     session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
                               load_profile(config.robot_profile), config)
     session.start(0)

@@ -29,6 +29,7 @@ class BenchPlan:
     long_minutes: float = 30.0
     ros: bool = True
     ros_seconds: float | None = None  # None: the whole demo clip
+    ros_camera_seconds: float = 20.0  # per case of bench/ros_camera.py (640x480, 1280x720 x QoS); 0 = skip
     tune: bool = True
     protocol: bool = True
     protocol_lengths: tuple[int, ...] = (64, 256, 1024, 2048, 4096)
@@ -235,5 +236,13 @@ def run_plan(plan: BenchPlan) -> dict:
                                                     seconds=plan.ros_seconds, backend=BACKENDS[name][0],
                                                     steps=plan.default_steps, engine_dir=engine,
                                                     threads=plan.threads, out_dir=Path(plan.work_dir) / f"ros_{name}")
+    if plan.ros_camera_seconds > 0:
+        from react_ros.bench.ros_camera import run_in_subprocess as camera_run
+
+        name = "ort-fp32" if "ort-fp32" in plan.backends else plan.backends[0]
+        say(f"camera-sized frames through ROS ({name}, {plan.ros_camera_seconds:g} s per case) ...", flush=True)
+        engine = str(default_model.export_dir) if BACKENDS[name][0] == "onnxruntime" else ""
+        report["ros_camera"] = camera_run(Path(plan.work_dir) / "ros_camera.json", seconds=plan.ros_camera_seconds,
+                                          backend=BACKENDS[name][0], engine_dir=engine)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report

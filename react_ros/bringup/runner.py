@@ -101,6 +101,8 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
         mic_params["device_index"] = int(microphone)
     reaction_params = dict(params.get("reaction_node", {}))
     reaction_params.update(record=record, output_dir=str(out), autostart=True)
+    if fast:  # the clip's timeline runs ahead of the wall clock: its stamps are not garbage
+        reaction_params.update(max_stamp_skew_s=0.0)
     reaction_params.update(reaction_overrides or {})
 
     # The runtime only loads: make the ONNX export the node may load (requested or fallback backend) first.

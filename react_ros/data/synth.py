@@ -12,6 +12,9 @@ They are built to be *learnable* and *genuinely multiple*:
 - Speaker audio is a voiced, speech-like signal whose syllables drive the mouth (AU25/AU26) and whose
   pitch and loudness carry the arousal; listeners hum short "mm-hm"s at some pauses.
 
+That is the `default` family; `react_ros.data.families` holds the others (listeners that only mirror, that
+only answer pauses, that carry their own affect, ...), chosen with `SynthConfig.family`.
+
 Everything is drawn from `numpy.random.default_rng((seed, session, clip, ...))`, so a seed gives
 byte-identical attribute files. Videos are rendered with the project's face renderer.
 """
@@ -42,9 +45,11 @@ class SynthConfig:
     max_seconds: float = 30.0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # train, val, test
     video: bool = True
+    video_splits: tuple[str, ...] | None = None  # render videos only for these splits (None: every split)
     video_size: int = 128
     coefficients: bool = True
     seed: int = 0
+    family: str = "default"  # the listeners' law, see react_ros.data.families
 
 
 @dataclass
@@ -71,6 +76,7 @@ class Person:
     blink: np.ndarray  # (T,) 0..1
     audio: np.ndarray  # (T * SR / FPS,) float32
     speaking: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    events: dict[str, np.ndarray] = field(default_factory=dict)  # what a family's law did (for its tests)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -399,6 +405,9 @@ def write_person(root: Path, clip: layout.ClipId, person: Person, config: SynthC
 
 def generate(config: SynthConfig, progress: bool = True) -> list[layout.ClipId]:
     """Write the whole synthetic data set; returns the listener ClipIds written."""
+    from react_ros.data.families import family  # noqa: PLC0415 (families builds on this module)
+
+    pair = family(config.family).pair
     root = Path(config.out)
     renderer = None
     if config.video:
@@ -415,12 +424,12 @@ def generate(config: SynthConfig, progress: bool = True) -> list[layout.ClipId]:
             scripts[session] = make_script(np.random.default_rng((config.seed, session)), max_frames)
         rng = np.random.default_rng((config.seed, session, clip))
         length = int(rng.uniform(config.min_seconds, config.max_seconds) * FPS)
-        speaker = speaker_from_script(rng, scripts[session], length)
-        listener = listener_reaction(rng, speaker, ListenerTraits.draw(rng))
+        speaker, listener = pair(rng, scripts[session], length)
         name = clip_name(session, clip, length / FPS)
         split, session_dir = splits[session], f"session{session}"
+        render = renderer if config.video_splits is None or split in config.video_splits else None
         for role, person in (("speaker", speaker), ("listener", listener)):
             clip_id = layout.ClipId(split, role, session_dir, name)
-            write_person(root, clip_id, person, config, renderer)
+            write_person(root, clip_id, person, config, render)
         written.append(layout.ClipId(split, "listener", session_dir, name))
     return written

@@ -99,7 +99,14 @@ def load_predictions(path: Path) -> tuple[dict[str, np.ndarray], dict]:
 def run_eval(args: argparse.Namespace) -> int:
     from react_ros.data.features import load_features
     from react_ros.data.protocol import test_ground_truths
-    from react_ros.evaluation.pipeline import offline_predictions, online_predictions, reference_scores, score
+    from react_ros.evaluation.pipeline import (
+        ONLINE_MIMICRY,
+        offline_predictions,
+        online_mimicry_predictions,
+        online_predictions,
+        reference_scores,
+        score,
+    )
     from react_ros.evaluation.report import write_report
 
     started = time.perf_counter()
@@ -127,10 +134,15 @@ def run_eval(args: argparse.Namespace) -> int:
             outputs["model (online, from video+wav)"] = online_predictions(
                 loaded.graphs, loaded.estimator_fn, args.data, args.split, [t.id for t in tests], args.samples,
                 args.seed, sampling, progress=True, face_frontend=args.face_frontend)
+            if not args.no_references:  # the robot's simplest behaviour, through the same front end
+                outputs[ONLINE_MIMICRY] = online_mimicry_predictions(loaded.estimator_fn, args.data, args.split,
+                                                                     tests, args.samples, progress=True,
+                                                                     face_frontend=args.face_frontend)
     for name, predictions in outputs.items():
         results[name] = score(predictions, tests, progress=True)
     if not args.no_references:
         results.update(reference_scores(args.data, tests, args.samples, args.seed))
+        meta.update({k: v for k, v in results["Delayed mimicry"].items() if k.startswith("delay_frames")})
     meta["seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out)
     json_path, md_path = write_report(out, results, meta, f"REACT metrics: {args.data} ({args.split})")

@@ -4,17 +4,19 @@ score the trivial references beside them."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from react_ros import schema
+from react_ros.behaviours.mimicry import fit_mimicry_delay
 from react_ros.data.features import ClipFeatures, load_features
 from react_ros.data.mars import MarsDataset
-from react_ros.data.protocol import TestInput, mean_reaction, test_ground_truths
+from react_ros.data.protocol import Direction, TestInput, mean_reaction, test_ground_truths
 from react_ros.metrics import (
+    delayed_mimicry_reference,
     evaluate_ragged,
     gt_reference,
     meanfr_reference,
@@ -41,21 +43,28 @@ def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int =
 def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: Sequence[str], samples: int = 10,
                        seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
                        progress: bool = False, face_frontend: str = "haar") -> dict[str, np.ndarray]:
-    """{input id: (samples, T, 25)} the way the robot makes them: the input person's video frames and wav
-    chunks go through the robot's ReactionSession (front end, audio pairing by stamps, streaming generator),
-    played as a camera and a microphone would deliver them (audio up to the end of each frame, then the frame)."""
+    """{input id: (samples, T, 25)} the way the robot makes them (see `session_predictions`)."""
+    from react_ros.online import PipelineConfig, ReactionPipeline
+
+    config = PipelineConfig(samples=samples, face_frontend=face_frontend)
+    pipeline = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config)
+    return session_predictions(lambda _clip_id: pipeline, root, split, ids, seed, progress)
+
+
+def session_predictions(pipeline_for: Callable, root: str | Path, split: str, ids: Sequence[str], seed: int = 0,
+                        progress: bool = False) -> dict[str, np.ndarray]:
+    """{input id: (samples, T, 25)}: the input person's video frames and wav chunks go through the robot's
+    ReactionSession (front end, audio pairing by stamps, the reaction source of `pipeline_for(clip id)`: the
+    streaming generator, delayed mimicry, ...), played as a camera and a microphone would deliver them (audio up
+    to the end of each frame, then the frame)."""
     import cv2
 
-    from react_ros.online import PipelineConfig, ReactionPipeline, ReactionSession, SessionConfig
+    from react_ros.online import ReactionSession, SessionConfig
     from react_ros.robot import load_profile
 
     dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio", "video"))
     by_id = {str(entry.sample.input): entry.sample.input for entry in dataset.entries}
-    config = SessionConfig(PipelineConfig(samples=samples, face_frontend=face_frontend), face_image="false")
     clock = [0.0]  # the session's clocks follow the clip's stamps: a simulated real-time playback
-    session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
-                              load_profile(config.robot_profile), config, clock=lambda: clock[0],
-                              wall_clock=lambda: clock[0])
     rate = schema.AUDIO_SAMPLE_RATE  # MarsDataset reads audio at this rate
     out = {}
     reactions: list[np.ndarray] = []
@@ -64,6 +73,11 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
         reactions.append(command.output.samples)
 
     for clip_id in tqdm(ids, desc="generate online", disable=not progress):
+        pipeline = pipeline_for(clip_id)
+        # Simulated clocks (each clip starts at 1.0 s): any finite stamp is plausible.
+        config = SessionConfig(pipeline.config, face_image="false", max_stamp_skew_s=float("inf"))
+        session = ReactionSession(pipeline, load_profile(config.robot_profile), config, clock=lambda: clock[0],
+                                  wall_clock=lambda: clock[0])
         clip = dataset.load_clip(by_id[clip_id], video=True)
         audio = np.zeros(0, np.float32) if clip.speaker_audio is None else clip.speaker_audio
         session.start(input_seed(seed, clip_id))
@@ -80,6 +94,35 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
     return out
 
 
+ONLINE_MIMICRY = "Delayed mimicry (online, from video+wav)"
+
+
+def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests: Sequence[TestInput],
+                               samples: int = 10, progress: bool = False,
+                               face_frontend: str = "haar") -> dict[str, np.ndarray]:
+    """Delayed mimicry the way the robot would show it: the front end's estimated attributes, copied after the
+    delay fitted on the training split (`fit_mimicry_delays`), `samples` identical copies per input."""
+    from react_ros.behaviours.mimicry import DelayedMimicry
+    from react_ros.online import PipelineConfig, ReactionPipeline
+    from react_ros.perception.face_crop import FaceCropper
+    from react_ros.perception.frontend import SpeakerFrontEnd
+
+    delays = fit_mimicry_delays(root, [t.direction for t in tests])
+    direction = {t.id: t.direction.value for t in tests}
+    config = PipelineConfig(samples=samples)
+
+    def pipeline_for(clip_id: str) -> ReactionPipeline:
+        if face_frontend == "mesh":
+            from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd
+
+            front_end = MeshSpeakerFrontEnd()
+        else:
+            front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
+        return ReactionPipeline(front_end, DelayedMimicry(delays[direction[clip_id]], samples), config)
+
+    return session_predictions(pipeline_for, root, split, [t.id for t in tests], progress=progress)
+
+
 def score(predictions: dict[str, np.ndarray], tests: Sequence[TestInput], progress: bool = False) -> dict[str, float]:
     missing = [t.id for t in tests if t.id not in predictions]
     if missing:
@@ -94,29 +137,49 @@ def score(predictions: dict[str, np.ndarray], tests: Sequence[TestInput], progre
 
 
 PAIRED_GT = "GT, paired only"
+DELAYED_MIMICRY = "Delayed mimicry"
+
+
+def fit_mimicry_delays(root: str | Path, directions: Sequence[Direction | str],
+                       max_delay: int = 60) -> dict[str, int]:
+    """{direction: delay in frames}: the delayed copy of the input that best matches its paired real reaction
+    (FRCorr per prediction) on the TRAINING split, one delay per direction (see `fit_mimicry_delay`)."""
+    delays = {}
+    for direction in dict.fromkeys(Direction(d) for d in directions):
+        train = test_ground_truths(root, "train", count=1, directions=direction.value)
+        if not train:
+            raise ValueError(f"{root}: no training pairs to fit the delayed-mimicry delay on")
+        delays[direction.value], _ = fit_mimicry_delay([t.speaker for t in train], [t.listener for t in train],
+                                                       max_delay)
+    return delays
 
 
 def reference_scores(root: str | Path, tests: Sequence[TestInput], k: int = 10, seed: int = 0,
                      progress: bool = False) -> dict[str, dict[str, float]]:
-    """GT, Random, Mime, MeanSeq and MeanFr scored on the same inputs (means from the training split), and
-    "GT, paired only": the one real reaction to this recording, the yardstick for synchrony. GT's other
-    appropriate reactions answered other recordings (other clips of the session), so their lag against this
-    input's speaker is arbitrary and GT's FRSyn over all of them scatters like Random's."""
+    """GT, Random, Mime, delayed mimicry, MeanSeq and MeanFr scored on the same inputs (means and the mimicry
+    delay from the training split), and "GT, paired only": the one real reaction to this recording, the
+    yardstick for synchrony. GT's other appropriate reactions answered other recordings (other clips of the
+    session), so their lag against this input's speaker is arbitrary and GT's FRSyn over all of them scatters
+    like Random's. The delayed-mimicry row carries its fitted delays as `delay_frames <direction>`."""
     gts = [t.gts for t in tests]
     speakers = [t.speaker for t in tests]
     lengths = [len(s) for s in speakers]
     mean_frame, mean_sequence = mean_reaction(root, "train")
+    delays = fit_mimicry_delays(root, [t.direction for t in tests])
     rng = np.random.default_rng(seed)
     references = {
         "GT": gt_reference(gts, k),
         PAIRED_GT: gt_reference(gts, 1),
         "Random": random_reference([(k, n, schema.REACTION_DIM) for n in lengths], rng),
         "Mime": mime_reference(speakers, k),
+        DELAYED_MIMICRY: delayed_mimicry_reference(speakers, k, [delays[t.direction.value] for t in tests]),
         "MeanSeq": meanseq_reference(mean_sequence, len(tests), k, length=lengths),
         "MeanFr": meanfr_reference(mean_frame, len(tests), k, length=lengths),
     }
-    return {name: evaluate_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
-            for name, preds in references.items()}
+    scores = {name: evaluate_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
+              for name, preds in references.items()}
+    scores[DELAYED_MIMICRY].update({f"delay_frames {d}": float(v) for d, v in delays.items()})
+    return scores
 
 
 def evaluate_graphs(graphs, data_dir: str | Path, split: str = "test", samples: int = 10, seed: int = 0,

@@ -57,6 +57,20 @@ def add_commands(commands) -> None:
     check.add_argument("--no-timing", action="store_true")
     check.set_defaults(func=run_check)
 
+    prepare = sub.add_parser("prepare", help="export a model into the ONNX Runtime cache that nodes load from "
+                                             "(the runtime never exports; setup.sh runs this for the demo model)")
+    prepare.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
+    prepare.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8_cpu"])
+    prepare.set_defaults(func=run_prepare)
+
+
+def run_prepare(args) -> int:
+    from react_ros.export.prepare import ensure_onnx_export
+
+    directory, exported = ensure_onnx_export(args.model, precision=args.precision)
+    print(f"{'exported to' if exported else 'already in'} {directory}")
+    return 0
+
 
 def _profile(text: str | None) -> dict | None:
     if not text:

@@ -14,6 +14,7 @@ from react_ros.metrics.evaluate import evaluate, evaluate_ragged
 from react_ros.metrics.frdist import FRDIST_GROUPS, FRDIST_WEIGHTS, frdist, frdist_input, frdist_scores
 from react_ros.metrics.realism import delta_fd, frame_fd, frechet_distance
 from react_ros.metrics.references import (
+    delayed_mimicry_reference,
     gt_reference,
     meanfr_reference,
     meanseq_reference,
@@ -24,7 +25,7 @@ from react_ros.metrics.resample import resample_to_length
 from react_ros.metrics.synchrony import best_lag, frsyn, frsyn_scores, lag_correlations, max_lag_frames
 
 __all__ = [
-    "FRDIST_GROUPS", "FRDIST_WEIGHTS", "best_lag", "ccc", "ccc_matrix", "delta_fd", "dtw", "evaluate",
+    "FRDIST_GROUPS", "FRDIST_WEIGHTS", "best_lag", "ccc", "ccc_matrix", "delayed_mimicry_reference", "delta_fd", "dtw", "evaluate",
     "evaluate_ragged", "frame_fd", "frcorr", "frcorr_scores", "frdist", "frdist_input", "frdist_scores",
     "frdiv", "frdvs", "frechet_distance", "frsyn", "frsyn_scores", "frvar", "grouped_dtw_min", "gt_reference",
     "lag_correlations", "max_lag_frames", "meanfr_reference", "meanseq_reference", "mime_reference",

@@ -5,6 +5,8 @@ Pure functions over arrays; each returns predictions shaped (N, K, L, 25), or a 
 - GT: the appropriate ground truths themselves (the oracle; cycles through them when G < K).
 - Random: uniform within each dimension's schema range [LOWER, UPPER].
 - Mime: the speaker's own attributes, repeated K times (perfect synchrony, no diversity).
+- Delayed mimicry: the speaker's attributes `delay` frames later (the delay fitted on a training split with
+  `react_ros.behaviours.fit_mimicry_delay`), repeated K times: what a robot that copies its partner shows.
 - MeanSeq: the mean training sequence, resampled to each input's length.
 - MeanFr: the mean training frame, constant over time.
 """
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from react_ros import schema
+from react_ros.metrics.mimicry import delayed_copy
 from react_ros.metrics.resample import resample_to_length
 
 
@@ -50,6 +53,14 @@ def mime_reference(speaker: np.ndarray | Sequence[np.ndarray], k: int) -> np.nda
             raise ValueError(f"expected speaker of shape (N, L, 25), got {speaker.shape}")
         return np.repeat(speaker[:, None], k, axis=1)
     return [np.repeat(np.asarray(s)[None], k, axis=0) for s in speaker]
+
+
+def delayed_mimicry_reference(speaker: Sequence[np.ndarray], k: int, delay: int | Sequence[int]) -> list[np.ndarray]:
+    """Each speaker (L_i, 25) copied `delay` frames later (one delay, or one per input), repeated K times."""
+    delays = [delay] * len(speaker) if isinstance(delay, int | np.integer) else list(delay)
+    if len(delays) != len(speaker):
+        raise ValueError(f"{len(delays)} delays for {len(speaker)} inputs")
+    return mime_reference([delayed_copy(s, int(d)) for s, d in zip(speaker, delays, strict=True)], k)
 
 
 def meanseq_reference(train_mean_sequence: np.ndarray, n: int, k: int,

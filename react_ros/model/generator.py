@@ -134,6 +134,16 @@ class OnlineGenerator:
         self.noise = None  # the last window's noise, for noise_correlation
 
     @property
+    def window(self) -> int:
+        """Frames generated at a time."""
+        return self.config.window
+
+    @property
+    def audio_dim(self) -> int:
+        """Audio features per frame the model expects (ReactionPipeline checks its front end against it)."""
+        return self.config.audio_dim
+
+    @property
     def context_frames(self) -> int:
         """Frames held in memory: constant, whatever the length of the conversation."""
         return len(self.visual) + len(self.audio) + self.past.shape[1]

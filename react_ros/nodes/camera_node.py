@@ -7,6 +7,8 @@ Parameters (config/reaction.yaml, section `camera_node`):
     loop (bool, false)       replay the file when it ends
     topic (str, /camera/image_raw), frame_id (str, camera)
     width, height (int, 0)   resize before publishing (0 = as captured)
+    reliability (str, best_effort), depth (int, 5)   publisher QoS (sensor data; `reliable` for subscribers
+                             that only take reliable publishers)
 
 Stamps are the time the frame was read (the capture time for a camera). A file plays in real time at
 `rate`; when it ends without `loop` the node stops publishing and sets `finished`.
@@ -21,7 +23,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from react_ros.capture import open_frames
-from react_ros.nodes.common import bgr_to_image, sensor_qos
+from react_ros.nodes.common import bgr_to_image, input_qos
 
 
 class CameraNode(Node):
@@ -35,18 +37,21 @@ class CameraNode(Node):
         self.declare_parameter("frame_id", "camera")
         self.declare_parameter("width", 0)
         self.declare_parameter("height", 0)
+        self.declare_parameter("reliability", "best_effort")
+        self.declare_parameter("depth", 5)
         p = self.get_parameter
         self.video_file = str(p("video_file").value)
         self.loop = bool(p("loop").value)
         self.frame_id = str(p("frame_id").value)
         self.size = (int(p("width").value), int(p("height").value))
+        qos = input_qos(p("reliability").value, p("depth").value)  # a bad value fails before the device opens
         source = self.video_file if self.video_file else int(p("device").value)
         self.frames = open_frames(source)  # capture.DeviceError naming the camera or file when it is not there
         rate = float(p("rate").value)
         if rate <= 0:
             rate = self.frames.rate
         self.rate = rate
-        self.publisher = self.create_publisher(Image, str(p("topic").value), sensor_qos())
+        self.publisher = self.create_publisher(Image, str(p("topic").value), qos)
         self.published = 0
         self.finished = False
         self.frame_index = -1  # index in the file of the last frame read

@@ -20,13 +20,86 @@ from __future__ import annotations
 import numpy as np
 
 SENSOR_QOS_DEPTH = 5
+RELIABILITY = ("best_effort", "reliable")
+LOG_TEXT_LIMIT = 80  # characters of an input string that a log line or error may quote
+
+
+class ConfigError(ValueError):
+    """A parameter value the node cannot run with. Nodes let it propagate out of construction/configure so
+    that the process exits non-zero with the message (react_ros.nodes.runtime.spin_nodes returns 1)."""
+
+
+def input_qos(reliability: str = "best_effort", depth: int = SENSOR_QOS_DEPTH):
+    """QoS of camera/microphone topics: the sensor-data profile (keep last, volatile; best effort, depth 5 by
+    default) with the reliability and depth from parameters. Best effort drops frames rather than queueing
+    stale ones; `reliable` for drivers that publish reliable-only, or when large best-effort images do not
+    arrive (Fast DDS fragments them over UDP; see docs/ros.md on FASTDDS_BUILTIN_TRANSPORTS).
+    A best-effort subscription matches both kinds of publisher; a reliable one only reliable publishers."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+    name = str(reliability).strip().lower().replace("-", "_")
+    if name not in RELIABILITY:
+        raise ConfigError(f"reliability {clip_text(reliability)}: expected one of {', '.join(RELIABILITY)}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
+        raise ConfigError(f"QoS depth {clip_text(depth)}: expected an integer 1..1000")
+    return QoSProfile(history=qos_profile_sensor_data.history, durability=qos_profile_sensor_data.durability,
+                      depth=depth, reliability=ReliabilityPolicy.RELIABLE if name == "reliable"
+                      else ReliabilityPolicy.BEST_EFFORT)
 
 
 def sensor_qos():
     """Camera/microphone inputs: best effort, keep last 5 (rclpy's qos_profile_sensor_data)."""
-    from rclpy.qos import qos_profile_sensor_data
+    return input_qos()
 
-    return qos_profile_sensor_data
+
+def qos_overriding_options():
+    """Pass as `qos_overriding_options=` to create_subscription/create_publisher so that the standard ROS 2
+    `qos_overrides.<topic>.<subscription|publisher>.{reliability,depth,history}` parameters (set
+    at start-up, e.g. in the params file) override the profile above."""
+    from rclpy.qos_overriding_options import QoSOverridingOptions
+
+    return QoSOverridingOptions.with_default_policies()
+
+
+def create_input_subscription(node, msg_type, topic: str, callback, reliability: str = "best_effort",
+                              depth: int = SENSOR_QOS_DEPTH, **kwargs):
+    """A camera/microphone subscription: `input_qos(reliability, depth)` (ConfigError on bad values), which the
+    standard `qos_overrides.<topic>.subscription.{reliability,depth,history}` parameters can override."""
+    return node.create_subscription(msg_type, topic, callback, input_qos(reliability, depth),
+                                    qos_overriding_options=qos_overriding_options(), **kwargs)
+
+
+def clip_text(value, limit: int = LOG_TEXT_LIMIT) -> str:
+    """repr() of an input value for a log line or error, at most about `limit` characters: encodings, frame ids
+    and labels come from other programs and can be megabytes long."""
+    text = repr(value) if not isinstance(value, (bytes, bytearray, memoryview)) else f"<{len(value)} bytes>"
+    return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
+
+AUDIO_TYPES = ("uint8_array", "audio_common_stamped", "audio_common")
+
+
+def audio_message_type(kind: str):
+    """The message class for the `audio_type` parameter. Raises ConfigError for an unknown type, or when the
+    audio_common package it names is not installed (or is the incompatible package of the same name):
+    subscribing another type on the same topic would only ever see nothing."""
+    if kind == "uint8_array":
+        from std_msgs.msg import UInt8MultiArray
+
+        return UInt8MultiArray
+    if kind not in AUDIO_TYPES:
+        raise ConfigError(f"audio_type {clip_text(kind)}: expected one of {', '.join(AUDIO_TYPES)}")
+    try:
+        import audio_common_msgs.msg as messages  # noqa: PLC0415 (optional: ros-drivers/audio_common)
+    except ImportError as error:
+        raise ConfigError(f"audio_type {kind} needs audio_common_msgs (ros-drivers/audio_common), which is not "
+                          "installed; use audio_type uint8_array with the built-in microphone node") from error
+    name = "AudioDataStamped" if kind == "audio_common_stamped" else "AudioData"
+    if not hasattr(messages, name):
+        raise ConfigError(f"audio_type {kind}: the installed audio_common_msgs has no {name} (it is probably "
+                          "mgonzs13/audio_common, a different package of the same name); react_ros reads "
+                          "ros-drivers/audio_common's AudioData/AudioDataStamped")
+    return getattr(messages, name)
 
 
 def reliable_qos(depth: int = 10):
@@ -58,13 +131,25 @@ def array_msg(values, label: str):
     return msg
 
 
+def joint_state_msg(names, positions, stamp_seconds: float, velocities=None):
+    """sensor_msgs/JointState: a stamped, labelled vector (joint commands, or the 25-d reaction by name)."""
+    from sensor_msgs.msg import JointState
+
+    msg = JointState()
+    msg.header.stamp = seconds_to_stamp(stamp_seconds)
+    msg.name = [str(name) for name in names]
+    msg.position = [float(v) for v in positions]
+    msg.velocity = [float(v) for v in velocities] if velocities is not None else []
+    return msg
+
+
 def diagnostics_msg(name: str, snapshot, hardware_id: str, stamp):
-    """A session's diagnostics snapshot (online.SessionDiagnostics) -> diagnostic_msgs/DiagnosticArray:
-    WARN while stale (no input) or after bad messages, errors or a backend fallback, else OK."""
+    """A session's diagnostics snapshot (online.SessionDiagnostics) -> diagnostic_msgs/DiagnosticArray at the
+    snapshot's level (online/health.py: WARN while stale or after recent bad input, ERROR with the reason)."""
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
     status = DiagnosticStatus(name=name, message=snapshot.message, hardware_id=hardware_id)
-    status.level = DiagnosticStatus.WARN if (snapshot.stale or snapshot.problems) else DiagnosticStatus.OK
+    status.level = bytes([int(snapshot.level)])
     status.values = [KeyValue(key=k, value=v) for k, v in snapshot.values.items()]
     msg = DiagnosticArray(status=[status])
     msg.header.stamp = stamp
@@ -73,9 +158,23 @@ def diagnostics_msg(name: str, snapshot, hardware_id: str, stamp):
 
 # ------------------------------------------------------------------------------------------------ images
 
-_CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1, "8UC1": 1, "8UC3": 3, "mono16": 1,
-             "16UC1": 1, "32FC1": 1, "32FC3": 3}
-_DEPTH = {"mono16": 2, "16UC1": 2, "32FC1": 4, "32FC3": 4}
+# encoding -> (values per pixel, bytes per value, OpenCV conversion to BGR or None). The names and the memory
+# layouts are sensor_msgs/image_encodings.hpp's; the Bayer codes follow cv_bridge (OpenCV names a pattern by
+# its second row: ROS bayer_rggb8 is OpenCV's BayerBG). "yuv422" is UYVY in ROS, "yuv422_yuy2" YUYV.
+_FORMATS: dict[str, tuple[int, int, str | None]] = {
+    "bgr8": (3, 1, None), "rgb8": (3, 1, "COLOR_RGB2BGR"), "bgra8": (4, 1, "COLOR_BGRA2BGR"),
+    "rgba8": (4, 1, "COLOR_RGBA2BGR"), "mono8": (1, 1, None), "8UC1": (1, 1, None), "8UC3": (3, 1, None),
+    "8UC4": (4, 1, "COLOR_BGRA2BGR"),
+    "bgr16": (3, 2, None), "rgb16": (3, 2, "COLOR_RGB2BGR"), "bgra16": (4, 2, "COLOR_BGRA2BGR"),
+    "rgba16": (4, 2, "COLOR_RGBA2BGR"), "mono16": (1, 2, None), "16UC1": (1, 2, None), "16UC3": (3, 2, None),
+    "32FC1": (1, 4, None), "32FC3": (3, 4, None),
+    **{f"bayer_{pattern}{bits}": (1, bits // 8, f"COLOR_Bayer{opencv}2BGR")
+       for pattern, opencv in (("rggb", "BG"), ("bggr", "RG"), ("gbrg", "GR"), ("grbg", "GB")) for bits in (8, 16)},
+    "yuv422": (2, 1, "COLOR_YUV2BGR_UYVY"), "uyvy": (2, 1, "COLOR_YUV2BGR_UYVY"),
+    "yuv422_yuy2": (2, 1, "COLOR_YUV2BGR_YUYV"), "yuyv": (2, 1, "COLOR_YUV2BGR_YUYV"),
+    "nv21": (1, 1, "COLOR_YUV2BGR_NV21"),  # a full-size Y plane, then half-height interleaved VU
+}
+ENCODINGS = tuple(_FORMATS)
 
 
 class BadMessage(ValueError):
@@ -87,39 +186,41 @@ class BadMessage(ValueError):
 
 
 def image_to_bgr(msg) -> np.ndarray:
-    """sensor_msgs/Image -> (H, W, 3) BGR uint8 (or (H, W) gray). Raises BadMessage."""
+    """sensor_msgs/Image -> (H, W, 3) BGR uint8, (H, W) gray uint8, or float32 for 32FC images (0..1 or 0..255;
+    NaN pixels are handled by the face cropper). Raises BadMessage."""
     encoding = str(msg.encoding)
-    if encoding not in _CHANNELS:
-        raise BadMessage("unknown_encoding", f"image encoding {encoding!r} (supported: {', '.join(_CHANNELS)})")
+    if encoding not in _FORMATS:
+        raise BadMessage("unknown_encoding", f"image encoding {clip_text(encoding)} (supported: "
+                                             f"{', '.join(ENCODINGS)})")
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     data = memoryview(msg.data).cast("B") if not isinstance(msg.data, bytes) else msg.data
-    if height == 0 or width == 0 or len(data) == 0:
+    if height <= 0 or width <= 0 or len(data) == 0:
         raise BadMessage("empty_image", f"{width}x{height} image with {len(data)} bytes")
-    channels = _CHANNELS[encoding]
-    depth = _DEPTH.get(encoding, 1)
-    if step < width * channels * depth or len(data) < step * height:
+    values, size, conversion = _FORMATS[encoding]
+    rows = height * 3 // 2 if encoding == "nv21" else height
+    subsampled = encoding in ("yuv422", "uyvy", "yuv422_yuy2", "yuyv", "nv21")
+    if (step < width * values * size or len(data) < step * rows or (subsampled and width % 2)
+            or (encoding == "nv21" and height % 2)):
         raise BadMessage("bad_image_size", f"{width}x{height} {encoding} step {step} with {len(data)} bytes")
-    rows = np.frombuffer(data, np.uint8, count=step * height).reshape(height, step)
-    pixels = rows[:, : width * channels * depth]
-    if depth == 2:
-        dtype = ">u2" if msg.is_bigendian else "<u2"
-        return (pixels.copy().view(dtype).reshape(height, width) >> 8).astype(np.uint8)
-    if depth == 4:  # float images (0..1 or 0..255); NaN pixels are handled by the face cropper
-        dtype = ">f4" if msg.is_bigendian else "<f4"
-        return pixels.copy().view(dtype).reshape(height, width, channels).squeeze(2) if channels == 1 else \
-            pixels.copy().view(dtype).reshape(height, width, channels).astype(np.float32)
-    image = pixels.reshape(height, width, channels)
-    import cv2
+    pixels = np.frombuffer(data, np.uint8, count=step * rows).reshape(rows, step)[:, : width * values * size]
+    if size == 4:
+        floats = pixels.copy().view(">f4" if msg.is_bigendian else "<f4").reshape(height, width, values)
+        return floats[:, :, 0] if values == 1 else floats
+    if size == 2:
+        pixels = pixels.copy().view(">u2" if msg.is_bigendian else "<u2").astype(np.uint16)  # native order
+    image = pixels.reshape(rows, width, values) if not subsampled or encoding == "nv21" else \
+        pixels.reshape(rows, width, 2)
+    if conversion is not None:
+        import cv2
 
-    if encoding in ("rgb8",):
-        return cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    if encoding == "rgba8":
-        return cv2.cvtColor(image, cv2.COLOR_RGBA2BGR)
-    if encoding == "bgra8":
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if channels == 1:
-        return image[:, :, 0].copy()
-    return image.copy()
+        image = cv2.cvtColor(np.ascontiguousarray(image.squeeze(2) if values == 1 else image),
+                             getattr(cv2, conversion))
+    if image.dtype == np.uint16:  # 16-bit images keep their top 8 bits, after demosaicing at full depth
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    # A view of `bytes` data (messages decoded from a recording) is read-only: hand out a writable array.
+    return image if image.flags.writeable and image.flags.c_contiguous else np.array(image, order="C")
 
 
 def bgr_to_image(image: np.ndarray, stamp_seconds: float, frame_id: str = ""):

@@ -11,6 +11,7 @@ Parameters (config/reaction.yaml, section `microphone_node`):
     chunk_ms (float, 32.0)    chunk length
     loop (bool, false)        replay the file when it ends
     topic (str, /audio)
+    reliability (str, best_effort), depth (int, 5)   publisher QoS (sensor data)
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numpy as np
 from rclpy.node import Node
 from std_msgs.msg import UInt8MultiArray
 
-from react_ros.nodes.common import make_audio_msg, sensor_qos
+from react_ros.nodes.common import input_qos, make_audio_msg
 
 
 class MicrophoneNode(Node):
@@ -35,10 +36,13 @@ class MicrophoneNode(Node):
         self.declare_parameter("chunk_ms", 32.0)
         self.declare_parameter("loop", False)
         self.declare_parameter("topic", "/audio")
+        self.declare_parameter("reliability", "best_effort")
+        self.declare_parameter("depth", 5)
         p = self.get_parameter
         self.wav_file = str(p("wav_file").value)
         self.loop = bool(p("loop").value)
-        self.publisher = self.create_publisher(UInt8MultiArray, str(p("topic").value), sensor_qos())
+        self.publisher = self.create_publisher(UInt8MultiArray, str(p("topic").value),
+                                               input_qos(p("reliability").value, p("depth").value))
         self.published = 0
         self.finished = False
         self._stream = None

@@ -4,10 +4,12 @@ Everything between the messages is a ReactionSession (online/session.py, no ROS)
 (reaction_params.py) to its configuration, messages to arrays and back, and publishes. configure: the model
 on `backend` (else `fallback_backend`: /diagnostics shows requested_backend, fallback_reason), the profile,
 publishers. activate: inputs, session start, recording if `record`. deactivate / shutdown: the face eases
-to neutral, the recording closes. `autostart` (default) configures and activates at once.
+to neutral, the recording closes. `autostart` (default) configures and activates at once: a configuration error
+then raises ConfigError (exit 1 with the reason); without autostart /diagnostics says ERROR with the reason.
 
   in   image_topic (sensor_msgs/Image), audio_topic (UInt8MultiArray S16LE, nodes/common.py; or audio_common)
-  out  reaction_topic (Float32MultiArray, 25 labelled values), joint_topic (JointState: the profile's joints),
+  out  reaction_topic (Float32MultiArray, 25 labelled values), reaction_stamped_topic (JointState: the same,
+       with the camera frame's stamp), joint_topic (JointState: the profile's joints),
        face_image_topic (Image bgr8, screen faces), /diagnostics every `diagnostics_period_s`
   srv  ~/set_recording (std_srvs/SetBool, when installed; also the `record` parameter)
 One reaction frame per camera frame, with its stamp; a bad message is counted, never fatal (docs/ros.md).
@@ -25,9 +27,11 @@ from std_msgs.msg import Float32MultiArray
 
 from react_ros import schema
 from react_ros.nodes import common
-from react_ros.nodes.common import BadMessage, bgr_to_image
-from react_ros.nodes.reaction_params import PARAMETERS, audio_message_type, sampling_overrides, session_config
+from react_ros.nodes.common import BadMessage, ConfigError, bgr_to_image
+from react_ros.nodes.reaction_params import PARAMETERS, check_config, sampling_overrides, session_config
 from react_ros.nodes.session_recording import RecordingControl, SessionRecording, diagnostics_record
+from react_ros.online import SessionDiagnostics
+from react_ros.online.watchdog import WatchdogThread
 
 try:  # managed node where rclpy has lifecycle support (it does in the pip wheels and Jazzy)
     from rclpy.lifecycle import LifecycleNode as _BaseNode
@@ -51,7 +55,10 @@ class ReactionNode(RecordingControl, _BaseNode):
         self.last_diagnostics: dict[str, str] = {}
         # In-process observers (the bringup's summary): fn(command, publish wall time) after each reaction frame.
         self.output_hooks: list = []
-        self._inputs, self._timers, self._outputs = [], [], {}
+        self._inputs, self._outputs, self._watchdog, self.config_error = [], {}, None, ""
+        # /diagnostics from the start: an unconfigured or misconfigured node says so (ERROR with the reason).
+        self._diagnostics_out = self.create_publisher(DiagnosticArray, self.param("diagnostics_topic"), common.reliable_qos())
+        self.create_timer(float(self.param("diagnostics_period_s")), self._guarded("diagnostics", self._diagnostics))
         self.add_on_set_parameters_callback(self._on_parameters)
         try:
             from std_srvs.srv import SetBool
@@ -61,8 +68,9 @@ class ReactionNode(RecordingControl, _BaseNode):
             pass
         if self.param("autostart"):
             self.trigger_configure()
-            if self.session is not None:
-                self.trigger_activate()
+            if self.session is None:
+                raise ConfigError(self.config_error or "configure failed")
+            self.trigger_activate()
 
     def param(self, name: str):
         return self.get_parameter(name).value
@@ -79,6 +87,8 @@ class ReactionNode(RecordingControl, _BaseNode):
         from react_ros.runtime import load_graphs
 
         try:
+            profile = check_config(self.param)  # before the (slow) backend: a typo fails at once
+            self._audio_msg = common.audio_message_type(str(self.param("audio_type")))
             loaded = load_graphs(self.param("backend"), self.param("model_dir") or None,
                                  self.param("engine_dir") or None, int(self.param("threads")),
                                  fallback=self.param("fallback_backend") or None)
@@ -89,16 +99,17 @@ class ReactionNode(RecordingControl, _BaseNode):
             sampling = sampling_setting(card, sampling_overrides(self.param))
             self.session = ReactionSession.from_loaded(loaded, sampling, session_config(self.param))
         except Exception as error:  # noqa: BLE001
-            self.get_logger().error(f"configure failed: {error}")
+            self.config_error = common.clip_text(str(error), 400)[1:-1]
+            self.get_logger().error(f"configure failed: {self.config_error}")
             self.session = None
             return TransitionCallbackReturn.FAILURE
+        self.config_error = ""
         qos = common.reliable_qos()
         self._outputs = {"reaction": self.create_publisher(Float32MultiArray, self.param("reaction_topic"), qos),
-                         "joints": self.create_publisher(JointState, self.param("joint_topic"), qos),
-                         "diagnostics": self.create_publisher(DiagnosticArray, self.param("diagnostics_topic"), qos)}
+                         "stamped": self.create_publisher(JointState, self.param("reaction_stamped_topic"), qos),
+                         "joints": self.create_publisher(JointState, self.param("joint_topic"), qos)}
         if self.session.render:
             self._outputs["face"] = self.create_publisher(Image, self.param("face_image_topic"), qos)
-        profile = self.session.profile
         self.get_logger().info(f"configured: backend {self.session.info.get('backend')}, profile {profile.name} "
                                f"({len(profile.names)} joints), sampling {sampling}")
         return TransitionCallbackReturn.SUCCESS
@@ -106,22 +117,18 @@ class ReactionNode(RecordingControl, _BaseNode):
     def on_activate(self, state=None):
         if self.session is None:
             return TransitionCallbackReturn.FAILURE
-        inputs, timers = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        inputs = MutuallyExclusiveCallbackGroup()
         self.session.start(int(self.param("seed")))
-        self._audio_type, audio_msg = audio_message_type(str(self.param("audio_type")), self.get_logger())
-        subscribe = self.create_subscription
-        self._inputs = [subscribe(Image, self.param("image_topic"), self._guarded("image dropped", self._image),
-                                  common.sensor_qos(), callback_group=inputs),
-                        subscribe(audio_msg, self.param("audio_topic"), self._guarded("audio dropped", self._audio),
-                                  common.sensor_qos(), callback_group=inputs)]
-        self._timers = [self.create_timer(1.0 / float(self.param("watchdog_rate_hz")),
-                                          self._guarded("watchdog", self._watchdog), callback_group=timers),
-                        self.create_timer(float(self.param("diagnostics_period_s")),
-                                          self._guarded("diagnostics", self._diagnostics), callback_group=timers)]
+        qos = {"reliability": str(self.param("input_reliability")), "depth": int(self.param("input_depth"))}
+        self._inputs = [common.create_input_subscription(self, kind, self.param(topic), self._guarded(what, fn),
+                                                         callback_group=inputs, **qos)
+                        for kind, topic, what, fn in ((Image, "image_topic", "image dropped", self._image),
+                                                      (self._audio_msg, "audio_topic", "audio dropped", self._audio))]
+        self._watchdog = WatchdogThread(self._guarded("watchdog", self._watchdog_step),
+                                        1.0 / float(self.param("watchdog_rate_hz"))).start()
         if self.param("record"):
             self.start_recording()
-        self.get_logger().info(f"active: {self.param('image_topic')} + {self.param('audio_topic')} -> "
-                               f"{self.param('joint_topic')}")
+        self.get_logger().info(f"active: {self.param('image_topic')} + {self.param('audio_topic')} -> {self.param('joint_topic')}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state=None):
@@ -134,9 +141,7 @@ class ReactionNode(RecordingControl, _BaseNode):
         self._outputs, self.session = {}, None
         return TransitionCallbackReturn.SUCCESS
 
-    def on_shutdown(self, state=None):
-        self.shutdown_gracefully()
-        return TransitionCallbackReturn.SUCCESS
+    on_shutdown = on_deactivate  # both: stop input, ease to neutral, close the recording
 
     def shutdown_gracefully(self) -> None:
         """Stop input, ease the face to neutral (within the velocity limits), close the recording."""
@@ -144,9 +149,8 @@ class ReactionNode(RecordingControl, _BaseNode):
             self.session.stop()
             for subscription in self._inputs:
                 self.destroy_subscription(subscription)
-            for timer in self._timers:
-                self.destroy_timer(timer)
-            self._inputs, self._timers = [], []
+            self._watchdog = self._watchdog and self._watchdog.stop()  # stop() returns None
+            self._inputs = []
             if "joints" in self._outputs:
                 for command in self.session.ease_to_neutral(rate_hz=50.0, max_s=2.0):
                     self._publish_joints(command)
@@ -167,7 +171,7 @@ class ReactionNode(RecordingControl, _BaseNode):
                               bad_reason=reason)
 
     def _audio(self, msg) -> None:
-        read = common.audio_from_msg if self._audio_type == "uint8_array" else common.audio_common_from_msg
+        read = common.audio_common_from_msg if "audio_common" in self.param("audio_type") else common.audio_from_msg
         try:
             pcm, rate, stamp = read(msg, int(self.param("audio_sample_rate")))
         except BadMessage as error:
@@ -182,7 +186,8 @@ class ReactionNode(RecordingControl, _BaseNode):
             try:
                 handler(*args)
             except Exception as error:  # noqa: BLE001 (never die on a message or a timer)
-                self.session.count("errors")
+                if self.session is not None:
+                    self.session.count("errors")
                 self.get_logger().warning(f"{what}: {error}", throttle_duration_sec=5.0)
 
         return call
@@ -193,43 +198,38 @@ class ReactionNode(RecordingControl, _BaseNode):
         output = command.output
         msg = common.array_msg(output.reaction, LABELS)
         self._outputs["reaction"].publish(msg)
+        self._outputs["stamped"].publish(common.joint_state_msg(schema.ATTRIBUTE_NAMES, output.reaction, command.stamp))
         self._publish_joints(command)
-        if command.face is not None:
-            self._outputs["face"].publish(bgr_to_image(command.face, command.stamp, "face"))
         published = time.time()
         for hook in self.output_hooks:
             hook(command, published)
         self.recording.write_reaction(self.param("reaction_topic"), msg, output)
 
     def _publish_joints(self, command) -> None:
-        msg = JointState()
-        msg.header.stamp = common.seconds_to_stamp(command.stamp)
-        msg.name = list(self.session.profile.names)
-        msg.position = [float(v) for v in command.positions]
-        msg.velocity = [float(v) for v in command.velocities]
+        """The face: joint commands and, for screen faces, the rendered image."""
+        msg = common.joint_state_msg(self.session.profile.names, command.positions, command.stamp, command.velocities)
         self._outputs["joints"].publish(msg)
         self.recording.write(self.param("joint_topic"), "sensor_msgs/msg/JointState", msg)  # every command
-
-    def _watchdog(self) -> None:
-        command = self.session.tick()
-        if command is None:
-            return
-        if command.gap_started:
-            self.get_logger().warning("no input: easing the face to neutral")
-        self._publish_joints(command)
         if command.face is not None:
             self._outputs["face"].publish(bgr_to_image(command.face, command.stamp, "face"))
 
+    def _watchdog_step(self) -> None:
+        command = self.session.tick()
+        if command is not None:
+            if command.gap_started:
+                self.get_logger().warning("no input: easing the face to neutral")
+            self._publish_joints(command)
+
     def _diagnostics(self) -> None:
         snapshot = self.diagnostics_snapshot()
-        msg = common.diagnostics_msg(f"react_ros: {self.get_name()}", snapshot, str(self.session.info.get("backend", "")),
-                                     self.get_clock().now().to_msg())
-        self._outputs["diagnostics"].publish(msg)
+        backend = str((self.session.info if self.session else {}).get("backend", ""))
+        msg = common.diagnostics_msg(f"react_ros: {self.get_name()}", snapshot, backend, self.get_clock().now().to_msg())
+        self._diagnostics_out.publish(msg)
         self.recording.write(self.param("diagnostics_topic"), "diagnostic_msgs/msg/DiagnosticArray",
                              diagnostics_record(msg))
 
     def diagnostics_snapshot(self):
-        snapshot = self.session.diagnostics()
+        snapshot = self.session.diagnostics() if self.session else SessionDiagnostics.unconfigured(self.config_error)
         snapshot.values["recording"] = str(self.recording.recorder.path) if self.recording.active else "off"
         self.last_diagnostics = snapshot.values
         return snapshot

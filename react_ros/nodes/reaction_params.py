@@ -1,6 +1,7 @@
 """The reaction node's parameters and how they become a session configuration and a sampling setting."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from react_ros.online import PipelineConfig, SessionConfig
@@ -12,7 +13,13 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "audio_topic": ("/audio", "speaker microphone"),
     "audio_type": ("uint8_array", "uint8_array (built-in layout) | audio_common_stamped | audio_common"),
     "audio_sample_rate": (16000, "rate of audio messages that do not say theirs"),
+    "input_reliability": ("best_effort", "camera/microphone subscriptions: best_effort (sensor data) | reliable"),
+    "input_depth": (5, "camera/microphone subscriptions: queue depth (keep last)"),
+    "max_stamp_skew_s": (10.0, "an input stamp further than this from the receive time is garbage and replaced "
+                               "by it (0 = accept any clock, e.g. replays in simulated time)"),
     "reaction_topic": ("/react_ros/reaction", "25-d reaction, std_msgs/Float32MultiArray"),
+    "reaction_stamped_topic": ("/react_ros/reaction_stamped", "25-d reaction with the camera frame's stamp, "
+                                                               "sensor_msgs/JointState (attribute names, position)"),
     "joint_topic": ("/react_ros/joint_commands", "face commands, sensor_msgs/JointState"),
     "face_image_topic": ("/react_ros/face_image", "rendered face, sensor_msgs/Image"),
     "diagnostics_topic": ("/diagnostics", "diagnostic_msgs/DiagnosticArray"),
@@ -37,9 +44,9 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
     "face_image_size": (256, "rendered face size in pixels"),
     "smoothing_s": (0.06, "joint smoothing time constant"),
-    "input_timeout_s": (0.5, "no camera frame for this long: ease to neutral"),
+    "input_timeout_s": (0.15, "no reaction for this long: ease to neutral"),
     "reset_after_gap_s": (3.0, "a gap this long starts a fresh speaker context"),
-    "watchdog_rate_hz": (30.0, "command rate while easing to neutral"),
+    "watchdog_rate_hz": (50.0, "command rate while easing to neutral"),
     "diagnostics_period_s": (1.0, "diagnostics period"),
     "record": (False, "record the session to MCAP (settable at run time)"),
     "record_raw_media": (True, "also record camera images and microphone audio (false: features only)"),
@@ -58,7 +65,8 @@ def session_config(param: Callable[[str], object]) -> SessionConfig:
                          face_image_size=int(param("face_image_size")), smoothing_s=float(param("smoothing_s")),
                          input_timeout_s=float(param("input_timeout_s")),
                          reset_after_gap_s=float(param("reset_after_gap_s")),
-                         diagnostics_period_s=float(param("diagnostics_period_s")))
+                         diagnostics_period_s=float(param("diagnostics_period_s")),
+                         max_stamp_skew_s=float(param("max_stamp_skew_s")) or math.inf)
 
 
 def sampling_overrides(param: Callable[[str], object]) -> dict[str, object]:
@@ -70,16 +78,19 @@ def sampling_overrides(param: Callable[[str], object]) -> dict[str, object]:
             "noise_correlation": correlation if correlation >= 0 else None}
 
 
-def audio_message_type(kind: str, logger=None):
-    """(kind, message class) of the audio input: audio_common's when asked for and installed, else UInt8MultiArray."""
-    if kind in ("audio_common_stamped", "audio_common"):
-        try:
-            from audio_common_msgs.msg import AudioData, AudioDataStamped
+CROP_MODES = ("full_frame", "haar")
 
-            return kind, AudioDataStamped if kind == "audio_common_stamped" else AudioData
-        except ImportError:
-            if logger is not None:
-                logger.error("audio_common_msgs is not installed; using the uint8_array layout")
-    from std_msgs.msg import UInt8MultiArray
 
-    return "uint8_array", UInt8MultiArray
+def check_config(param: Callable[[str], object]):
+    """The parameters that need no model, checked before the backend loads: the robot profile (returned), the
+    crop mode and the input QoS. Raises ConfigError with the reason."""
+    from react_ros.nodes.common import ConfigError, clip_text, input_qos
+    from react_ros.robot import load_profile
+
+    input_qos(str(param("input_reliability")), int(param("input_depth")))
+    if str(param("crop_mode")) not in CROP_MODES:
+        raise ConfigError(f"crop_mode {clip_text(param('crop_mode'))}: expected one of {', '.join(CROP_MODES)}")
+    try:
+        return load_profile(str(param("robot_profile")))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"robot_profile {clip_text(param('robot_profile'))}: {error}") from error

@@ -107,10 +107,10 @@ class ReactionPipeline:
         self.front_end = front_end
         self.generator = generator
         self.config = config
-        self.n_audio = generator.config.audio_dim
-        if front_end.n_audio_features != self.n_audio:
-            raise ValueError(f"ReactionPipeline: front end makes {front_end.n_audio_features} audio features, "
-                             f"the model expects {self.n_audio}")
+        self.n_audio = front_end.n_audio_features
+        if generator.audio_dim is not None and generator.audio_dim != self.n_audio:  # None: the source ignores audio
+            raise ValueError(f"ReactionPipeline: front end makes {self.n_audio} audio features, "
+                             f"the model expects {generator.audio_dim}")
         self.reset(config.seed)
 
     @classmethod
@@ -266,6 +266,6 @@ class ReactionPipeline:
             self.stats.errors += 1
             frames = self._neutral_frames(0)  # the queue falls back to neutral frames while it is empty
         if len(frames):
-            self.stats.windows += len(frames) // self.generator.config.window
+            self.stats.windows += len(frames) // self.generator.window
             latency["generate"] = time.perf_counter() - started
         self._queue.extend(np.asarray(frames, np.float32))

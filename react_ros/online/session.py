@@ -17,14 +17,21 @@ Where reactions come from is a `ReactionSource`: the model's `ReactionPipeline` 
 a study condition may plug in another source (mimicry, neutral, replay, scripted) with the same four members.
 Everything after the source (motion limits, watchdog, face image, counters, latency) stays the same.
 
-Thread safety: `on_image`/`on_audio` may run on one thread and `tick`/`diagnostics` on another (the node's
-input and timer callback groups); the source and the motion state each have a lock.
+Thread safety: `on_image`/`on_audio` may run on one thread and `tick`/`diagnostics` on another (the node runs
+the watchdog on its own thread, online/watchdog.py); the source and the motion state each have a lock, and
+`tick` never waits for the source, so a stalled generator cannot freeze the face.
+
+Input stamps are checked per stream (online/stamps.py): a garbage stamp (1970, 2038, NaN) is replaced by the
+receive time and counted in `bad_stamps`, an out-of-order or duplicate one drops the message, so a command
+always carries a plausible stamp. /diagnostics shows latency percentiles over a recent window and a level
+that follows the current input (online/health.py): back to OK once bad input stops.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,12 +39,13 @@ from typing import Protocol
 import numpy as np
 
 from react_ros import schema
+from react_ros.online.health import ERROR, OK, WARN, HealthLevel, LatencyWindow
 from react_ros.online.latency import LatencyRecord
 from react_ros.online.pipeline import PipelineConfig, PipelineStats, ReactionOutput, ReactionPipeline
+from react_ros.online.stamps import FrameGaps, StampChecker
 from react_ros.robot import MotionConfig, MotionController, RobotProfile, load_profile
 
-__all__ = ["Command", "ReactionSession", "ReactionSource", "SessionConfig", "SessionDiagnostics", "DroppedFrames",
-           "fallback_of"]
+__all__ = ["Command", "ReactionSession", "ReactionSource", "SessionConfig", "SessionDiagnostics", "fallback_of"]
 
 
 class ReactionSource(Protocol):
@@ -60,9 +68,11 @@ class SessionConfig:
     face_image: str = "auto"  # render the face: auto (screen profiles) | true | false
     face_image_size: int = 256
     smoothing_s: float = 0.06
-    input_timeout_s: float = 0.5  # no camera frame for this long: the watchdog eases to neutral
+    input_timeout_s: float = 0.15  # no reaction for this long: the watchdog eases to neutral (4.5 frames at 30 fps)
     reset_after_gap_s: float = 3.0  # a gap this long starts a fresh speaker context
     diagnostics_period_s: float = 1.0  # the period `diagnostics()` is called at (for the rate)
+    max_stamp_skew_s: float = 10.0  # an input stamp further than this from the receive time is garbage (inf: any)
+    latency_window_s: float = 10.0  # /diagnostics percentiles are over this much recent time
 
 
 @dataclass
@@ -86,35 +96,28 @@ class Command:
 class SessionDiagnostics:
     values: dict[str, str]  # key/values of the diagnostics message
     stale: bool  # no input: the face is easing to neutral
-    problems: bool  # bad messages or errors so far
+    problems: bool  # bad messages or errors so far (history; `level` is the current state)
+    level: int = OK  # diagnostic_msgs level now: OK, WARN (stale, bad input recently, fallback), ERROR
+    reason: str = ""  # what the level is about
 
     @property
     def message(self) -> str:
+        if self.reason:
+            return self.reason
         return "no input: face easing to neutral" if self.stale else "reacting"
 
+    @classmethod
+    def error(cls, reason: str, state: str = "unconfigured") -> SessionDiagnostics:
+        """The node cannot work (a configuration error): ERROR with the reason, for /diagnostics."""
+        return cls({"state": state, "error": reason}, stale=True, problems=True, level=ERROR, reason=reason)
 
-class DroppedFrames:
-    """Camera frames lost on the way (best-effort QoS, a busy node), estimated from gaps in the stamps: a gap of
-    more than 1.8 median frame intervals counts round(gap / interval) - 1 frames (timer jitter of a file
-    player stays below that; gaps longer than 10 s are input gaps, not drops)."""
-
-    def __init__(self, history: int = 31) -> None:
-        self._stamps: deque[float] = deque(maxlen=history)
-        self.count = 0
-
-    def add(self, stamp: float) -> int:
-        missed = 0
-        if len(self._stamps) >= 5:
-            interval = float(np.median(np.diff(np.array(self._stamps))))
-            gap = stamp - self._stamps[-1]
-            if interval > 0 and 1.8 * interval < gap < 10.0:
-                missed = int(round(gap / interval)) - 1
-        self._stamps.append(stamp)
-        self.count += missed
-        return missed
-
-    def clear(self) -> None:
-        self._stamps.clear()
+    @classmethod
+    def unconfigured(cls, error: str = "") -> SessionDiagnostics:
+        """No session yet: ERROR with the reason after a failed configure, else WARN (waiting to be configured)."""
+        if error:
+            return cls.error(error)
+        return cls({"state": "unconfigured"}, stale=True, problems=False, level=WARN,
+                   reason="not configured (waiting for the lifecycle manager)")
 
 
 # Counters shown in diagnostics, in this order (always present, 0 when nothing happened).
@@ -159,13 +162,17 @@ class ReactionSession:
             renderer = FaceRenderer(config.face_image_size)
         self.renderer = renderer if self.render else None
         self.counters: Counter[str] = Counter()
-        self.latency = LatencyRecord()
+        self.latency = LatencyRecord()  # the whole run (summary, latency.json)
+        self.windows: dict[str, LatencyWindow] = {}  # recent latencies per stage (/diagnostics)
+        self.health = HealthLevel(("bad_images", "bad_audio", "bad_stamps", "errors"))
+        self._stamps = {"image": StampChecker(config.max_stamp_skew_s), "audio": StampChecker(config.max_stamp_skew_s)}
+        self._gaps = FrameGaps()
+        self._busy_s = 0.0  # how long the previous camera frame kept this session busy
         self.active = False
         self._source_lock = threading.Lock()
         self._motion_lock = threading.Lock()
         self._period: Counter[str] = Counter()
         self._earlier = PipelineStats()  # the source's counts from before its last reset
-        self._drops = DroppedFrames()
         self._last_image: float | None = None
         self._was_stale = True
 
@@ -202,7 +209,9 @@ class ReactionSession:
                      "audio_restarts", "windows"):
             setattr(self._earlier, name, getattr(self._earlier, name) + getattr(stats, name))
         self.source.reset(self.config.pipeline.seed if seed is None else seed)
-        self._drops.clear()
+        for checker in self._stamps.values():  # a fresh context may come from a restarted driver
+            checker.reset()
+        self._gaps.reset()
 
     def count(self, name: str, n: int = 1) -> None:
         """Count something that happened outside the session (e.g. a recording error): shown in diagnostics."""
@@ -213,7 +222,8 @@ class ReactionSession:
     def on_image(self, image, stamp: float | None, emit: Callable[[Command], None],
                  bad_reason: str | None = None) -> ReactionOutput | None:
         """A camera frame (BGR uint8, or None when it could not be decoded: `bad_reason` says why; it still counts
-        as a frame without a face). stamp: capture time (s); None or <= 0: the time it arrived.
+        as a frame without a face). stamp: capture time (s); 0 or None: the time it arrived; a garbage stamp is
+        replaced by the arrival time, an out-of-order or duplicate one drops the frame (None is returned).
         `emit(command)` is called with this frame's reaction before the next window is computed."""
         now = self.clock()
         self.counters["images"] += 1
@@ -221,20 +231,39 @@ class ReactionSession:
         if bad_reason is not None:
             self.counters[bad_reason] += 1
             self.counters["bad_images"] += 1
-        if stamp is None or not stamp > 0.0:
-            stamp = self.wall_clock()
         if self._last_image is not None and now - self._last_image > self.config.reset_after_gap_s:
             with self._source_lock:
                 self._reset_source(None)
             self.counters["context_resets"] += 1
-        self.counters["dropped_frames"] += self._drops.add(stamp)
+        stamp = self._checked("image", stamp, self.wall_clock())
+        if stamp is None:
+            return None
+        self.counters["dropped_frames"] += self._gaps.add(stamp, busy_s=self._busy_s)
         self._last_image = now
         with self._source_lock:
             output = self.source.push_image(image, stamp, emit=lambda out: self._emit(out, emit))
+        self._busy_s = self.clock() - now
         if output is not None:  # stage latencies, including the window computed after the emit
             for stage, seconds in output.latency.items():
-                self.latency.add(stage, seconds)
+                self._add_latency(stage, seconds)
         return output
+
+    def _checked(self, stream: str, stamp: float | None, received: float) -> float | None:
+        """The stamp to use for a message of `stream`, or None to drop it (counted in `bad_stamps`)."""
+        try:
+            stamp = 0.0 if stamp is None else float(stamp)
+        except (TypeError, ValueError):
+            stamp = math.nan
+        check = self._stamps[stream].check(stamp, received)
+        if check.bad:
+            self.counters["bad_stamps"] += 1
+            self.counters[check.problem] += 1
+        return check.stamp if check.usable else None
+
+    def _add_latency(self, stage: str, seconds: float) -> None:
+        window = self.windows.setdefault(stage, LatencyWindow(self.config.latency_window_s))
+        if window.add(seconds, self.clock()):  # non-finite or negative (clock trouble): counted, never kept
+            self.latency.add(stage, seconds)
 
     def on_audio(self, samples, sample_rate: int, stamp: float | None, bad_reason: str | None = None) -> int:
         """A microphone chunk whose first sample was captured at `stamp` (None or <= 0: it arrived just now);
@@ -244,8 +273,13 @@ class ReactionSession:
             self.counters[bad_reason] += 1
             self.counters["bad_audio"] += 1
             return 0
-        if stamp is None or not stamp > 0:
-            stamp = self.wall_clock() - len(samples) / float(sample_rate)
+        try:
+            duration = len(samples) / float(sample_rate)
+        except (TypeError, ValueError, ZeroDivisionError):
+            duration = 0.0  # the source counts the chunk as bad
+        stamp = self._checked("audio", stamp, self.wall_clock() - duration)
+        if stamp is None:
+            return 0
         with self._source_lock:
             return self.source.push_audio(samples, sample_rate, stamp)
 
@@ -258,11 +292,11 @@ class ReactionSession:
             velocities = self.motion.velocities.copy()
             shown = self.display.update(output.reaction, now) if self.display is not None else None
             self._was_stale = False
-        self.latency.add("end_to_end", self.wall_clock() - output.stamp)
+            self.counters["commands"] += 1  # under the lock: the watchdog thread counts commands too
+        self._add_latency("end_to_end", self.wall_clock() - output.stamp)
         self._period["outputs"] += 1
         self._period["face_present"] += int(output.face_present)
         self._period["audio_present"] += int(output.audio_present)
-        self.counters["commands"] += 1
         emit(Command(output.stamp, positions, velocities, shown, self._face(shown), output))
 
     def _face(self, shown) -> np.ndarray | None:
@@ -283,8 +317,8 @@ class ReactionSession:
             positions = self.motion.tick(now)
             velocities = self.motion.velocities.copy()
             shown = self.display.tick(now) if self.display is not None else None
-        self.counters["commands"] += 1
-        self.counters["watchdog_commands"] += 1
+            self.counters["commands"] += 1
+            self.counters["watchdog_commands"] += 1
         return Command(self.wall_clock(), positions, velocities, shown, self._face(shown), gap_started=gap_started)
 
     def ease_to_neutral(self, rate_hz: float = 50.0, max_s: float = 2.0) -> Iterator[Command]:
@@ -330,14 +364,21 @@ class ReactionSession:
         for key, value in self.info.items():
             if key.endswith("_id") or key.endswith("sha256"):
                 values.setdefault(key, str(value))
-        for stage, summary in self.latency.summary().items():
-            if summary["n"]:
-                values[f"latency_{stage}_ms_median"] = f"{summary['median_ms']:.2f}"
-                values[f"latency_{stage}_ms_p99"] = f"{summary['p99_ms']:.2f}"
+        now = self.clock()
+        for stage, window in self.windows.items():  # recent: an outlier leaves the window again
+            summary = window.summary_ms(now)
+            if summary["count"]:
+                values[f"latency_{stage}_ms_median"] = f"{summary['median']:.2f}"
+                values[f"latency_{stage}_ms_p99"] = f"{summary['p99']:.2f}"
         totals = self.totals()
         values.update({key: str(value) for key, value in totals.items()})
         problems = any(totals[key] for key in ("bad_images", "bad_audio", "errors")) or bool(self.fallback["reason"])
-        return SessionDiagnostics(values, stale, problems)
+        level, reason = self.health.update(totals, stale=stale and self.active)
+        if self.fallback["reason"] and level == OK:  # running, but not on the backend that was asked for
+            level, reason = WARN, f"running on {self.fallback['used']}, not {self.fallback['requested']}"
+        if level == OK:
+            reason = "" if self.active else "inactive"  # configured, waiting for activate (or deactivated)
+        return SessionDiagnostics(values, stale, problems, level, reason)
 
     def summary(self) -> dict:
         """The run summary's part that the session knows: backend (and fallback), sampling, counts, stages."""

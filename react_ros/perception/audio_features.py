@@ -285,6 +285,9 @@ class StreamingResampler:
         return int(self._history.size)
 
 
+MICROPHONE_RATES = (48000, 44100, 32000, 22050, 8000)  # prepared by StreamingAudioFeatures up front
+
+
 class StreamingAudioFeatures:
     """Frame-by-frame log-mel features from audio chunks of any size, equal to `audio_features`.
 
@@ -292,10 +295,15 @@ class StreamingAudioFeatures:
     history (+ a resampler history when the input rate differs), never the stream.
     """
 
-    def __init__(self, config: AudioFeatureConfig = AudioFeatureConfig()) -> None:
+    def __init__(self, config: AudioFeatureConfig = AudioFeatureConfig(),
+                 input_rates: tuple[int, ...] = MICROPHONE_RATES) -> None:
         self.config = config
         self._kernel = _FeatureKernel(config)
         self._resampler: StreamingResampler | None = None
+        # Resamplers for the usual microphone rates are built here, not at the first chunk: building one
+        # imports scipy.signal (about a second), which inside a ROS callback stalls the live stream.
+        self._resamplers = {int(rate): StreamingResampler(int(rate), config.sample_rate)
+                            for rate in input_rates if int(rate) != config.sample_rate}
         self.reset()
 
     def reset(self) -> None:
@@ -330,7 +338,11 @@ class StreamingAudioFeatures:
         x = _as_mono_float(samples, "StreamingAudioFeatures.push")
         if sample_rate is not None and int(sample_rate) != self.config.sample_rate:
             if self._resampler is None or self._resampler.from_rate != int(sample_rate):
-                self._resampler = StreamingResampler(int(sample_rate), self.config.sample_rate)
+                rate = int(sample_rate)
+                if rate not in self._resamplers:  # an unusual rate: built now (and kept)
+                    self._resamplers[rate] = StreamingResampler(rate, self.config.sample_rate)
+                self._resampler = self._resamplers[rate]
+                self._resampler.reset()
             x = self._resampler.push(x)
         if x.size == 0:
             return np.zeros((0, self.config.n_mels), dtype=np.float32)

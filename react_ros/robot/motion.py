@@ -29,7 +29,7 @@ __all__ = ["MotionConfig", "MotionController"]
 @dataclass(frozen=True)
 class MotionConfig:
     smoothing_s: float = 0.06  # time constant of the exponential smoothing (0 = none)
-    stale_after_s: float = 0.5  # no reaction for this long -> ease to neutral
+    stale_after_s: float = 0.15  # no reaction for this long -> ease to neutral (velocity-limited, unsmoothed)
     max_dt_s: float = 0.1  # longest step credited to the velocity limit
 
 
@@ -63,6 +63,8 @@ class MotionController:
         if self.last_input is None or now - self.last_input > self.config.stale_after_s:
             self.stale = True
             self.target = self.profile.neutral.copy()
+            # Straight to neutral at the velocity limits: smoothing would only approach it asymptotically.
+            return self._step(now, smooth=False)
         return self._step(now)
 
     def is_stale(self, now: float) -> bool:

@@ -123,7 +123,8 @@ def _write_bundle(bundle: Path, run: Path, report: dict) -> None:
             # the robot must run the front end whose output the speaker condition was (docs/perception.md)
             "speaker_attributes": trained_on, "face_frontend": "mesh" if trained_on == "perceived" else "haar",
             "parameters": model.parameter_count(), "train_config": meta.get("train_config"),
-            "validation": (meta.get("history") or {}).get("diffusion", [])[-1:],
+            # every validation of the diffusion stage, not only the last: the card shows how training went
+            "validation": (meta.get("history") or {}).get("diffusion", []),
             # an estimator trained by an earlier run of the same directory keeps its metrics on the card
             "estimator": report.get("estimator") or {k: v for k, v in estimator_meta.get("metrics", {}).items()
                                                      if k != "epoch_loss"}}

@@ -1,0 +1,188 @@
+"""`react-ros families`: how a model generalises across the synthetic families of listener behaviour.
+
+For every family (`react_ros.data.families`) it makes a small data set (or reuses one made with the same
+settings; videos only for the test split, which the online path reads), evaluates the model in the robot's direction (speaker -> listener), offline and online, beside
+delayed mimicry (delay fitted on the family's training split), Mime, MeanSeq and the real reactions, and
+writes one Markdown table and one JSON (plus each family's full report in a sub-directory).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+DIRECTION = "speaker->listener"  # the robot's role
+# (key, title, better direction) of the table's columns
+COLUMNS = [("FRCorr_per_pred", "FRCorr/pred ↑", "high"), ("FRDist", "FRDist ↓", "low"), ("FRDiv", "FRDiv ↑", "high"),
+           ("FRSyn", "FRSyn ↓", "low"), ("FRSyn_lag_median", "median lag", "none")]
+ROWS = ["model (offline)", "model (online, from video+wav)", "Delayed mimicry",
+        "Delayed mimicry (online, from video+wav)", "Mime", "MeanSeq", "GT", "GT, paired only"]
+
+
+def add_commands(commands) -> None:
+    parser = commands.add_parser(
+        "families", help="per synthetic family: model vs delayed mimicry, Mime, MeanSeq, GT (robot's direction)")
+    parser.add_argument("--out", default="docs/results/families", help="report directory (families.md, .json)")
+    parser.add_argument("--data-root", default="out/families_data", help="where the families' data sets live")
+    parser.add_argument("--families", nargs="+", default=None, help="default: all")
+    parser.add_argument("--sessions", type=int, default=15, help="sessions per family (60/20/20 %% train/val/test)")
+    parser.add_argument("--clips-per-session", type=int, default=3)
+    parser.add_argument("--min-seconds", type=float, default=20.0)
+    parser.add_argument("--max-seconds", type=float, default=25.0)
+    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-online", action="store_true", help="skip the online path (no video rendering)")
+    parser.add_argument("--card", default=None,
+                        help="also put the verdict table between the families markers of this page (docs/model.md)")
+    parser.set_defaults(func=run_families)
+
+
+def family_data(root: Path, name: str, args: argparse.Namespace) -> Path:
+    """The family's data set under `root`, made unless one with the same settings is there already."""
+    from react_ros.data.synth import SynthConfig, generate
+
+    settings = {"family": name, "sessions": args.sessions, "clips_per_session": args.clips_per_session,
+                "min_seconds": args.min_seconds, "max_seconds": args.max_seconds, "seed": args.data_seed,
+                "video": "test" if not args.no_online else None}
+    out = root / name
+    stamp = out / "synth_settings.json"
+    if stamp.is_file() and json.loads(stamp.read_text()) == settings:
+        return out
+    generate(SynthConfig(out=out, sessions=args.sessions, clips_per_session=args.clips_per_session,
+                         min_seconds=args.min_seconds, max_seconds=args.max_seconds, video=not args.no_online,
+                         video_splits=("test",), seed=args.data_seed, family=name), progress=True)
+    stamp.write_text(json.dumps(settings, indent=2))
+    return out
+
+
+def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    from react_ros.data.features import load_features
+    from react_ros.data.mars import test_ground_truths
+    from react_ros.evaluation.pipeline import (
+        ONLINE_MIMICRY,
+        offline_predictions,
+        online_mimicry_predictions,
+        online_predictions,
+        reference_scores,
+        score,
+    )
+
+    tests = test_ground_truths(data, "test", directions=DIRECTION)
+    outputs = {"model (offline)": offline_predictions(loaded.graphs, load_features(data, "test", DIRECTION),
+                                                      args.samples, args.seed, sampling, progress=True)}
+    if not args.no_online:
+        ids = [t.id for t in tests]
+        outputs["model (online, from video+wav)"] = online_predictions(
+            loaded.graphs, loaded.estimator_fn, data, "test", ids, args.samples, args.seed, sampling, progress=True)
+        outputs[ONLINE_MIMICRY] = online_mimicry_predictions(loaded.estimator_fn, data, "test", tests, args.samples)
+    results = {name: score(p, tests) for name, p in outputs.items()}
+    results.update(reference_scores(data, tests, args.samples, args.seed))
+    for metrics in results.values():
+        metrics["inputs"] = len(tests)
+    return results
+
+
+def markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """A verdict per family, then every family's rows."""
+    lines = ["| family | model FRCorr/pred (online) | delayed mimicry (delay) | Mime | model FRDist | delayed mimicry "
+             "FRDist | Mime FRDist | model beats delayed mimicry and Mime on both |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for family, rows in results.items():
+        model, mimicry, mime = rows["model (offline)"], rows["Delayed mimicry"], rows["Mime"]
+        online = rows.get("model (online, from video+wav)", {}).get("FRCorr_per_pred")
+        delay = next((v for k, v in mimicry.items() if k.startswith("delay_frames")), float("nan"))
+        wins = (model["FRCorr_per_pred"] > max(mimicry["FRCorr_per_pred"], mime["FRCorr_per_pred"])
+                and model["FRDist"] < min(mimicry["FRDist"], mime["FRDist"]))
+        lines.append(f"| {family} | {model['FRCorr_per_pred']:.3f}" + (f" ({online:.3f})" if online else "")
+                     + f" | {mimicry['FRCorr_per_pred']:.3f} ({delay:.0f} fr) | {mime['FRCorr_per_pred']:.3f} | "
+                     f"{model['FRDist']:.1f} | {mimicry['FRDist']:.1f} | {mime['FRDist']:.1f} | "
+                     f"{'yes' if wins else '**no**'} |")
+    lines += ["", "| family | method | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+              "| --- | --- |" + " ---: |" * len(COLUMNS)]
+    for family, rows in results.items():
+        for method in ROWS:
+            if method in rows:
+                cells = [_cell(rows[method].get(key)) for key, _, _ in COLUMNS]
+                lines.append(f"| {family} | {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    if value is None or not np.isfinite(float(value)):
+        return "–"
+    return f"{float(value):.4f}" if abs(float(value)) < 1 else f"{float(value):.2f}"
+
+
+def run_families(args: argparse.Namespace) -> int:
+    import torch
+
+    from react_ros.data.families import SUMMARIES
+    from react_ros.evaluation.cli import _load
+    from react_ros.evaluation.report import write_report
+
+    names = args.families or list(SUMMARIES)
+    unknown = [n for n in names if n not in SUMMARIES]
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; known: {', '.join(SUMMARIES)}")
+    args.backend, args.engine_dir = "torch", None
+    loaded, sampling = _load(args)
+    out, root = Path(args.out), Path(args.data_root)
+    results, seconds = {}, {}
+    threads = torch.get_num_threads()
+    for name in names:
+        started = time.perf_counter()
+        data = family_data(root, name, args)
+        # The metrics (numba's parallel code) leave torch with another thread count: from 1 to 2 here, which made
+        # the next family's generation 27x slower on a loaded 2-core machine. Each family starts like the first.
+        torch.set_num_threads(threads)
+        results[name] = evaluate_family(data, loaded, sampling, args)
+        seconds[name] = round(time.perf_counter() - started, 1)
+        write_report(out / name, results[name], {"family": name, "data": str(data), "directions": DIRECTION},
+                     f"REACT metrics, family {name} ({DIRECTION}, test split)")
+        print(f"{name}: {seconds[name]} s", flush=True)
+    meta = {"command": "react-ros families " + " ".join(_argv(args)), "model": loaded.info,
+            "sampling": sampling.__dict__, "direction": DIRECTION, "seconds": seconds,
+            "summaries": {n: SUMMARIES[n] for n in names}}
+    out.mkdir(parents=True, exist_ok=True)
+    clean = {f: {m: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                 for m, r in rows.items()} for f, rows in results.items()}
+    (out / "families.json").write_text(json.dumps({"meta": meta, "results": clean}, indent=2, default=str))
+    inputs = {f: int(next(iter(rows.values()))["inputs"]) for f, rows in results.items()}
+    header = (f"# Families: {DIRECTION}, test split\n\n`{meta['command']}`; test inputs per family: "
+              + ", ".join(f"{f} {n}" for f, n in inputs.items()) + f"; {args.samples} samples each.\n\n")
+    (out / "families.md").write_text(header + markdown(results))
+    if args.card:
+        update_card(Path(args.card), header.split("\n", 2)[2] + markdown(results).split("\n\n")[0] + "\n")
+    print((out / "families.md").read_text())
+    return 0
+
+
+BEGIN, END = "<!-- families table: begin (react-ros families --card) -->", "<!-- families table: end -->"
+
+
+def update_card(page: Path, table: str) -> None:
+    """Replace what lies between the page's two families markers with `table`."""
+    text = page.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{page}: no families markers ({BEGIN} ... {END}) to put the table between")
+    head, rest = text.split(BEGIN, 1)
+    page.write_text(head + BEGIN + "\n" + table + rest[rest.index(END):])
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    """The options that decide the figures, as they would be typed."""
+    keys = ("out", "data_root", "sessions", "clips_per_session", "min_seconds", "max_seconds", "data_seed", "model",
+            "samples", "seed")
+    argv = [f"--{k.replace('_', '-')} {getattr(args, k)}" for k in keys if getattr(args, k) is not None]
+    if args.families:
+        argv.append("--families " + " ".join(args.families))
+    if args.no_online:
+        argv.append("--no-online")
+    if args.card:
+        argv.append(f"--card {args.card}")
+    return argv

@@ -1,0 +1,157 @@
+"""Write the tables of figures that README.md and docs/ros.md show, from the result files the measuring
+commands write, between markers; `--check` fails when a page is out of date with its results (the tests run
+that). Re-run after `react-ros eval`, `react-ros export check` or `react-ros bench` updated a result file:
+
+    python3 scripts/doc_tables.py            # rewrite the generated sections
+    python3 scripts/doc_tables.py --check    # exit 1 (and say which) when a section is stale
+
+Sources: docs/results/demo_model*/metrics.json (`react-ros eval`, see docs/model.md for the commands),
+docs/parity.json (`react-ros export check`), benchmarks/results/online.json (`react-ros bench`),
+benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`),
+benchmarks/results/ros_camera_quick.json (`python -m react_ros.bench.ros_camera --quick`).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN = "<!-- BEGIN GENERATED: scripts/doc_tables.py {name} -->"
+END = "<!-- END GENERATED: scripts/doc_tables.py {name} -->"
+MODEL, ONLINE, PAIRED = "model (offline)", "model (online, from video+wav)", "GT, paired only"
+REFERENCES = ("Random", "Mime", "MeanSeq", "MeanFr")
+MIMICRY = "Delayed mimicry"
+
+
+def _load(relative: str) -> dict:
+    return json.loads((ROOT / relative).read_text())
+
+
+def _model_row(relative: str, label: str, page: str) -> str:
+    r = _load(relative)["results"]
+    m, mime = r[MODEL], r["Mime"]
+    online = 100 * (r[ONLINE]["FRCorr"] / m["FRCorr"] - 1) if ONLINE in r else None
+    beats = all(m["FRCorr"] > r[n]["FRCorr"] and m["FRDist"] < r[n]["FRDist"] for n in REFERENCES if n in r)
+    verdict = "beat every trivial reference" if beats else "do not beat every trivial reference"
+    text = (f"FRCorr/pred {m['FRCorr_per_pred']:.3f} and FRDist {m['FRDist']:.1f} {verdict} (Mime "
+            f"{mime['FRCorr_per_pred']:.3f}, {mime['FRDist']:.1f})")
+    if MIMICRY in r:  # the strongest simple baseline: a robot copying its partner after the fitted delay
+        d = r[MIMICRY]
+        wins = [name for name, better in (("FRCorr", m["FRCorr"] > d["FRCorr"]), ("FRDist", m["FRDist"] < d["FRDist"]))
+                if better]
+        text += (f"; against delayed mimicry ({d['FRCorr_per_pred']:.3f}, {d['FRDist']:.1f}) it wins on "
+                 f"{' and '.join(wins) if wins else 'neither'}")
+    text += f"; FRSyn {m['FRSyn']:.1f} frames (real listener {r[PAIRED]['FRSyn']:.1f})"
+    if online is not None:
+        text += f"; online {online:+.1f} % FRCorr"
+    return f"| {label} | {text} | [{page}]({page}) |"
+
+
+def readme_status() -> str:
+    parity = _load("docs/parity.json")
+    change = parity["frcorr_change_percent"]
+    fp32_rel = max(g["max_rel"] for g in parity["graph_errors"]["fp32"].values())
+    bench = _load("benchmarks/results/online.json")
+    plan = bench["plan"]
+    default = next(s for s in bench["backends"]["ort-fp32"]["settings"]
+                   if (s["window"], s["steps"], s["samples"]) == (plan["default_window"], plan["default_steps"], 1))
+    ros = bench["ros"]["ort-fp32"]
+    rows = [
+        "| what | result | page |", "| --- | --- | --- |",
+        _model_row("docs/results/demo_model_robot_direction/metrics.json",
+                   "demo model, synthetic test split, robot's direction", "docs/model.md"),
+        _model_row("docs/results/demo_model/metrics.json", "demo model, both directions (REACT protocol)",
+                   "docs/model.md"),
+        f"| export parity | ORT fp32 = torch (max rel. error {fp32_rel:.0e}); FRCorr vs torch: fp16 "
+        f"{change['ORT fp16']:+.2f} %, int8 QDQ {change['ORT int8']:+.1f} %, int8_cpu {change['ORT int8_cpu']:+.1f} % "
+        "| [docs/parity.md](docs/parity.md) |",
+        f"| speed, {bench['machine'].get('cpus', '?')}-core CPU, ONNX Runtime | {default['window_ms']['median_ms']:.2f} ms per "
+        f"{plan['default_window']}-frame window, RTF {default['rtf_with_front_end']:.3f} with the front end; ROS end to "
+        f"end p99 {ros['end_to_end']['p99_ms']:.1f} ms, jitter {ros['command_jitter_std_ms']:.1f} ms "
+        "| [docs/performance.md](docs/performance.md) |",
+        "| TensorRT | engine build and backend written, not yet run on a GPU | [engines/README.md](engines/README.md) |",
+    ]
+    return "\n".join(rows)
+
+
+def ros_latency() -> str:
+    bench = _load("benchmarks/results/online.json")
+    ros = bench["ros"]["ort-fp32"]
+    stages = ros["stages"]
+
+    def row(label: str, stats: dict) -> str:
+        return f"| {label} | {stats['median_ms']:.2f} | {stats['p99_ms']:.2f} |"
+
+    return "\n".join([
+        f"`{bench['command']}`, ROS part: {ros['mode']}; backend {ros['backend']}, {ros['threads']} thread(s); "
+        f"{ros['frames_published']} frames -> {ros['frame_commands']} frame commands; CPU/wall "
+        f"{ros['cpu']['cpu_per_wall']:.2f}, load average before {ros['load_average_before']:.2f}.",
+        "", "| stage | median ms | p99 ms |", "| --- | --- | --- |",
+        row("front end (face crop + attribute estimator), per frame", stages["front_end"]),
+        row(f"generate (one {bench['plan']['default_window']}-frame window)", stages["generate"]),
+        row("end to end: camera frame stamp -> its JointState received", ros["end_to_end"]),
+        row("command interval", ros["command_interval"]),
+        row("command jitter: abs(interval - frame period)", ros["command_jitter_vs_period"]),
+    ])
+
+
+def image_delivery() -> str:
+    bench = _load("benchmarks/results/image_delivery.json")
+    machine = bench["machine"]
+    rows = [f"{machine['cpus']} cores, load average {machine['load_average_1min']:.1f} when measured.", "",
+            "| size | publisher -> subscriber | transports | frames received |", "| --- | --- | --- | --- |"]
+    for case in bench["cases"]:
+        rows.append(f"| {case['size']} | {case['publisher'].replace('_', ' ')} -> "
+                    f"{case['subscriber'].replace('_', ' ')} | {case['transports']} | {100 * case['fraction']:.0f} % |")
+    return "\n".join(rows)
+
+
+def ros_camera() -> str:
+    bench = _load("benchmarks/results/ros_camera_quick.json")
+    rows = [f"`python -m react_ros.bench.ros_camera --quick --json benchmarks/results/ros_camera_quick.json`: "
+            f"{bench['mode']}; {bench['backend']}, {bench['transports']} transports, load average "
+            f"{bench['load_average_before']:.1f} before.", "",
+            "| size | publisher QoS | frames | answered | end to end median ms | p99 ms |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for case in bench["cases"]:
+        e2e = case["end_to_end"]
+        rows.append(f"| {case['size']} | {case['reliability']} | {case['frames']} | {case['answered_pct']:.1f} % | "
+                    f"{e2e['median_ms']:.1f} | {e2e['p99_ms']:.1f} |")
+    return "\n".join(rows)
+
+
+SECTIONS = {"README.md": {"status": readme_status},
+            "docs/ros.md": {"ros-latency": ros_latency, "image-delivery": image_delivery, "ros-camera": ros_camera}}
+
+
+def render(page: str) -> str:
+    text = (ROOT / page).read_text()
+    for name, make in SECTIONS[page].items():
+        begin, end = BEGIN.format(name=name), END.format(name=name)
+        if begin not in text or end not in text:
+            raise SystemExit(f"{page}: markers for {name!r} missing ({begin} ... {end})")
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
+        text = f"{head}{begin}\n{make()}\n{end}{tail}"
+    return text
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for page in SECTIONS:
+        fresh = render(page)
+        if (ROOT / page).read_text() != fresh:
+            if "--check" in argv:
+                stale.append(page)
+            else:
+                (ROOT / page).write_text(fresh)
+                print(f"wrote {page}")
+    if stale:
+        print(f"out of date with their result files: {stale}; run python3 scripts/doc_tables.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

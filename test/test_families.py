@@ -1,0 +1,167 @@
+"""Each synthetic family's listener obeys the law its summary states, measured on what it writes; the
+default family is the original generator, figure for figure."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from react_ros import schema
+from react_ros.data import layout
+from react_ros.data.families import SUMMARIES, family
+from react_ros.data.listener_laws import (
+    COL,
+    affect_listener,
+    backchannel_listener,
+    dialogue_pair,
+    lookaway_listener,
+    mirror_listener,
+    partial_listener,
+)
+from react_ros.data.mars import read_attributes, scan
+from react_ros.data.synth import SynthConfig, _pause_onsets, generate, make_script, speaker_from_script
+from react_ros.metrics import best_lag
+
+GOLDEN = Path(__file__).parent / "data" / "synth_default_seed7.npz"
+SECONDS = 120
+
+
+def _speaker(seed: int, seconds: int = SECONDS):
+    rng = np.random.default_rng(seed)
+    length = seconds * 30
+    return rng, speaker_from_script(rng, make_script(rng, length), length)
+
+
+def _lagged_corr(listener: np.ndarray, speaker: np.ndarray, lag: int) -> float:
+    """Pearson r of listener[t] with speaker[t - lag] (lag > 0: the listener follows)."""
+    if lag > 0:
+        listener, speaker = listener[lag:], speaker[:-lag]
+    elif lag < 0:
+        listener, speaker = listener[:lag], speaker[-lag:]
+    if listener.std() == 0 or speaker.std() == 0:
+        return 0.0
+    return float(np.corrcoef(listener, speaker)[0, 1])
+
+
+def test_the_default_family_writes_what_the_original_generator_wrote(tmp_path):
+    """The golden file was written by the generator before families existed (seed 7, two 4 s clips)."""
+    generate(SynthConfig(out=tmp_path, sessions=1, clips_per_session=2, min_seconds=4, max_seconds=4.5,
+                         split_fractions=(1.0, 0.0, 0.0), video=False, seed=7), progress=False)
+    golden = np.load(GOLDEN)
+    for i, pair in enumerate(scan(tmp_path, "train")):
+        for role, clip in (("speaker", pair.speaker), ("listener", pair.listener)):
+            np.testing.assert_allclose(np.load(clip.path(tmp_path, layout.ATTRIBUTES)), golden[f"{role}{i}"],
+                                       rtol=0, atol=1e-6, err_msg=f"{role} {i}")
+
+
+@pytest.mark.parametrize("name", list(SUMMARIES))
+def test_every_family_writes_a_valid_data_set(tmp_path, name):
+    generate(SynthConfig(out=tmp_path, sessions=1, clips_per_session=2, min_seconds=3, max_seconds=3.5,
+                         split_fractions=(1.0, 0.0, 0.0), video=False, seed=1, family=name), progress=False)
+    pairs = scan(tmp_path, "train")
+    assert len(pairs) == 2
+    for pair in pairs:
+        for clip in (pair.speaker, pair.listener):
+            read_attributes(clip.path(tmp_path, layout.ATTRIBUTES))  # raises on NaN or out-of-range values
+
+
+def test_an_unknown_family_is_refused_with_the_known_names():
+    with pytest.raises(ValueError, match="mirror"):
+        family("mirorr")
+
+
+def test_mirror_listeners_follow_the_speaker_at_their_own_delay():
+    rng, speaker = _speaker(0)
+    for delay in (5, 18, 29):
+        listener = mirror_listener(rng, speaker, delay=delay)
+        assert best_lag(listener.attributes, speaker.attributes, 60) in (delay - 1, delay, delay + 1)
+        assert _lagged_corr(listener.attributes[:, COL["AU12"]], speaker.attributes[:, COL["AU12"]], delay) > 0.9
+
+
+def test_backchannels_concentrate_in_the_speakers_pauses():
+    rng, speaker = _speaker(1)
+    listener = backchannel_listener(rng, speaker)
+    after_pause = np.zeros(len(speaker.speaking), bool)
+    for onset in _pause_onsets(speaker.speaking):
+        after_pause[onset:onset + 45] = True  # latency up to 15 frames + an event of up to 0.9 s
+    brows_and_lips = listener.attributes[:, [COL["AU1"], COL["AU2"], COL["AU25"]]].sum(axis=1)
+    nods = np.abs(listener.head_pose[:, 0])
+    assert after_pause.mean() < 0.5
+    assert brows_and_lips[after_pause].mean() > 5 * brows_and_lips[~after_pause].mean()
+    assert nods[after_pause].mean() > 5 * nods[~after_pause].mean()
+    # and they do not mirror: the listener's smile does not follow the speaker's
+    smile_lags = [abs(_lagged_corr(listener.attributes[:, COL["AU12"]], speaker.attributes[:, COL["AU12"]], lag))
+                  for lag in range(0, 61, 3)]
+    assert max(smile_lags) < 0.3
+
+
+def test_affect_listeners_keep_their_own_bias():
+    _, speaker = _speaker(2)
+    valence = {}
+    for bias in (-0.5, 0.5):
+        listener = affect_listener(np.random.default_rng(9), speaker, bias=bias)  # same draws but the bias
+        valence[bias] = listener.attributes[:, schema.VALENCE]
+    assert valence[0.5].mean() - valence[-0.5].mean() > 0.6
+    assert abs(valence[0.5].mean() - speaker.attributes[:, schema.VALENCE].mean()) > 0.2 or \
+        abs(valence[-0.5].mean() - speaker.attributes[:, schema.VALENCE].mean()) > 0.2
+
+
+def test_partial_listeners_copy_their_channels_and_ignore_the_others():
+    rng, speaker = _speaker(3)
+    copied = ("AU1", "AU12", "valence")
+    listener = partial_listener(rng, speaker, copied=copied)
+    channels = {name: COL[name] for name in schema.AU_NAMES} | {"valence": schema.VALENCE, "arousal": schema.AROUSAL}
+    for name, column in channels.items():
+        best = max(abs(_lagged_corr(listener.attributes[:, column], speaker.attributes[:, column], lag))
+                   for lag in range(0, 61))
+        if name in copied:
+            assert best > 0.8, name
+        else:
+            assert best < 0.3, name
+
+
+def test_listeners_who_look_away_rest_their_face_and_turn_their_head():
+    rng, speaker = _speaker(4)
+    listener = lookaway_listener(rng, speaker)
+    away = listener.events["away"] > 0.95
+    attending = listener.events["away"] < 0.05
+    assert 0.03 < away.mean() < 0.5
+    activity = listener.attributes[:, schema.AU].sum(axis=1)
+    assert activity[away].mean() < 0.25 * activity[attending].mean()
+    assert np.abs(listener.head_pose[away, 1]).mean() > 0.4 > np.abs(listener.head_pose[attending, 1]).mean()
+
+
+def test_dialogue_speakers_smile_back_after_their_delay():
+    smile = COL["AU12"]
+    peak = {}
+    for gain in (0.0, 0.7):
+        speaker, listener = dialogue_pair(np.random.default_rng(5), make_script(np.random.default_rng(6), 3600),
+                                          3600, reply_gain=gain)
+        delay = int(listener.events["reply_delay"][0])
+        # the speaker's smile against the listener's own (unprompted) smiles some frames before
+        corr = [_lagged_corr(speaker.attributes[:, smile], listener.events["own_smile"], lag) for lag in range(61)]
+        peak[gain] = (int(np.argmax(corr)), max(corr))
+    assert peak[0.0][1] < 0.15  # without replies the speaker's smiles ignore the listener's
+    assert peak[0.7][1] > 0.2
+    assert abs(peak[0.7][0] - delay) <= 2  # the replies come at the speaker's own delay
+
+
+def test_the_families_table_says_no_unless_the_model_beats_both_references_on_both_metrics():
+    from react_ros.evaluation.families import markdown
+
+    def rows(model_corr, model_dist):
+        return {"model (offline)": {"FRCorr_per_pred": model_corr, "FRDist": model_dist},
+                "Delayed mimicry": {"FRCorr_per_pred": 0.4, "FRDist": 50.0, "delay_frames speaker->listener": 12.0},
+                "Mime": {"FRCorr_per_pred": 0.3, "FRDist": 60.0}}
+
+    table = markdown({"wins": rows(0.45, 40.0), "closer_but_worse": rows(0.45, 55.0), "less_corr": rows(0.35, 40.0)})
+    verdicts = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()[2:5]}
+    assert verdicts == {"wins": "yes", "closer_but_worse": "**no**", "less_corr": "**no**"}
+    assert "0.400 (12 fr)" in table
+
+
+def test_docs_state_every_familys_law_as_the_code_does():
+    text = (Path(__file__).parents[1] / "docs" / "families.md").read_text()
+    for name, summary in SUMMARIES.items():
+        assert f"| `{name}` | {summary} |" in text, name

@@ -1,0 +1,127 @@
+"""`ros2 launch react_ros reaction.launch.py` as an integrator runs it: the real launch, launch_ros and ros2cli
+(unmodified upstream sources from ../shared/vendor/ros2, installed by test/ros2_support.py into a cached venv),
+react_ros registered by `react-ros ros-install` into a fresh prefix, the bundled demo clip.
+
+Checks: `ros2 pkg executables` finds the three node executables; the three nodes come up with the launch
+file's Fast DDS transport setting; every camera frame the reaction node received gets its JointState
+(stamped with the frame's stamp), no frame lost mid-stream, audio reaches the front end; SIGINT shuts
+everything down cleanly (exit 0, every process "finished cleanly"); the MCAP recording is complete (footer).
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ros2_support
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "react_ros" / "assets" / "demo_clip"
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def ros2(tmp_path_factory):
+    vendor = ros2_support.vendor_dir()
+    if vendor is None:
+        pytest.skip("no ../shared/vendor/ros2 (the upstream launch/ros2cli sources); set REACT_ROS_ROS2_VENDOR")
+    try:
+        venv = ros2_support.ros2_venv(vendor)
+    except RuntimeError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"cannot install the ros2 command line here: {str(error)[:300]}")
+    prefix = tmp_path_factory.mktemp("ament_prefix")
+    env = ros2_support.ros2_environment(prefix, domain_id=random.randint(30, 99))
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "react_ros.ament_install", "--prefix", str(prefix)], env=env, check=True,
+                   capture_output=True, timeout=60)
+    return venv / "bin" / "ros2", env
+
+
+def test_ros2_finds_the_package_and_its_executables(ros2):
+    ros2_bin, env = ros2
+    listed = subprocess.run([str(ros2_bin), "pkg", "executables", "react_ros"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert set(listed.stdout.split()) == {"react_ros", "react-ros-camera", "react-ros-microphone",
+                                          "react-ros-reaction"}
+
+
+def _wait_for(log: Path, pattern: str, process: subprocess.Popen, timeout_s: float) -> re.Match:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        match = re.search(pattern, log.read_text(errors="replace"))
+        if match:
+            return match
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"no {pattern!r} in the launch output:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def test_launch_runs_the_clip_and_shuts_down_cleanly(ros2, tmp_path):
+    ros2_bin, env = ros2
+    log = tmp_path / "launch.log"
+    sessions = tmp_path / "sessions"
+    command = [str(ros2_bin), "launch", "react_ros", "reaction.launch.py", f"video_file:={CLIP / 'speaker.mp4'}",
+               f"wav_file:={CLIP / 'speaker.wav'}", "record:=true", f"output_dir:={sessions}"]
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+                                   start_new_session=True)
+    try:
+        _wait_for(log, r"\[reaction_node\]: active:", process, 120)
+        text = log.read_text()
+        for name in ("react-ros-camera", "react-ros-microphone", "react-ros-reaction"):
+            pid = int(re.search(rf"\[{name}-\d+\]: process started with pid \[(\d+)\]", text).group(1))
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert b"FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA" in environ, name  # set by the launch file
+        published = int(_wait_for(log, r"\[camera_node\]: end of .* after (\d+) frames", process, 120).group(1))
+        _wait_for(log, r"\[microphone_node\]: end of .* after \d+ chunks", process, 10)
+        time.sleep(1.0)  # the last frames through the reaction node
+        os.kill(process.pid, signal.SIGINT)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text(errors="replace")
+    assert code == 0, text[-4000:]
+    for name in ("react-ros-camera", "react-ros-microphone", "react-ros-reaction"):
+        assert re.search(rf"\[{name}-\d+\]: process has finished cleanly", text), f"{name}:\n{text[-4000:]}"
+    assert "Traceback" not in text, text[-4000:]
+    assert published == 480  # the whole clip (16 s at 30 fps) was played
+
+    from mcap.reader import make_reader
+
+    from react_ros.recording.recorder import read_messages
+
+    (recording,) = sessions.glob("*.mcap")
+    with open(recording, "rb") as f:
+        assert make_reader(f).get_summary() is not None  # closed cleanly: summary and footer written
+    frames, commands, audio_present = [], {}, []
+    for message in read_messages(recording):
+        if message.topic == "/camera/image_raw":
+            frames.append(message.message.header.stamp.sec * 10**9 + message.message.header.stamp.nanosec)
+        elif message.topic == "/react_ros/joint_commands":
+            stamp = message.message.header.stamp
+            commands.setdefault(stamp.sec * 10**9 + stamp.nanosec, message.log_time_ns)
+        elif message.topic == "/react_ros/features/audio":
+            audio_present.append(message.message.layout.dim[0].label.endswith("audio_present=1"))
+    # Frames published before the reaction node subscribed are gone (best effort, volatile); from the first
+    # frame it received on, the camera's stamps say how many it published, and it must have received them all.
+    span = int(round((frames[-1] - frames[0]) * 1e-9 * FPS)) + 1
+    assert span - 2 <= len(frames) <= span
+    assert len(frames) >= 30  # how many depends on how long the reaction node took to configure
+    answered = [stamp for stamp in frames if stamp in commands]
+    assert len(answered) >= len(frames) - 2, f"{len(frames)} frames, {len(answered)} commands for them"
+    assert np.mean(audio_present) > 0.5  # the microphone's audio reached the front end
+    latency_ms = np.array([(commands[s] - s) * 1e-6 for s in answered])
+    print(f"\n{len(frames)} frames received of {published}, {len(answered)} answered, end to end median "
+          f"{np.median(latency_ms):.1f} ms, p99 {np.percentile(latency_ms, 99):.1f} ms")
