@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "react_ros"
 # Lowest first. A package may import from any layer below its own, never from its own layer or above.
 LAYERS: list[tuple[str, ...]] = [
     ("schema", "hashing"),
-    ("face", "perception", "metrics", "recording", "robot"),
+    ("face", "perception", "metrics", "recording", "robot", "capture"),
     ("data", "model", "behaviours"),
     ("runtime", "perceive"),
     ("online",),

@@ -123,6 +123,14 @@ def markdown(report: dict, command: str) -> str:
     out += ["RTF = compute per window / (w / 30 s). CPU/wall = process CPU time over wall time while benchmarking "
             "back to back (≈ threads in use); peak RSS of the backend's own process"
             + (" (isolated)." if plan["isolate"] else " (shared process: not isolated)."), ""]
+    scene_rows = [[name, front, _med_p99(t), t.get("face_present")]
+                  for name, b in report["backends"].items() for front, t in (b.get("scene_front_end") or {}).items()]
+    if scene_rows:
+        out += ["### Speaker front end per 640x480 camera frame (face part; docs/perception.md)", ""]
+        out += _table(["backend", "face_frontend", "median / p99 ms", "face present"], scene_rows)
+        out += ["The demo clip's rendered speaker in a 640x480 scene, process_image only (haar: Haar cascade + "
+                "estimator on this backend; mesh: BlazeFace + FaceMesh on LiteRT, the same on every backend). "
+                "Target (issue 14): mesh <= 8 ms median on one core.", ""]
     for samples in plan["samples"]:
         out += [f"### Window latency ms (RTF, generator only) per setting, {samples} sample(s), dpm sampler", ""]
         rows = []

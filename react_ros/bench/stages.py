@@ -67,6 +67,48 @@ def front_end_stages(estimator_fn, budget_s: float = 0.5, frames: int = 60) -> d
     return out
 
 
+def scene_inputs(frames: int = 60) -> list[np.ndarray]:
+    """640x480 camera-like frames: the demo clip's rendered speaker (240x240) in a plain room-coloured scene."""
+    import cv2
+
+    images, _, _ = demo_inputs(frames)
+    out = []
+    for image in images:
+        scene = np.full((480, 640, 3), (70, 90, 110), np.uint8)
+        scene[120:360, 200:440] = cv2.resize(image, (240, 240))
+        out.append(scene)
+    return out
+
+
+def scene_front_ends(estimator_fn, budget_s: float = 0.5, frames: int = 60, threads: int = 1) -> dict:
+    """Per 640x480 camera frame, the face part of each speaker front end (process_image: face found, 25 values
+    out): haar (Haar cascade + the estimator, `crop_mode` haar) and mesh (BlazeFace + FaceMesh + geometry,
+    detection every 3rd frame). The issue-14 target is mesh <= 8 ms median on one core."""
+    from react_ros.perceive.frontends import build_frontend
+    from react_ros.perception.face_crop import FaceCropper
+    from react_ros.perception.frontend import SpeakerFrontEnd
+
+    images = scene_inputs(frames)
+    fronts = {"mesh": build_frontend("mesh", threads=threads)}
+    if estimator_fn is not None:
+        fronts = {"haar": SpeakerFrontEnd(FaceCropper("haar"), estimator_fn), **fronts}
+    out = {}
+    for name, front in fronts.items():
+        state = {"i": 0, "present": 0, "n": 0}
+
+        def one(front=front, state=state):
+            state["i"] = (state["i"] + 1) % len(images)
+            state["present"] += bool(front.process_image(images[state["i"]]).present)
+            state["n"] += 1
+
+        for _ in range(5):  # warm-up (first detection, model load)
+            one()
+        state["present"] = state["n"] = 0
+        out[name] = dict(summary_ms(measure(one, budget_s, min_n=3 * len(images) // 4)),
+                         face_present=round(state["present"] / max(1, state["n"]), 3))
+    return out
+
+
 def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, frames: int = 60) -> dict:
     """Per camera frame through the robot's ReactionSession (what the reaction node runs): one frame period of
     audio, then the frame: front end, audio pairing, the generator's window every w frames, motion limits.

@@ -54,7 +54,14 @@ def _call(plan: BenchPlan, fn, *args):
 
 def backend_job(name: str, models: dict[int, BenchModel], plan: BenchPlan) -> dict:
     """Everything measured on one backend: front end, per-graph stages, windows per setting, unrolled sampler."""
-    from react_ros.bench.stages import front_end_stages, graph_stages, rtf, session_frames, window_latency
+    from react_ros.bench.stages import (
+        front_end_stages,
+        graph_stages,
+        rtf,
+        scene_front_ends,
+        session_frames,
+        window_latency,
+    )
     from react_ros.model.generator import SamplingConfig
 
     started = time.perf_counter()
@@ -71,6 +78,7 @@ def backend_job(name: str, models: dict[int, BenchModel], plan: BenchPlan) -> di
             if estimator_fn is not None:
                 result["front_end"] = front_end_stages(estimator_fn, plan.budget_s)
                 front_total = result["front_end"]["total"]["median_ms"]
+                result["scene_front_end"] = scene_front_ends(estimator_fn, plan.budget_s, threads=plan.threads)
                 sampling = SamplingConfig(sampler=plan.sampler, steps=plan.default_steps)
                 result["session_frame"] = session_frames(graphs, estimator_fn, sampling, plan.budget_s)
         for samples in (plan.samples if window in plan.windows else ()):

@@ -70,9 +70,12 @@ class RunResult:
     summary: dict
 
 
-def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config: str | Path | None = None,
+def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, config: str | Path | None = None,
              reaction_overrides: dict | None = None, fast: bool = False, max_seconds: float | None = None,
-             record: bool = True, video_size: int = 128, progress: bool = True) -> RunResult:
+             record: bool = True, video_size: int = 128, progress: bool = True,
+             microphone: int | None = None) -> RunResult:
+    """video: a file, or an OpenCV camera index (live: real time, `max_seconds` long, default 30 s);
+    wav: a file, or None; microphone: a pyaudio input device (-1 = the default) instead of `wav`."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
@@ -85,9 +88,17 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = load_parameters(config or default_config_path())
-    camera_params = dict(params.get("camera_node", {}), video_file=str(video), loop=False)
+    live = isinstance(video, int)
+    if live:  # a camera: the params file's rate, real time, a bounded length
+        camera_params = dict(params.get("camera_node", {}), video_file="", device=video, loop=False)
+        fast, max_seconds = False, 30.0 if max_seconds is None else max_seconds
+    else:
+        camera_params = dict(params.get("camera_node", {}), video_file=str(video), loop=False)
     camera_params["rate"] = float(camera_params.get("rate") or 0.0)
-    mic_params = dict(params.get("microphone_node", {}), wav_file=str(wav or ""), loop=False)
+    mic_params = dict(params.get("microphone_node", {}), wav_file="" if microphone is not None else str(wav or ""),
+                      loop=False)
+    if microphone is not None:
+        mic_params["device_index"] = int(microphone)
     reaction_params = dict(params.get("reaction_node", {}))
     reaction_params.update(record=record, output_dir=str(out), autostart=True)
     if fast:  # the clip's timeline runs ahead of the wall clock: its stamps are not garbage
@@ -99,7 +110,7 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
 
     prepare_backends((reaction_params.get("backend"), reaction_params.get("fallback_backend")),
                      reaction_params.get("model_dir") or None, reaction_params.get("engine_dir") or None)
-    frames_clip = read_video(video)
+    frames_clip = [] if live else read_video(video)  # live: the camera's frames, kept as they are published
     started = time.time()
     owns_context = not rclpy.ok()
     if owns_context:
@@ -130,7 +141,11 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
         reaction.output_hooks.append(on_output)
         camera = CameraNode(parameter_overrides=overrides(camera_params), manual=fast)
         nodes.append(camera)
-        microphone = MicrophoneNode(parameter_overrides=overrides(mic_params), manual=fast) if wav else None
+        if live:
+            camera.frame_hooks.append(lambda frame, stamp, index: frames_clip.append(
+                _thumbnail(frame, video_size)))
+        use_mic = bool(wav) or microphone is not None
+        microphone = MicrophoneNode(parameter_overrides=overrides(mic_params), manual=fast) if use_mic else None
         if microphone is not None:
             nodes.append(microphone)
         spinning.set()
@@ -140,7 +155,10 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
             executors.append(executor)
             threading.Thread(target=_spin, args=(executor, spinning), daemon=True).start()
         time.sleep(0.5)  # discovery: subscriptions match the publishers before the first frame
-        total = len(frames_clip) if max_seconds is None else min(len(frames_clip), int(max_seconds * camera.rate))
+        if live:
+            total = int(max_seconds * camera.rate)
+        else:
+            total = len(frames_clip) if max_seconds is None else min(len(frames_clip), int(max_seconds * camera.rate))
         if fast:
             _play_fast(camera, microphone, total, published, collected)
         else:
@@ -173,6 +191,13 @@ def run_clip(video: str | Path, wav: str | Path | None, out: str | Path, config:
     summary_path = out / "latency.json"
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     return RunResult(out, video_path, recorder_path, summary_path, summary)
+
+
+def _thumbnail(frame: np.ndarray, size: int) -> np.ndarray:
+    """A live frame shrunk for the side-by-side video (so a long camera run does not keep full frames)."""
+    import cv2
+
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def _spin(executor, spinning: threading.Event) -> None:

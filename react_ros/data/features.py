@@ -29,18 +29,28 @@ class ClipFeatures:
     visual: np.ndarray  # (T, 25)
     audio: np.ndarray  # (T, A)
     target: np.ndarray  # (T, 25)
+    # (T, 25) bool, True = measured; None = every value measured (the data set's labels). With perceived
+    # attributes (data/perceived.py) unmeasured values are neutral and all-False rows are frames without a face.
+    visual_mask: np.ndarray | None = None
 
 
 def load_features(root: str | Path, split: str, directions: str | Sequence[str] = "both",
-                  progress: bool = False) -> list[ClipFeatures]:
+                  progress: bool = False, perceived: str | Path | None = None) -> list[ClipFeatures]:
+    """perceived: a `react-ros perceive` tree of `root`: the input person's attributes (and mask) come from it
+    instead of the data set's facial-attributes (what the robot's mesh front end sees); targets stay the labels."""
+    from react_ros.data.perceived import perceived_speaker
+
     dataset = MarsDataset(root, split, window=1, modalities=("attributes", "audio"), directions=directions)
     out = []
     for clip in tqdm(dataset.clips(), total=len(dataset.entries), desc=f"features {split}", disable=not progress):
         audio = audio_features(clip.speaker_audio)[: len(clip)]
         if len(audio) < len(clip):  # a wav a hair shorter than the video: repeat its last feature
             audio = np.concatenate([audio, np.repeat(audio[-1:], len(clip) - len(audio), axis=0)])
-        out.append(ClipFeatures(id=clip.id, session=clip.input.session, visual=clip.speaker_attributes,
-                                audio=audio.astype(np.float32), target=clip.listener_attributes))
+        visual, mask = clip.speaker_attributes, None
+        if perceived is not None:
+            visual, mask = perceived_speaker(perceived, clip.input, len(clip))
+        out.append(ClipFeatures(id=clip.id, session=clip.input.session, visual=visual,
+                                audio=audio.astype(np.float32), target=clip.listener_attributes, visual_mask=mask))
     return out
 
 

@@ -26,6 +26,12 @@ def add_commands(commands) -> None:
     evaluate.add_argument("--out", required=True, help="report directory")
     evaluate.add_argument("--online", action="store_true",
                           help="also run the robot's online path (video+wav -> front end -> streaming generator)")
+    evaluate.add_argument("--face-frontend", default="haar", choices=("haar", "mesh"),
+                          help="the online path's speaker front end (docs/perception.md); the model must be "
+                               "trained on its features")
+    evaluate.add_argument("--perceived", default=None,
+                          help="offline: the speaker attributes of this `react-ros perceive` tree of --data (for a "
+                               "model trained with speaker_attributes: perceived)")
     evaluate.add_argument("--no-references", action="store_true")
     evaluate.add_argument("--videos", type=int, default=1, help="side-by-side videos of the first inputs")
     _model_options(evaluate)
@@ -117,18 +123,21 @@ def run_eval(args: argparse.Namespace) -> int:
             args.model = args.predictions
         loaded, sampling = _load(args)
         meta.update(model=loaded.info, sampling=sampling.__dict__)
-        features = load_features(args.data, args.split, args.directions)
+        features = load_features(args.data, args.split, args.directions, perceived=args.perceived)
+        meta["perceived"] = args.perceived
         outputs["model (offline)"] = offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling,
                                                          progress=True)
         if args.online:
-            if loaded.estimator_fn is None:
+            if loaded.estimator_fn is None and args.face_frontend == "haar":
                 raise ValueError("--online needs a model bundle with a speaker-attribute estimator")
+            meta["face_frontend"] = args.face_frontend
             outputs["model (online, from video+wav)"] = online_predictions(
                 loaded.graphs, loaded.estimator_fn, args.data, args.split, [t.id for t in tests], args.samples,
-                args.seed, sampling, progress=True)
+                args.seed, sampling, progress=True, face_frontend=args.face_frontend)
             if not args.no_references:  # the robot's simplest behaviour, through the same front end
                 outputs[ONLINE_MIMICRY] = online_mimicry_predictions(loaded.estimator_fn, args.data, args.split,
-                                                                     tests, args.samples, progress=True)
+                                                                     tests, args.samples, progress=True,
+                                                                     face_frontend=args.face_frontend)
     for name, predictions in outputs.items():
         results[name] = score(predictions, tests, progress=True)
     if not args.no_references:

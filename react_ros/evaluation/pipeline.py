@@ -42,11 +42,12 @@ def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int =
 
 def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: Sequence[str], samples: int = 10,
                        seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
-                       progress: bool = False) -> dict[str, np.ndarray]:
+                       progress: bool = False, face_frontend: str = "haar") -> dict[str, np.ndarray]:
     """{input id: (samples, T, 25)} the way the robot makes them (see `session_predictions`)."""
     from react_ros.online import PipelineConfig, ReactionPipeline
 
-    pipeline = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, PipelineConfig(samples=samples))
+    config = PipelineConfig(samples=samples, face_frontend=face_frontend)
+    pipeline = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config)
     return session_predictions(lambda _clip_id: pipeline, root, split, ids, seed, progress)
 
 
@@ -97,7 +98,8 @@ ONLINE_MIMICRY = "Delayed mimicry (online, from video+wav)"
 
 
 def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests: Sequence[TestInput],
-                               samples: int = 10, progress: bool = False) -> dict[str, np.ndarray]:
+                               samples: int = 10, progress: bool = False,
+                               face_frontend: str = "haar") -> dict[str, np.ndarray]:
     """Delayed mimicry the way the robot would show it: the front end's estimated attributes, copied after the
     delay fitted on the training split (`fit_mimicry_delays`), `samples` identical copies per input."""
     from react_ros.behaviours.mimicry import DelayedMimicry
@@ -110,7 +112,12 @@ def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests
     config = PipelineConfig(samples=samples)
 
     def pipeline_for(clip_id: str) -> ReactionPipeline:
-        front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
+        if face_frontend == "mesh":
+            from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd
+
+            front_end = MeshSpeakerFrontEnd()
+        else:
+            front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
         return ReactionPipeline(front_end, DelayedMimicry(delays[direction[clip_id]], samples), config)
 
     return session_predictions(pipeline_for, root, split, [t.id for t in tests], progress=progress)

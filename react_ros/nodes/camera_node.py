@@ -22,6 +22,7 @@ import cv2
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
+from react_ros.capture import open_frames
 from react_ros.nodes.common import bgr_to_image, input_qos
 
 
@@ -45,29 +46,27 @@ class CameraNode(Node):
         self.size = (int(p("width").value), int(p("height").value))
         qos = input_qos(p("reliability").value, p("depth").value)  # a bad value fails before the device opens
         source = self.video_file if self.video_file else int(p("device").value)
-        self.capture = cv2.VideoCapture(source)
-        if not self.capture.isOpened():
-            raise RuntimeError(f"camera_node: cannot open {'video file' if self.video_file else 'camera'} {source!r}")
+        self.frames = open_frames(source)  # capture.DeviceError naming the camera or file when it is not there
         rate = float(p("rate").value)
         if rate <= 0:
-            rate = float(self.capture.get(cv2.CAP_PROP_FPS) or 30.0)
+            rate = self.frames.rate
         self.rate = rate
         self.publisher = self.create_publisher(Image, str(p("topic").value), qos)
         self.published = 0
         self.finished = False
         self.frame_index = -1  # index in the file of the last frame read
         self.history: list[tuple[float, int, float]] = []  # (stamp, frame index, wall time) of published frames
+        self.frame_hooks: list = []  # hook(frame, stamp, frame index) per published frame (react-ros run --camera)
         self.timer = None if manual else self.create_timer(1.0 / rate, self._on_timer)
         self.get_logger().info(f"publishing {source!r} at {rate:.1f} fps on {p('topic').value}")
 
     def read(self):
         """The next BGR frame, or None at the end of a file (rewinds when `loop`)."""
-        ok, frame = self.capture.read()
-        if not ok and self.video_file and self.loop:
-            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        frame = self.frames.read()
+        if frame is None and self.video_file and self.loop and self.frames.rewind():
             self.frame_index = -1
-            ok, frame = self.capture.read()
-        if not ok:
+            frame = self.frames.read()
+        if frame is None:
             return None
         self.frame_index += 1
         if self.size[0] > 0 and self.size[1] > 0:
@@ -79,8 +78,10 @@ class CameraNode(Node):
         stamp = now if stamp is None else stamp
         self.publisher.publish(bgr_to_image(frame, stamp, self.frame_id))
         self.published += 1
-        if self.video_file and len(self.history) < 1_000_000:
+        if len(self.history) < 1_000_000:
             self.history.append((stamp, self.frame_index, now))
+        for hook in self.frame_hooks:
+            hook(frame, stamp, self.frame_index)
 
     def _on_timer(self) -> None:
         if self.finished:
@@ -93,7 +94,7 @@ class CameraNode(Node):
         self.publish_frame(frame)
 
     def destroy_node(self) -> None:
-        self.capture.release()
+        self.frames.release()
         super().destroy_node()
 
 

@@ -96,28 +96,18 @@ class MicrophoneNode(Node):
     # ------------------------------------------------------------------------------------------ device
 
     def _open_pyaudio(self, device: int, rate: int, channels: int, chunk_s: float) -> None:
-        try:
-            import pyaudio  # noqa: PLC0415 (optional: pip install react_ros[audio])
-        except ImportError as error:
-            raise RuntimeError("microphone_node: pyaudio is not installed (pip install pyaudio) and no wav_file "
-                               "was given") from error
+        from react_ros.capture import open_microphone  # DeviceError when pyaudio or the device is missing
+
         self.sample_rate = rate
-        frames = max(1, int(round(chunk_s * rate)))
-        self._audio = pyaudio.PyAudio()
         lock = threading.Lock()
 
-        def on_audio(data, frame_count, time_info, status):
-            stamp = time.time() - frame_count / rate  # capture time of the first sample (approximately)
-            pcm = np.frombuffer(data, "<i2").reshape(-1, channels)
+        def on_chunk(pcm, stamp) -> None:
             with lock:
                 self.publisher.publish(make_audio_msg(pcm, rate, stamp))
                 self.published += 1
-            return None, pyaudio.paContinue
 
-        self._stream = self._audio.open(format=pyaudio.paInt16, channels=channels, rate=rate, input=True,
-                                        input_device_index=None if device < 0 else device,
-                                        frames_per_buffer=frames, stream_callback=on_audio)
-        self._stream.start_stream()
+        self._audio, self._stream = open_microphone(device, rate, channels, max(1, int(round(chunk_s * rate))),
+                                                    on_chunk)
         self.get_logger().info(f"capturing microphone {device} at {rate} Hz, {channels} channel(s)")
 
     def destroy_node(self) -> None:

@@ -37,7 +37,9 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "seed": (0, "sampling seed: the same seed and input give the same reactions"),
     "samples": (1, "reactions sampled per frame (batched)"),
     "sample_index": (0, "which sample drives the face"),
-    "crop_mode": ("full_frame", "full_frame (input is a face crop) | haar (camera scene)"),
+    "crop_mode": ("full_frame", "haar front end: full_frame (input is a face crop) | haar (camera scene)"),
+    "face_frontend": ("haar", "speaker front end: haar (crop + CNN, what the demo model was trained on) | mesh "
+                              "(BlazeFace + FaceMesh, docs/perception.md)"),
     "robot_profile": ("screen_face", "profile name in config/robots or a YAML path"),
     "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
     "face_image_size": (256, "rendered face size in pixels"),
@@ -60,7 +62,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
 def session_config(param: Callable[[str], object]) -> SessionConfig:
     """param(name) -> value of the node's parameter."""
     pipeline = PipelineConfig(samples=int(param("samples")), sample_index=int(param("sample_index")),
-                              seed=int(param("seed")), crop_mode=str(param("crop_mode")))
+                              seed=int(param("seed")), crop_mode=str(param("crop_mode")),
+                              face_frontend=str(param("face_frontend")))
     return SessionConfig(pipeline, robot_profile=str(param("robot_profile")), face_image=str(param("face_image")),
                          face_image_size=int(param("face_image_size")), smoothing_s=float(param("smoothing_s")),
                          input_timeout_s=float(param("input_timeout_s")),

@@ -1,7 +1,10 @@
 """The robot's online loop without ROS: camera frames and audio chunks in, one reaction frame per camera frame out.
 
-`ReactionPipeline` owns a `SpeakerFrontEnd` (face crop + attribute estimator, streaming log-mel audio) and an
-`OnlineGenerator`. Images and audio arrive independently and at their own pace (as ROS messages do):
+`ReactionPipeline` owns a speaker front end (`PipelineConfig.face_frontend`: "haar" = face crop + CNN attribute
+estimator, "mesh" = BlazeFace + FaceMesh geometry, see docs/perception.md; both with the same streaming
+log-mel audio) and an `OnlineGenerator`. Values the mesh front end marks unmeasured (its `measured` mask: AU9,
+AU14, a covered mouth) reach the model as their neutral value (schema.neutral_frame): the model has no mask
+input for single values, and neutral is what it saw for "nothing there" in training. Images and audio arrive independently and at their own pace (as ROS messages do):
 
 - `push_audio(samples, sample_rate, stamp)` turns a chunk into audio feature frames at the video frame rate.
   Feature frame k of an audio stream ends at `origin + (k + 1) / fps`, where `origin` is the stamp of the
@@ -50,7 +53,9 @@ class PipelineConfig:
     samples: int = 1  # reactions generated per frame (batched sampling); `sample_index` is the one output
     sample_index: int = 0
     seed: int = 0
-    crop_mode: str = "full_frame"  # "full_frame" for face-crop inputs, "haar" for camera scenes
+    crop_mode: str = "full_frame"  # haar front end: "full_frame" for face-crop inputs, "haar" for camera scenes
+    # "haar" (crop + CNN estimator: what the shipped demo model was trained on) | "mesh" (BlazeFace + FaceMesh)
+    face_frontend: str = "haar"
     audio_max_age_s: float = 0.3  # newest paired audio may be this old; older -> audio missing
     audio_lead_s: float = 1.5 / schema.FPS  # audio may end up to this long after the frame stamp (see below)
     audio_gap_s: float = 0.25  # a chunk this far from the expected time restarts the audio stream
@@ -111,10 +116,18 @@ class ReactionPipeline:
     @classmethod
     def from_graphs(cls, graphs, estimator_fn, sampling: SamplingConfig = SamplingConfig(),
                     config: PipelineConfig = PipelineConfig()) -> ReactionPipeline:
-        """Build from a backend's graphs (runtime.load_graphs(...).graphs) and estimator function."""
-        if estimator_fn is None:
-            raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
-        front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
+        """Build from a backend's graphs (runtime.load_graphs(...).graphs) and estimator function (the haar front
+        end's; the mesh front end needs none)."""
+        if config.face_frontend == "mesh":
+            from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415 (loads LiteRT)
+
+            front_end = MeshSpeakerFrontEnd()
+        elif config.face_frontend == "haar":
+            if estimator_fn is None:
+                raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
+            front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
+        else:
+            raise ValueError(f"ReactionPipeline: face_frontend must be haar or mesh, got {config.face_frontend!r}")
         generator = OnlineGenerator(WindowGenerator(graphs, sampling), config.samples)
         return cls(front_end, generator, config)
 
@@ -209,6 +222,9 @@ class ReactionPipeline:
         try:
             visual = self.front_end.process_image(image)
             attributes, face = visual.attributes, bool(visual.present)
+            measured = getattr(visual, "measured", None)  # mesh front end: unmeasured values -> neutral
+            if measured is not None and face:
+                attributes = np.where(measured, attributes, schema.neutral_frame()).astype(np.float32)
         except Exception:  # noqa: BLE001
             self.stats.errors += 1
             attributes, face = schema.neutral_frame(), False

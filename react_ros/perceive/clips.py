@@ -25,13 +25,11 @@ import cv2
 import numpy as np
 
 from react_ros import schema
+from react_ros.data.perceived import ATTRIBUTES_DIR, MASK_DIR, VOICE_DIR  # one home: the reader of these trees
 
 __all__ = ["MASK_DIR", "VOICE_DIR", "ATTRIBUTES_DIR", "PREVIEW_DIR", "ClipJob", "perceive_clip",
            "tree_jobs", "run_jobs", "preview_frame"]
 
-ATTRIBUTES_DIR = "facial-attributes"
-MASK_DIR = "facial-attributes-mask"
-VOICE_DIR = "voice-features"
 PREVIEW_DIR = "preview"
 
 

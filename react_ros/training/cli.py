@@ -17,6 +17,8 @@ def add_commands(commands) -> None:
     train.add_argument("--config", help="YAML training config (see config/training/demo_model.yaml)")
     train.add_argument("--data", help="MARS-layout data set root (overrides the config)")
     train.add_argument("--out", help="run directory for checkpoints (overrides the config)")
+    train.add_argument("--perceived", help="train on the speaker attributes of this `react-ros perceive` tree of "
+                                           "the data (sets speaker_attributes: perceived; overrides the config)")
     train.add_argument("--stages", nargs="+", choices=ALL_STAGES, default=list(ALL_STAGES))
     train.add_argument("--fresh", action="store_true", help="ignore existing checkpoints instead of resuming")
     train.add_argument("--bundle", help="also write the runtime bundle (fp16 model + estimator + card) here")
@@ -30,7 +32,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     overrides = {k: v for k, v in (("data", args.data), ("out", args.out)) if v}
+    if args.perceived:
+        overrides.update(speaker_attributes="perceived", perceived=args.perceived)
     config = dataclasses.replace(config, **overrides)
+    config.perceived_root()
     if not config.data:
         raise ValueError("no data set: give --data DIR or `data:` in the config")
     out = Path(config.out)
@@ -57,16 +62,17 @@ def _train_model(config, stages, resume: bool, progress: bool, val_inputs: int) 
     from react_ros.data.features import data_hash, load_features
     from react_ros.training.trainer import Trainer
 
-    train = load_features(config.data, "train", config.directions, progress)
-    val = load_features(config.data, "val", config.directions, progress)
-    metric_fn = _validation_metrics(config.data, val_inputs) if val_inputs > 0 else None
+    perceived = config.perceived_root()
+    train = load_features(config.data, "train", config.directions, progress, perceived=perceived)
+    val = load_features(config.data, "val", config.directions, progress, perceived=perceived)
+    metric_fn = _validation_metrics(config.data, val_inputs, perceived=perceived) if val_inputs > 0 else None
     trainer = Trainer(config, train, val, data_hash(config.data), progress, metric_fn)
     trainer.run(stages, resume=resume)
     return {"data_hash": trainer.data_hash, "history": trainer.history,
             "parameters": trainer.model.parameter_count()}
 
 
-def _validation_metrics(root: str, inputs: int, samples: int = 3):
+def _validation_metrics(root: str, inputs: int, samples: int = 3, perceived: str | None = None):
     """REACT metrics of offline generation on the first validation inputs (speaker->listener, the robot's
     role), with the model being trained; a handful of inputs keeps a validation to seconds."""
     from react_ros.data.features import load_features
@@ -76,7 +82,7 @@ def _validation_metrics(root: str, inputs: int, samples: int = 3):
 
     tests = test_ground_truths(root, "val", directions="speaker->listener")[:inputs]
     wanted = {t.id for t in tests}
-    features = [f for f in load_features(root, "val", "speaker->listener") if f.id in wanted]
+    features = [f for f in load_features(root, "val", "speaker->listener", perceived=perceived) if f.id in wanted]
 
     def metric_fn(model) -> dict[str, float]:
         predictions = offline_predictions(TorchGraphs(model), features, samples=samples, seed=0)
@@ -112,7 +118,10 @@ def _write_bundle(bundle: Path, run: Path, report: dict) -> None:
     model, meta = load_checkpoint(run / "diffusion.pt")
     estimator, estimator_meta = (load_estimator(run / "estimator.pt") if (run / "estimator.pt").exists()
                                  else (None, {}))
+    trained_on = (meta.get("train_config") or {}).get("speaker_attributes", "labels")
     card = {"trained_with": report.get("command"), "data_hash": meta.get("data_hash"),
+            # the robot must run the front end whose output the speaker condition was (docs/perception.md)
+            "speaker_attributes": trained_on, "face_frontend": "mesh" if trained_on == "perceived" else "haar",
             "parameters": model.parameter_count(), "train_config": meta.get("train_config"),
             # every validation of the diffusion stage, not only the last: the card shows how training went
             "validation": (meta.get("history") or {}).get("diffusion", []),

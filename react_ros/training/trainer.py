@@ -51,6 +51,11 @@ class TrainConfig:
     out: str = "runs/model"
     seed: int = 0
     directions: str = "both"  # both | speaker_to_listener (the robot's role) | listener_to_speaker
+    # Where the speaker condition comes from: "labels" (the data set's facial-attributes; the haar front end
+    # estimates those) | "perceived" (a `react-ros perceive` tree of the data set at `perceived`: what the mesh
+    # front end computes from the videos, with its mask; run the robot with face_frontend: mesh)
+    speaker_attributes: str = "labels"
+    perceived: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     ae: StageConfig = field(default_factory=lambda: StageConfig(steps=3000, lr=1e-3))
     diffusion: StageConfig = field(default_factory=lambda: StageConfig(steps=6000, lr=5e-4))
@@ -76,7 +81,24 @@ class TrainConfig:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown training config keys: {sorted(unknown)}")
-        return cls(model=model, **nested, **values)
+        config = cls(model=model, **nested, **values)
+        config.perceived_root()  # a bad speaker_attributes setting fails here, before any training
+        return config
+
+    def perceived_root(self) -> str | None:
+        """The perceive tree the speaker condition is read from, or None for the data set's labels."""
+        if self.speaker_attributes == "labels":
+            return None
+        if self.speaker_attributes != "perceived":
+            raise ValueError(f"speaker_attributes must be labels or perceived, got {self.speaker_attributes!r}")
+        if not self.perceived:
+            raise ValueError("speaker_attributes: perceived needs `perceived: DIR` (a react-ros perceive tree)")
+        return self.perceived
+
+    @property
+    def face_frontend(self) -> str:
+        """The robot's front end whose output this speaker condition is: run the trained model with it."""
+        return "haar" if self.speaker_attributes == "labels" else "mesh"
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> TrainConfig:

@@ -48,6 +48,10 @@ class WindowSampler:
         self.visual = np.concatenate([c.visual for c in clips]).astype(np.float32)
         self.audio = np.concatenate([c.audio for c in clips]).astype(np.float32)
         self.target = np.concatenate([c.target for c in clips]).astype(np.float32)
+        # Perceived speakers (data/perceived.py): which values the front end measured. Unmeasured values are
+        # already neutral, as on the robot; frames with nothing measured are frames without a face.
+        self.mask = np.concatenate([np.ones(c.visual.shape, bool) if c.visual_mask is None else c.visual_mask
+                                    for c in clips])
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self.usable = usable + 1
         self.weights = self.usable / self.usable.sum()
@@ -72,9 +76,11 @@ class WindowSampler:
             past_start = np.where(stale, other, t)
         past_t = past_start[:, None] + np.arange(-c.past, 0)[None]
         past = np.where((past_t >= 0)[..., None], self.target[base[:, None] + np.maximum(past_t, 0)], self.neutral)
-        visual_present, audio_present = present.copy(), present.copy()
-        if augment is not None:
-            visual = visual + rng.normal(0, augment.visual_noise, visual.shape).astype(np.float32)
+        measured = self.mask[ctx_index]
+        visual_present, audio_present = present * measured.any(-1), present.copy()
+        if augment is not None:  # estimator noise on measured values only: unmeasured ones are exactly neutral
+            noise = rng.normal(0, augment.visual_noise, visual.shape).astype(np.float32)
+            visual = visual + noise * measured
             past = past + rng.normal(0, augment.past_noise, past.shape).astype(np.float32)
             shifted = rng.random(size) < augment.past_shift_probability
             span = (schema.UPPER - schema.LOWER).astype(np.float32)
