@@ -7,8 +7,12 @@ has `shutdown_gracefully()` gets to publish its last messages before the context
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
+
+from react_ros.capture import DeviceError
+from react_ros.nodes.common import ConfigError
 
 
 def spin_nodes(factories: Sequence[Callable[..., object]], args: Sequence[str] | None = None,
@@ -41,6 +45,9 @@ def spin_nodes(factories: Sequence[Callable[..., object]], args: Sequence[str] |
             if until is not None and until():
                 break
         executor.shutdown(timeout_sec=1.0)
+    except (ConfigError, DeviceError) as error:  # a wrong parameter or a missing device: the reason is enough
+        print(f"react_ros: {error}", file=sys.stderr)
+        code = 1
     except Exception as error:  # noqa: BLE001 (report and exit non-zero; a crash must still close files)
         import traceback
 
