@@ -8,7 +8,7 @@ that). Re-run after `react-ros eval`, `react-ros export check` or `react-ros ben
 Sources: docs/results/demo_model*/metrics.json (`react-ros eval`, see docs/model.md for the commands),
 docs/parity.json (`react-ros export check`), benchmarks/results/online.json (`react-ros bench`),
 benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`),
-benchmarks/results/ros_camera_quick.json (`python -m react_ros.bench.ros_camera --quick`).
+benchmarks/results/ros_camera.json (`python -m react_ros.bench.ros_camera`).
 """
 from __future__ import annotations
 
@@ -108,8 +108,8 @@ def image_delivery() -> str:
 
 
 def ros_camera() -> str:
-    bench = _load("benchmarks/results/ros_camera_quick.json")
-    rows = [f"`python -m react_ros.bench.ros_camera --quick --json benchmarks/results/ros_camera_quick.json`: "
+    bench = _load("benchmarks/results/ros_camera.json")
+    rows = [f"`python -m react_ros.bench.ros_camera --json benchmarks/results/ros_camera.json`: "
             f"{bench['mode']}; {bench['backend']}, {bench['transports']} transports, load average "
             f"{bench['load_average_before']:.1f} before.", "",
             "| size | publisher QoS | frames | answered | end to end median ms | p99 ms |",
