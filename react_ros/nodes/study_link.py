@@ -88,13 +88,12 @@ class NodeLink:
 
 def run_study(args) -> int:
     """`react-ros study run --ros NODE --study FILE --participant ID...` on the running robot."""
+    from react_ros.study.console import run_participant
     from react_ros.study.robot import RobotStudyRunner
-    from react_ros.study.runner import Aborted
     from react_ros.study.studyfile import load_study
 
     study = load_study(args.study)
     rclpy.init()
-    console = None
     try:
         link = NodeLink(args.ros)
     except RuntimeError as error:  # no node to drive: say so, no traceback
@@ -106,19 +105,10 @@ def run_study(args) -> int:
             runner = RobotStudyRunner(study, participant, args.out, link)
             print(f"study {study.name} on {args.ros}: participant {participant} (order {', '.join(runner.order)}) "
                   f"-> {runner.dir}", flush=True)
-            if args.console:  # the operator's page (console.py), on the robot's values
-                from react_ros.study.console import OperatorConsole
-
-                console = OperatorConsole(runner, args.console_host, args.console_port).start()
-                print(f"operator console: {console.url}", flush=True)
-            try:
-                state = runner.run()
-            except Aborted as stop:
-                print(f"study {study.name}: participant {participant}: {stop}", flush=True)
+            state = run_participant(runner, f"study {study.name}: participant {participant}",
+                                    (args.console_host, args.console_port) if args.console else None)
+            if state is None:
                 return 3
-            finally:
-                if console is not None:
-                    console.stop()
             for entry in state["conditions"]:
                 print(f"  {entry['index'] + 1}. {entry['name']}: {entry['elapsed_s']:.1f} s in "
                       f"{', '.join(entry['segments'])}", flush=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 def _run(args: argparse.Namespace) -> int:
     from react_ros.data.democlip import default_clip
     from react_ros.runtime import load_graphs
-    from react_ros.study.runner import Aborted, RunOptions, StudyRunner, load_clip
+    from react_ros.study.console import run_participant
+    from react_ros.study.runner import RunOptions, StudyRunner, load_clip
     from react_ros.study.studyfile import check_pseudonym, load_study
 
     study = load_study(args.study)
@@ -33,28 +34,17 @@ def _run(args: argparse.Namespace) -> int:
                              {**info, "clip": str(video)})
         print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
               flush=True)
-        console = stream = None
+        stream = None
         if args.foxglove:  # the live stream to the Foxglove app (the foxglove extra)
             from react_ros.study.foxglove_stream import FoxgloveStream
 
             stream = FoxgloveStream(args.console_host, args.foxglove)
             runner.frame_listeners.append(stream.publish)
             print(f"foxglove: {stream.url} (layout: config/foxglove/react_ros_layout.json)", flush=True)
-        if args.console:  # the operator's page, for this participant's session
-            from react_ros.study.console import OperatorConsole
-
-            console = OperatorConsole(runner, args.console_host, args.console_port).start()
-            print(f"operator console: {console.url}", flush=True)
-        try:
-            state = runner.run()
-        except Aborted as stop:
-            print(f"study {study.name}: participant {participant}: {stop}", flush=True)
+        state = run_participant(runner, f"study {study.name}: participant {participant}",
+                                (args.console_host, args.console_port) if args.console else None, stream)
+        if state is None:
             return 3
-        finally:
-            if console is not None:
-                console.stop()
-            if stream is not None:
-                stream.stop()
         for entry in state["conditions"]:
             print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in "
                   f"{', '.join(entry['segments'])}", flush=True)

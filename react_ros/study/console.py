@@ -205,3 +205,25 @@ async function poll() {
 setInterval(poll, 100); poll();
 </script></body></html>
 """
+
+
+def run_participant(runner, heading: str, console_address: tuple[str, int] | None = None, stream=None) -> dict | None:
+    """Run one participant's session (offline `StudyRunner` or `RobotStudyRunner`) with the operator's page when
+    `console_address` is given: the `study run` loop both command lines share. Returns the final state, or None
+    when the operator or a signal aborted it (said on stdout); the page and `stream` are stopped either way."""
+    from react_ros.study.runner import Aborted
+
+    console = None
+    if console_address is not None:
+        console = OperatorConsole(runner, *console_address).start()
+        print(f"operator console: {console.url}", flush=True)
+    try:
+        return runner.run()
+    except Aborted as stop:
+        print(f"{heading}: {stop}", flush=True)
+        return None
+    finally:
+        if console is not None:
+            console.stop()
+        if stream is not None:
+            stream.stop()
