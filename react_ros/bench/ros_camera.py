@@ -111,19 +111,9 @@ def table(result: dict) -> str:
 
 def run_in_subprocess(json_out: str | Path, timeout: float = 900.0, **kwargs) -> dict:
     """`run` in a fresh Python process (own ROS contexts); returns its result or {"error": ...}."""
-    import subprocess
+    from react_ros.bench.isolated import run_module
 
-    command = [sys.executable, "-m", "react_ros.bench.ros_camera", "--json", str(json_out)]
-    for key, value in kwargs.items():
-        if value is not None and value != "":
-            command += [f"--{key.replace('_', '-')}", str(value)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s"}
-    if done.returncode != 0 or not Path(json_out).is_file():
-        return {"error": f"exit {done.returncode}: {(done.stderr or done.stdout)[-1500:]}"}
-    return json.loads(Path(json_out).read_text())
+    return run_module("react_ros.bench.ros_camera", json_out, timeout, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -123,21 +123,11 @@ def run(seconds: float | None = None, backend: str = "onnxruntime", steps: int =
 
 def run_in_subprocess(json_out: str | Path, timeout: float = 300.0, **kwargs) -> dict:
     """`run` in a fresh Python process (own ROS context and domain); returns its result or {"error": ...}."""
-    import subprocess
+    from react_ros.bench.isolated import run_module
 
-    command = [sys.executable, "-m", "react_ros.bench.ros_e2e", "--json", str(json_out)]
-    for key, value in kwargs.items():
-        if value is not None and value != "":
-            command += [f"--{key.replace('_', '-')}", str(value)]
     env = dict(os.environ)
     env.setdefault("ROS_DOMAIN_ID", str(random.randint(110, 200)))
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s"}
-    if done.returncode != 0 or not Path(json_out).is_file():
-        return {"error": f"exit {done.returncode}: {(done.stderr or done.stdout)[-1500:]}"}
-    return json.loads(Path(json_out).read_text())
+    return run_module("react_ros.bench.ros_e2e", json_out, timeout, env, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
