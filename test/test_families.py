@@ -150,14 +150,21 @@ def test_dialogue_speakers_smile_back_after_their_delay():
 def test_the_families_table_says_no_unless_the_model_beats_both_references_on_both_metrics():
     from react_ros.evaluation.families import markdown
 
-    def rows(model_corr, model_dist):
-        return {"model (offline)": {"FRCorr_per_pred": model_corr, "FRDist": model_dist},
+    def rows(model_corr, model_dist, model_div=0.004, model_lag=18.0):
+        return {"model (offline)": {"FRCorr_per_pred": model_corr, "FRDist": model_dist, "FRDiv": model_div,
+                                    "FRSyn_lag_median": model_lag},
                 "Delayed mimicry": {"FRCorr_per_pred": 0.4, "FRDist": 50.0, "delay_frames speaker->listener": 12.0},
-                "Mime": {"FRCorr_per_pred": 0.3, "FRDist": 60.0}}
+                "Mime": {"FRCorr_per_pred": 0.3, "FRDist": 60.0},
+                "GT": {"FRDiv": 0.006}, "GT, paired only": {"FRSyn_lag_median": 17.0}}
 
-    table = markdown({"wins": rows(0.45, 40.0), "closer_but_worse": rows(0.45, 55.0), "less_corr": rows(0.35, 40.0)})
-    verdicts = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()[2:5]}
-    assert verdicts == {"wins": "yes", "closer_but_worse": "**no**", "less_corr": "**no**"}
+    table = markdown({"wins": rows(0.45, 40.0), "closer_but_worse": rows(0.45, 55.0), "less_corr": rows(0.35, 40.0),
+                      "too_alike": rows(0.45, 40.0, model_div=0.0029), "late_within_3": rows(0.45, 40.0, model_lag=20.0),
+                      "early": rows(0.45, 40.0, model_lag=13.0)})
+    cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[-3:-1]]
+             for line in table.splitlines()[2:8]}
+    assert cells == {"wins": ["yes", "yes"], "closer_but_worse": ["**no**", "**no**: FRDist"],
+                     "less_corr": ["**no**", "**no**: FRCorr"], "too_alike": ["yes", "**no**: FRDiv"],
+                     "late_within_3": ["yes", "yes"], "early": ["yes", "**no**: lag"]}
     assert "0.400 (12 fr)" in table
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from react_ros.bench.stages import FPS, window_inputs
 from react_ros.bench.timing import measure, summary_ms
+from react_ros.model.config import speaker_skip_inputs
 
 REACT_WINDOW = 30
 REACT_STEPS = 50
@@ -95,7 +96,7 @@ def react_protocol(graphs_w30, backend: str, base_config, threads: int = 1, budg
             return np.float32(np.sqrt(a)) * latent - np.float32(np.sqrt(1 - a)) * v
 
         latent = sampler.sample(predict_x0, x["noise"])
-        return graphs_w30.decode(latent.astype(np.float32), x["past"])
+        return graphs_w30.decode(latent.astype(np.float32), x["past"], **speaker_skip_inputs(c, x))
 
     tail = summary_ms(measure(sample_and_decode, budget_s, min_n=5, warmup=1))
     period_ms = REACT_WINDOW * 1000.0 / FPS

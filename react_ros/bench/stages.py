@@ -11,6 +11,7 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.bench.timing import measure, summary_ms
+from react_ros.model.config import speaker_skip_inputs
 
 FPS = schema.FPS
 
@@ -159,7 +160,7 @@ def graph_stages(graphs, samples: int, budget_s: float = 0.5) -> dict:
         "condition": summary_ms(measure(lambda: graphs.condition(x["visual"], x["visual_present"], x["audio"],
                                                                  x["audio_present"], x["past"]), budget_s)),
         "denoise_step": summary_ms(measure(lambda: graphs.denoise(latent, t, cond), budget_s)),
-        "decode": summary_ms(measure(lambda: graphs.decode(latent, x["past"]), budget_s)),
+        "decode": summary_ms(measure(lambda: graphs.decode(latent, x["past"], **speaker_skip_inputs(c, x)), budget_s)),
     }
 
 

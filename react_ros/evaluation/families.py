@@ -25,7 +25,14 @@ ROWS = ["model (offline)", "model (online, from video+wav)", "Delayed mimicry",
 def add_commands(commands) -> None:
     parser = commands.add_parser(
         "families", help="per synthetic family: model vs delayed mimicry, Mime, MeanSeq, GT (robot's direction)")
-    parser.add_argument("--out", default="docs/results/families", help="report directory (families.md, .json)")
+    parser.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
+    add_family_options(parser)
+    parser.set_defaults(func=run_families)
+
+
+def add_family_options(parser, out_default: str = "docs/results/families") -> None:
+    """The data, sampling and report options `react-ros families` and `react-ros recipe` share."""
+    parser.add_argument("--out", default=out_default, help="report directory (families.md, .json)")
     parser.add_argument("--data-root", default="out/families_data", help="where the families' data sets live")
     parser.add_argument("--families", nargs="+", default=None, help="default: all")
     parser.add_argument("--sessions", type=int, default=15, help="sessions per family (60/20/20 %% train/val/test)")
@@ -33,13 +40,11 @@ def add_commands(commands) -> None:
     parser.add_argument("--min-seconds", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=25.0)
     parser.add_argument("--data-seed", type=int, default=0)
-    parser.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-online", action="store_true", help="skip the online path (no video rendering)")
     parser.add_argument("--card", default=None,
                         help="also put the verdict table between the families markers of this page (docs/model.md)")
-    parser.set_defaults(func=run_families)
 
 
 def family_data(root: Path, name: str, args: argparse.Namespace) -> Path:
@@ -87,21 +92,37 @@ def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> d
     return results
 
 
+def verdict(rows: dict[str, dict[str, float]]) -> dict[str, bool]:
+    """Issue 16's checks for one family's model row (robot's direction, offline): beats delayed mimicry and Mime
+    on FRCorr and on FRDist, FRDiv at least half the spread among the real reactions, median lag within 3
+    frames of the real listeners'."""
+    model, mimicry, mime = rows["model (offline)"], rows["Delayed mimicry"], rows["Mime"]
+    gt_lag = rows.get("GT, paired only", {}).get("FRSyn_lag_median", float("nan"))
+    return {"FRCorr": model["FRCorr_per_pred"] > max(mimicry["FRCorr_per_pred"], mime["FRCorr_per_pred"]),
+            "FRDist": model["FRDist"] < min(mimicry["FRDist"], mime["FRDist"]),
+            "FRDiv": model["FRDiv"] >= 0.5 * rows["GT"]["FRDiv"],
+            "lag": bool(abs(model["FRSyn_lag_median"] - gt_lag) <= 3)}
+
+
 def markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
     """A verdict per family, then every family's rows."""
     lines = ["| family | model FRCorr/pred (online) | delayed mimicry (delay) | Mime | model FRDist | delayed mimicry "
-             "FRDist | Mime FRDist | model beats delayed mimicry and Mime on both |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "FRDist | Mime FRDist | model FRDiv (GT) | model lag (GT) | beats delayed mimicry and Mime on both | "
+             "all checks |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
     for family, rows in results.items():
         model, mimicry, mime = rows["model (offline)"], rows["Delayed mimicry"], rows["Mime"]
         online = rows.get("model (online, from video+wav)", {}).get("FRCorr_per_pred")
         delay = next((v for k, v in mimicry.items() if k.startswith("delay_frames")), float("nan"))
-        wins = (model["FRCorr_per_pred"] > max(mimicry["FRCorr_per_pred"], mime["FRCorr_per_pred"])
-                and model["FRDist"] < min(mimicry["FRDist"], mime["FRDist"]))
+        checks = verdict(rows)
+        wins = checks["FRCorr"] and checks["FRDist"]
+        failed = [k for k, ok in checks.items() if not ok]
+        gt_lag = rows.get("GT, paired only", {}).get("FRSyn_lag_median", float("nan"))
         lines.append(f"| {family} | {model['FRCorr_per_pred']:.3f}" + (f" ({online:.3f})" if online else "")
                      + f" | {mimicry['FRCorr_per_pred']:.3f} ({delay:.0f} fr) | {mime['FRCorr_per_pred']:.3f} | "
                      f"{model['FRDist']:.1f} | {mimicry['FRDist']:.1f} | {mime['FRDist']:.1f} | "
-                     f"{'yes' if wins else '**no**'} |")
+                     f"{model['FRDiv']:.4f} ({rows['GT']['FRDiv']:.4f}) | {model['FRSyn_lag_median']:.0f} ({gt_lag:.0f}) | "
+                     f"{'yes' if wins else '**no**'} | {'yes' if not failed else '**no**: ' + ', '.join(failed)} |")
     lines += ["", "| family | method | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
               "| --- | --- |" + " ---: |" * len(COLUMNS)]
     for family, rows in results.items():
@@ -118,7 +139,9 @@ def _cell(value) -> str:
     return f"{float(value):.4f}" if abs(float(value)) < 1 else f"{float(value):.2f}"
 
 
-def run_families(args: argparse.Namespace) -> int:
+def run_families(args: argparse.Namespace, models: dict[str, Path] | None = None, extra_meta: dict | None = None) -> int:
+    """models: a model bundle per family (each family's own training, `react-ros recipe`); default: args.model
+    for every family."""
     import torch
 
     from react_ros.data.families import SUMMARIES
@@ -131,6 +154,7 @@ def run_families(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown families {unknown}; known: {', '.join(SUMMARIES)}")
     args.backend, args.engine_dir = "torch", None
     loaded, sampling = _load(args)
+    info = {"model": loaded.info} if not models else {"models": {f: str(m) for f, m in models.items()}}
     out, root = Path(args.out), Path(args.data_root)
     results, seconds = {}, {}
     threads = torch.get_num_threads()
@@ -140,13 +164,15 @@ def run_families(args: argparse.Namespace) -> int:
         # The metrics (numba's parallel code) leave torch with another thread count: from 1 to 2 here, which made
         # the next family's generation 27x slower on a loaded 2-core machine. Each family starts like the first.
         torch.set_num_threads(threads)
+        if models:
+            loaded, sampling = _load(argparse.Namespace(**{**vars(args), "model": str(models[name])}))
         results[name] = evaluate_family(data, loaded, sampling, args)
         seconds[name] = round(time.perf_counter() - started, 1)
         write_report(out / name, results[name], {"family": name, "data": str(data), "directions": DIRECTION},
                      f"REACT metrics, family {name} ({DIRECTION}, test split)")
         print(f"{name}: {seconds[name]} s", flush=True)
-    meta = {"command": "react-ros families " + " ".join(_argv(args)), "model": loaded.info,
-            "sampling": sampling.__dict__, "direction": DIRECTION, "seconds": seconds,
+    meta = {"command": getattr(args, "command_line", None) or "react-ros families " + " ".join(_argv(args)), **info,
+            **(extra_meta or {}), "sampling": sampling.__dict__, "direction": DIRECTION, "seconds": seconds,
             "summaries": {n: SUMMARIES[n] for n in names}}
     out.mkdir(parents=True, exist_ok=True)
     clean = {f: {m: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
@@ -157,21 +183,25 @@ def run_families(args: argparse.Namespace) -> int:
               + ", ".join(f"{f} {n}" for f, n in inputs.items()) + f"; {args.samples} samples each.\n\n")
     (out / "families.md").write_text(header + markdown(results))
     if args.card:
-        update_card(Path(args.card), header.split("\n", 2)[2] + markdown(results).split("\n\n")[0] + "\n")
+        update_card(Path(args.card), header.split("\n", 2)[2] + markdown(results).split("\n\n")[0] + "\n",
+                    "recipe" if models else "families")
     print((out / "families.md").read_text())
     return 0
 
 
 BEGIN, END = "<!-- families table: begin (react-ros families --card) -->", "<!-- families table: end -->"
+RECIPE_BEGIN, RECIPE_END = "<!-- recipe table: begin (react-ros recipe --card) -->", "<!-- recipe table: end -->"
 
 
-def update_card(page: Path, table: str) -> None:
-    """Replace what lies between the page's two families markers with `table`."""
+def update_card(page: Path, table: str, kind: str = "families") -> None:
+    """Replace what lies between the page's two markers of `kind` (families: the shipped model on every family;
+    recipe: each family's own model) with `table`."""
+    begin, end = (BEGIN, END) if kind == "families" else (RECIPE_BEGIN, RECIPE_END)
     text = page.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{page}: no families markers ({BEGIN} ... {END}) to put the table between")
-    head, rest = text.split(BEGIN, 1)
-    page.write_text(head + BEGIN + "\n" + table + rest[rest.index(END):])
+    if begin not in text or end not in text:
+        raise ValueError(f"{page}: no {kind} markers ({begin} ... {end}) to put the table between")
+    head, rest = text.split(begin, 1)
+    page.write_text(head + begin + "\n" + table + rest[rest.index(end):])
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

@@ -4,7 +4,8 @@
     condition  visual (B,C,25), visual_present (B,C), audio (B,C,A),
                audio_present (B,C), past (B,P,25)                    -> cond (B,cond_dim)
     denoise    latent (B,L), t (B,) float timestep, cond (B,cond_dim)  -> v (B,L)
-    decode     latent (B,L) (already times latent_scale), past (B,P,25) -> window (B,w,25)
+    decode     latent (B,L) (already times latent_scale), past (B,P,25)
+               [, speaker (B,S,25), speaker_present (B,S): speaker_skip models]   -> window (B,w,25)
     sample_<sampler><steps>  noise (B,L), cond (B,cond_dim)         -> latent (B,L): the whole few-step
                sampler unrolled (guidance 1, temperature applied to the noise by the caller), the same
                arithmetic as diffusion.py's numpy samplers, so `WindowGenerator` can run it in one call.
@@ -66,7 +67,9 @@ def graph_specs(config: ModelConfig, estimator_size: int = 64,
         "denoise": GraphSpec("denoise", (TensorSpec("latent", (b, c.latent_dim)), TensorSpec("t", (b,)),
                                          TensorSpec("cond", (b, c.cond_dim))), (TensorSpec("v", (b, c.latent_dim)),)),
         "decode": GraphSpec("decode", (TensorSpec("latent", (b, c.latent_dim)),
-                                       TensorSpec("past", (b, c.past, c.reaction_dim))),
+                                       TensorSpec("past", (b, c.past, c.reaction_dim)),
+                                       *((TensorSpec("speaker", (b, c.speaker_skip, c.reaction_dim)),
+                                          TensorSpec("speaker_present", (b, c.speaker_skip))) if c.speaker_skip else ())),
                             (TensorSpec("window", (b, c.window, c.reaction_dim)),)),
     }
     for sampler, steps in samplers:
@@ -131,8 +134,10 @@ class DecodeGraph(nn.Module):
         super().__init__()
         self.autoencoder = model.autoencoder
 
-    def forward(self, latent, past):
-        return self.autoencoder.decode(latent, past)
+    def forward(self, latent, past, speaker=None, speaker_present=None):
+        if speaker is None:
+            return self.autoencoder.decode(latent, past)
+        return self.autoencoder.decode(latent, past, speaker, speaker_present)
 
 
 class SampleGraph(nn.Module):

@@ -32,7 +32,7 @@ def torch_reference(model, estimator, name: str, feeds: dict[str, np.ndarray]) -
         if name == "denoise":
             return graphs.denoise(feeds["latent"], feeds["t"], feeds["cond"])
         if name == "decode":
-            return graphs.decode(feeds["latent"], feeds["past"])
+            return graphs.decode(**feeds)
     sampler_name, steps = _parse_sample_name(name)
     sampler = make_sampler(sampler_name, model.schedule, steps)
     ac = model.schedule.alphas_cumprod()

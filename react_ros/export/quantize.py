@@ -25,6 +25,7 @@ import torch
 
 from react_ros.export.graphs import BASE_GRAPHS, GraphSpec, random_inputs
 from react_ros.export.trt_ops import check_graph_ops, check_qdq, fp32_nodes
+from react_ros.model.config import speaker_skip_inputs
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,9 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731
     cond = model.condition(t(windows["visual"]), t(windows["visual_present"]), t(windows["audio"]),
                            t(windows["audio_present"]), t(windows["past"])).numpy()
-    mean, _ = model.autoencoder.encode(t(windows["window"]), t(windows["past"]))
+    skip = speaker_skip_inputs(model.config, windows)
+    mean, _ = model.autoencoder.encode(t(windows["window"]), t(windows["past"]),
+                                       **{k: t(v) for k, v in skip.items()})
     mean = mean.numpy()
     x0 = mean / float(model.latent_scale)
     rng = np.random.default_rng(seed + 2)
@@ -201,7 +204,7 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     full = {
         "condition": {k: windows[k] for k in ("visual", "visual_present", "audio", "audio_present", "past")},
         "denoise": {"latent": noised, "t": t_batch.astype(np.float32), "cond": cond},
-        "decode": {"latent": mean.astype(np.float32), "past": windows["past"]},
+        "decode": {"latent": mean.astype(np.float32), "past": windows["past"], **skip},
     }
     for name in specs:
         if name not in BASE_GRAPHS:

@@ -18,6 +18,11 @@ class ModelConfig:
     # First stage: reaction window autoencoder.
     latent_dim: int = 32
     ae_width: int = 256
+    # The last `speaker_skip` speaker frames go straight into the window autoencoder (0: none, the original
+    # design). A listener who copies the speaker after a delay is then a direct path from those frames to the
+    # window instead of something the pooled condition must squeeze through a 32-d latent; the latent carries
+    # what the speaker's recent face does not settle (which delay, how strong, a person's own expressions).
+    speaker_skip: int = 0
     # Condition: multi-modality transformer.
     token_stride: int = 2  # speaker frames per transformer token
     d_model: int = 64
@@ -42,3 +47,13 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         return cls(**values)
+
+
+def speaker_skip_inputs(config: ModelConfig, batch: dict) -> dict:
+    """The speaker frames the autoencoder sees directly (config.speaker_skip; none by default): the last
+    frames of the condition's visual context (torch tensors or numpy arrays), so training, calibration and
+    generation cut them the same way."""
+    s = config.speaker_skip
+    if not s:
+        return {}
+    return {"speaker": batch["visual"][:, -s:], "speaker_present": batch["visual_present"][:, -s:]}

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from react_ros import schema
-from react_ros.model.config import ModelConfig
+from react_ros.model.config import ModelConfig, speaker_skip_inputs
 from react_ros.model.diffusion import NoiseSchedule, make_sampler, x0_from_v
 
 LATENT_LIMIT = 5.0
@@ -31,7 +31,10 @@ class ReactionGraphs(Protocol):
 
     def denoise(self, latent, t, cond) -> np.ndarray: ...
 
-    def decode(self, latent, past) -> np.ndarray: ...
+    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
+        """speaker (B,S,25) and speaker_present (B,S): the last S = config.speaker_skip speaker frames, only for
+        models with speaker_skip > 0."""
+        ...
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
         """The whole few-step sampler as one graph (guidance 1): the final latent, or None when this backend has
@@ -108,7 +111,8 @@ class WindowGenerator:
             latent = self.sampler.sample(predict_x0, x_t)
         # Latents are unit-variance in training; anything far outside is a diverged sample, not a reaction.
         latent = np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
-        window = g.decode((latent * g.latent_scale).astype(np.float32), past)
+        skip = speaker_skip_inputs(self.config, {"visual": visual, "visual_present": visual_present})
+        window = g.decode((latent * g.latent_scale).astype(np.float32), past, **skip)
         return continue_from_past(window, past) if self.sampling.blend_borders else window
 
 

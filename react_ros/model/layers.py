@@ -66,3 +66,15 @@ def to_reaction_ranges(raw: torch.Tensor) -> torch.Tensor:
     affect = torch.tanh(raw[..., schema.AFFECT])
     expressions = torch.softmax(raw[..., schema.EXPRESSION], dim=-1)
     return torch.cat([aus, affect, expressions], dim=-1)
+
+
+def from_reaction_ranges(frames: torch.Tensor) -> torch.Tensor:
+    """The inverse of `to_reaction_ranges`, clamped away from the saturated ends: AU logits, atanh of affect,
+    log expression probabilities (softmax ignores the constant a log leaves)."""
+    # Written with Log and Div only: every operator is in TensorRT 8.5's ONNX parser.
+    p = frames[..., schema.AU].clamp(0.01, 0.99)
+    aus = torch.log(p / (1.0 - p))
+    a = frames[..., schema.AFFECT].clamp(-0.99, 0.99)
+    affect = 0.5 * torch.log((1.0 + a) / (1.0 - a))
+    expressions = torch.log(frames[..., schema.EXPRESSION].clamp_min(1e-3))
+    return torch.cat([aus, affect, expressions], dim=-1)

@@ -115,8 +115,11 @@ class OnnxGraphs:
         f = self._f
         return self.sessions["denoise"].run(None, {"latent": f(latent), "t": f(t), "cond": f(cond)})[0]
 
-    def decode(self, latent, past) -> np.ndarray:
-        return self.sessions["decode"].run(None, {"latent": self._f(latent), "past": self._f(past)})[0]
+    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
+        feeds = {"latent": self._f(latent), "past": self._f(past)}
+        if speaker is not None:  # models with speaker_skip (the graph then has these inputs)
+            feeds.update(speaker=self._f(speaker), speaker_present=self._f(speaker_present))
+        return self.sessions["decode"].run(None, feeds)[0]
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
         """The unrolled sampler (guidance 1): noise (B,L), cond -> final latent, or None if not exported."""

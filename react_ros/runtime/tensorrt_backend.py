@@ -201,8 +201,9 @@ class TensorRTGraphs:
     def denoise(self, latent, t, cond) -> np.ndarray:
         return self.engines["denoise"](latent=latent, t=t, cond=cond)[0]
 
-    def decode(self, latent, past) -> np.ndarray:
-        return self.engines["decode"](latent=latent, past=past)[0]
+    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
+        skip = {} if speaker is None else {"speaker": speaker, "speaker_present": speaker_present}
+        return self.engines["decode"](latent=latent, past=past, **skip)[0]
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
         graph = self.samplers.get((sampler, int(steps)))

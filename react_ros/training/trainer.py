@@ -17,8 +17,9 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from react_ros import schema
 from react_ros.model.checkpoint import load_checkpoint, save_checkpoint
-from react_ros.model.config import ModelConfig
+from react_ros.model.config import ModelConfig, speaker_skip_inputs
 from react_ros.model.reaction_model import ReactionModel
 from react_ros.training.windows import Augmentation, ClipFeatures, WindowSampler
 
@@ -50,7 +51,7 @@ class TrainConfig:
     data: str = ""
     out: str = "runs/model"
     seed: int = 0
-    directions: str = "both"  # both | speaker_to_listener (the robot's role) | listener_to_speaker
+    directions: str = "both"  # both | speaker->listener (the robot's role) | listener->speaker
     # Where the speaker condition comes from: "labels" (the data set's facial-attributes; the haar front end
     # estimates those) | "perceived" (a `react-ros perceive` tree of the data set at `perceived`: what the mesh
     # front end computes from the videos, with its mask; run the robot with face_frontend: mesh)
@@ -62,6 +63,12 @@ class TrainConfig:
     estimator: EstimatorStage = field(default_factory=EstimatorStage)
     augmentation: Augmentation = field(default_factory=Augmentation)
     kl_weight: float = 1e-4
+    # Reconstruction loss per attribute: "uniform" (plain MSE) or "standardised" (each attribute's squared
+    # error divided by its variance in the training targets, floored at recon_std_floor). FRCorr averages a
+    # scale-free CCC over the 25 attributes, so a rare AU that moves by 0.05 counts as much as a smile; under
+    # plain MSE the model learns to ignore it.
+    recon_weighting: str = "uniform"
+    recon_std_floor: float = 0.02
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
@@ -127,18 +134,46 @@ def _tensors(batch: dict[str, np.ndarray], device: torch.device | str = "cpu") -
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
-def autoencoder_loss(model: ReactionModel, batch: dict[str, torch.Tensor], kl_weight: float):
-    mean, logvar = model.autoencoder.encode(batch["window"], batch["past"])
+def _encode(model: ReactionModel, batch: dict[str, torch.Tensor]):
+    return model.autoencoder.encode(batch["window"], batch["past"], **speaker_skip_inputs(model.config, batch))
+
+
+def reconstruction_space(frames):
+    """What the reconstruction loss compares: the attributes, with the expression probabilities as their logs
+    (rare expressions live at probabilities of 0.001-0.05, where squared probability errors vanish; a CCC does
+    not care about their scale)."""
+    log_expressions = torch.log(frames[..., schema.EXPRESSION].clamp_min(1e-3))
+    return torch.cat([frames[..., : schema.EXPRESSION.start], log_expressions], dim=-1)
+
+
+def reconstruction_weights(targets: np.ndarray, weighting: str, std_floor: float) -> torch.Tensor:
+    """(25,) weights of the attributes' squared errors, mean 1 (see TrainConfig.recon_weighting)."""
+    if weighting == "uniform":
+        return torch.ones(targets.shape[-1])
+    if weighting != "standardised":
+        raise ValueError(f"unknown recon_weighting {weighting!r}: use 'uniform' or 'standardised'")
+    values = reconstruction_space(torch.as_tensor(targets.reshape(-1, targets.shape[-1]))).numpy()
+    weights = 1.0 / np.maximum(values.std(axis=0), std_floor) ** 2
+    return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def autoencoder_loss(model: ReactionModel, batch: dict[str, torch.Tensor], kl_weight: float,
+                     weights: torch.Tensor | None = None):
+    mean, logvar = _encode(model, batch)
     latent = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-    recon = model.autoencoder.decode(latent, batch["past"])
-    reconstruction = torch.mean((recon - batch["window"]) ** 2)
+    recon = model.autoencoder.decode(latent, batch["past"], **speaker_skip_inputs(model.config, batch))
+    if weights is None:
+        reconstruction = torch.mean((recon - batch["window"]) ** 2)
+    else:
+        squared = (reconstruction_space(recon) - reconstruction_space(batch["window"])) ** 2
+        reconstruction = torch.mean(squared * weights)
     kl = -0.5 * torch.mean(1 + logvar - mean ** 2 - logvar.exp())
     return reconstruction + kl_weight * kl, {"recon": reconstruction.item(), "kl": kl.item()}
 
 
 def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_cumprod: torch.Tensor):
     with torch.no_grad():
-        mean, _ = model.autoencoder.encode(batch["window"], batch["past"])
+        mean, _ = _encode(model, batch)
         z0 = mean / model.latent_scale
     t = torch.randint(0, len(alphas_cumprod), (len(z0),), device=z0.device)
     a = alphas_cumprod[t][:, None]
@@ -161,8 +196,7 @@ def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8
     are folded into the encoder's last layer and the decoder's first layer (an exact reparametrisation),
     so every graph and backend keeps the same interface and `latent_scale` stays 1."""
     device = model.latent_scale.device
-    means = torch.cat([model.autoencoder.encode(**{k: v for k, v in _tensors(sampler.batch(512, None), device).items()
-                                                   if k in ("window", "past")})[0] for _ in range(batches)])
+    means = torch.cat([_encode(model, _tensors(sampler.batch(512, None), device))[0] for _ in range(batches)])
     mu, sigma = means.mean(0), means.std(0).clamp_min(1e-4)
     latent = model.config.latent_dim
     enc_out, dec_in = model.autoencoder.encoder[-1], model.autoencoder.decoder[0]
@@ -187,6 +221,8 @@ class Trainer:
         self.train_sampler = WindowSampler(train, config.model, seed=config.seed + 1000 * self.rank)
         self.val_sampler = WindowSampler(val or train, config.model, seed=config.seed + 7)
         self.data_hash = data_hash
+        self.recon_weights = reconstruction_weights(self.train_sampler.target, config.recon_weighting,
+                                                    config.recon_std_floor)
         self.progress = progress and self.rank == 0
         self.out = Path(config.out)
         self.device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available()
@@ -293,7 +329,7 @@ class Trainer:
 
     def _loss(self, stage, model, batch, alphas):
         if stage == "ae":
-            return autoencoder_loss(model, batch, self.config.kl_weight)
+            return autoencoder_loss(model, batch, self.config.kl_weight, self.recon_weights.to(batch["window"].device))
         return diffusion_loss(model, batch, alphas)
 
     @torch.no_grad()

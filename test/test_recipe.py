@@ -1,0 +1,146 @@
+"""The general recipe's pieces (issue 16): the autoencoder's direct path from the speaker's last frames (right
+frames, right time, on every backend), the standardised reconstruction loss, and `react-ros recipe`'s
+per-family training that reuses a finished run only for the same config and data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from react_ros import schema
+from react_ros.model.config import ModelConfig
+from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
+from react_ros.model.layers import from_reaction_ranges, to_reaction_ranges
+from react_ros.model.reaction_model import ReactionModel
+from react_ros.runtime.torch_backend import TorchGraphs
+
+SKIP = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
+                   pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100,
+                   speaker_skip=12)
+DELAY = 6  # frames
+
+
+def _copying_model(delay: int = DELAY) -> ReactionModel:
+    """A speaker_skip model whose decoder is only its speaker path, set to copy the speaker `delay` frames later."""
+    torch.manual_seed(0)
+    model = ReactionModel(SKIP).eval()
+    c, d = SKIP, schema.REACTION_DIM
+    with torch.no_grad():
+        model.autoencoder.decoder[-1].weight.zero_()
+        model.autoencoder.decoder[-1].bias.zero_()
+        weight = torch.zeros(c.window * d, c.speaker_skip * d)
+        for k in range(c.window):  # window frame t+k <- speaker frame t+k-delay = slice index S-delay+k
+            source = c.speaker_skip - delay + k
+            weight[k * d:(k + 1) * d, source * d:(source + 1) * d] = torch.eye(d)
+        model.autoencoder.speaker_path.weight.copy_(weight)
+    return model
+
+
+def _speaker(frames: int, seed: int = 0) -> np.ndarray:
+    """Smooth speaker attributes away from the clamped ends, expressions summing to 1."""
+    rng = np.random.default_rng(seed)
+    raw = np.cumsum(rng.normal(0, 0.3, (frames, schema.REACTION_DIM)), axis=0).astype(np.float32)
+    return to_reaction_ranges(torch.from_numpy(raw) * 0.3).numpy()
+
+
+def test_from_reaction_ranges_inverts_to_reaction_ranges():
+    frames = torch.from_numpy(_speaker(50))
+    np.testing.assert_allclose(to_reaction_ranges(from_reaction_ranges(frames)).numpy(), frames.numpy(), atol=1e-5)
+
+
+def test_the_speaker_path_copies_the_speaker_at_the_right_time_online():
+    """Frame t of the online reaction is the speaker's frame t - delay: the path reads the last speaker_skip frames
+    of the context in order, and never a frame the robot has not seen yet."""
+    visual = _speaker(80)
+    audio = np.zeros((80, SKIP.audio_dim), np.float32)
+    online = OnlineGenerator(WindowGenerator(TorchGraphs(_copying_model()), SamplingConfig(blend_borders=False)))
+    online.reset(0)
+    reaction = online.push(visual, audio)[:80, 0]
+    t = np.arange(SKIP.speaker_skip, 80)
+    np.testing.assert_allclose(reaction[t], visual[t - DELAY], atol=2e-3)
+    assert np.abs(reaction[t] - visual[t - DELAY + 1]).max() > 0.05  # one frame off is visibly wrong
+
+
+def test_a_missing_speaker_face_reaches_the_path_as_absent_not_as_zeros():
+    model = _copying_model()
+    speaker = torch.from_numpy(_speaker(SKIP.speaker_skip))[None]
+    latent, past = torch.zeros(1, SKIP.latent_dim), torch.zeros(1, SKIP.past, schema.REACTION_DIM)
+    with torch.no_grad():
+        absent = model.autoencoder.decode(latent, past, speaker, torch.zeros(1, SKIP.speaker_skip))
+    # nothing seen: the path adds nothing (logits 0: AUs 0.5, affect 0, uniform expressions)
+    np.testing.assert_allclose(absent[0, :, schema.AU].numpy(), 0.5, atol=1e-6)
+    with pytest.raises(ValueError, match="speaker"):
+        model.autoencoder.decode(latent, past)
+
+
+def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_path):
+    from react_ros.export.onnx_export import export_bundle
+    from react_ros.export.trt_ops import unsupported_nodes
+    from react_ros.model.bundle import save_bundle
+    from react_ros.runtime.onnxruntime_backend import OnnxGraphs
+
+    import onnx
+
+    bundle = save_bundle(tmp_path / "bundle", _copying_model(), half=False,
+                         card={"sampling": {"sampler": "dpm", "steps": 2}})
+    out = tmp_path / "onnx"
+    export_bundle(bundle, out, precisions=("fp32", "int8"), samplers=(("dpm", 2),), allow_random_calibration=True,
+                  calib_batches=1)
+    decode = onnx.load(str(out / "fp32" / "decode.onnx"))
+    assert [i.name for i in decode.graph.input] == ["latent", "past", "speaker", "speaker_present"]
+    assert unsupported_nodes(decode) == []
+    visual = _speaker(60, seed=3)
+    audio = np.zeros((60, SKIP.audio_dim), np.float32)
+    runs = []
+    for graphs in (TorchGraphs(_copying_model()), OnnxGraphs(out, "fp32")):
+        online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(sampler="dpm", steps=2)))
+        online.reset(0)
+        runs.append(online.push(visual, audio))
+    np.testing.assert_allclose(runs[1], runs[0], atol=1e-4)
+
+
+def test_standardised_weights_let_a_rare_attribute_count_as_much_as_a_common_one():
+    from react_ros.training.trainer import reconstruction_weights
+
+    rng = np.random.default_rng(0)
+    targets = np.tile(schema.neutral_frame(), (5000, 1))
+    targets[:, 0] = rng.uniform(0.0, 1.0, 5000)  # a broad AU
+    targets[:, 6] = rng.uniform(0.0, 0.1, 5000)  # a rare one, ten times narrower
+    uniform = reconstruction_weights(targets, "uniform", 0.02)
+    standardised = reconstruction_weights(targets, "standardised", 0.02)
+    assert torch.equal(uniform, torch.ones(25))
+    assert standardised.mean().item() == pytest.approx(1.0)
+    assert standardised[6] / standardised[0] == pytest.approx(100.0, rel=0.05)  # (std ratio 10) squared
+    with pytest.raises(ValueError, match="recon_weighting"):
+        reconstruction_weights(targets, "by_hand", 0.02)
+
+
+def test_recipe_trains_each_family_once_and_retrains_when_the_recipe_changes(tmp_path):
+    from react_ros.data.synth import SynthConfig, generate
+    from react_ros.training.recipe import train_family
+
+    data = tmp_path / "data"
+    generate(SynthConfig(out=data, sessions=3, clips_per_session=1, min_seconds=3, max_seconds=3, video=False,
+                         split_fractions=(0.34, 0.33, 0.33), seed=1, family="mirror"), progress=False)
+    recipe = {"directions": "speaker->listener", "recon_weighting": "standardised",
+              "model": {"window": 8, "context": 32, "past": 8, "latent_dim": 8, "ae_width": 32, "d_model": 16,
+                        "heads": 2, "cond_dim": 16, "denoiser_width": 32, "denoiser_blocks": 2, "speaker_skip": 16},
+              "ae": {"steps": 3, "batch_size": 8}, "diffusion": {"steps": 3, "batch_size": 8},
+              "val_every": 3, "checkpoint_every": 3}
+    config = tmp_path / "recipe.yaml"
+    config.write_text(yaml.safe_dump(recipe))
+    run = tmp_path / "runs" / "mirror"
+    bundle, seconds = train_family(config, data, run, progress=False)
+    assert (bundle / "reaction.pt").is_file() and (bundle / "estimator.pt").is_file()  # online path runs too
+    card = json.loads((bundle / "card.json").read_text())
+    assert card["train_config"]["model"]["speaker_skip"] == 16
+    trained = (bundle / "reaction.pt").stat().st_mtime_ns
+    assert train_family(config, data, run, progress=False) == (bundle, seconds)
+    assert (bundle / "reaction.pt").stat().st_mtime_ns == trained  # reused, not retrained
+    recipe["ae"]["steps"] = 4
+    config.write_text(yaml.safe_dump(recipe))
+    train_family(config, data, run, progress=False)
+    assert json.loads((run / "train_report.json").read_text())["config"]["ae"]["steps"] == 4
