@@ -3,6 +3,7 @@ frames, right time, on every backend), the standardised reconstruction loss, and
 per-family training that reuses a finished run only for the same config and data."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -23,14 +24,21 @@ SKIP = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_w
 DELAY = 6  # frames
 
 
-def _copying_model(delay: int = DELAY) -> ReactionModel:
+def _copying_model(delay: int = DELAY, path: str = "linear") -> ReactionModel:
     """A speaker_skip model whose decoder is only its speaker path, set to copy the speaker `delay` frames later."""
     torch.manual_seed(0)
-    model = ReactionModel(SKIP).eval()
-    c, d = SKIP, schema.REACTION_DIM
+    c, d = dataclasses.replace(SKIP, speaker_path=path), schema.REACTION_DIM
+    model = ReactionModel(c).eval()
     with torch.no_grad():
         model.autoencoder.decoder[-1].weight.zero_()
         model.autoencoder.decoder[-1].bias.zero_()
+        if path == "lag":  # all weight on lag `delay`, gain 1 on every attribute, whatever latent and past
+            lag_copy = model.autoencoder.lag_copy
+            lag_copy.lag_logits.weight.zero_()
+            lag_copy.lag_logits.bias.fill_(-30.0)
+            lag_copy.lag_logits.bias[delay - 1] = 30.0
+            lag_copy.gain.bias.fill_(1.0)
+            return model
         weight = torch.zeros(c.window * d, c.speaker_skip * d)
         for k in range(c.window):  # window frame t+k <- speaker frame t+k-delay = slice index S-delay+k
             source = c.speaker_skip - delay + k
@@ -51,17 +59,30 @@ def test_from_reaction_ranges_inverts_to_reaction_ranges():
     np.testing.assert_allclose(to_reaction_ranges(from_reaction_ranges(frames)).numpy(), frames.numpy(), atol=1e-5)
 
 
-def test_the_speaker_path_copies_the_speaker_at_the_right_time_online():
+@pytest.mark.parametrize("path", ["linear", "lag"])
+def test_the_speaker_path_copies_the_speaker_at_the_right_time_online(path):
     """Frame t of the online reaction is the speaker's frame t - delay: the path reads the last speaker_skip frames
     of the context in order, and never a frame the robot has not seen yet."""
     visual = _speaker(80)
     audio = np.zeros((80, SKIP.audio_dim), np.float32)
-    online = OnlineGenerator(WindowGenerator(TorchGraphs(_copying_model()), SamplingConfig(blend_borders=False)))
+    online = OnlineGenerator(WindowGenerator(TorchGraphs(_copying_model(path=path)),
+                                             SamplingConfig(blend_borders=False)))
     online.reset(0)
     reaction = online.push(visual, audio)[:80, 0]
     t = np.arange(SKIP.speaker_skip, 80)
     np.testing.assert_allclose(reaction[t], visual[t - DELAY], atol=2e-3)
     assert np.abs(reaction[t] - visual[t - DELAY + 1]).max() > 0.05  # one frame off is visibly wrong
+
+
+def test_a_lag_shorter_than_the_window_holds_the_newest_seen_frame():
+    """Lag 1 for a whole window: frame t+k would need speaker frame t+k-1, unseen for k >= 1; the path holds t-1."""
+    visual = _speaker(60, seed=2)
+    online = OnlineGenerator(WindowGenerator(TorchGraphs(_copying_model(delay=1, path="lag")),
+                                             SamplingConfig(blend_borders=False)))
+    online.reset(0)
+    reaction = online.push(visual, np.zeros((60, SKIP.audio_dim), np.float32))[:60, 0]
+    for start in range(SKIP.speaker_skip, 60 - SKIP.window, SKIP.window):
+        np.testing.assert_allclose(reaction[start:start + SKIP.window], visual[[start - 1] * SKIP.window], atol=2e-3)
 
 
 def test_a_missing_speaker_face_reaches_the_path_as_absent_not_as_zeros():
@@ -76,15 +97,16 @@ def test_a_missing_speaker_face_reaches_the_path_as_absent_not_as_zeros():
         model.autoencoder.decode(latent, past)
 
 
-def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_path):
+@pytest.mark.parametrize("path", ["linear", "lag"])
+def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_path, path):
+    import onnx
+
     from react_ros.export.onnx_export import export_bundle
     from react_ros.export.trt_ops import unsupported_nodes
     from react_ros.model.bundle import save_bundle
     from react_ros.runtime.onnxruntime_backend import OnnxGraphs
 
-    import onnx
-
-    bundle = save_bundle(tmp_path / "bundle", _copying_model(), half=False,
+    bundle = save_bundle(tmp_path / "bundle", _copying_model(path=path), half=False,
                          card={"sampling": {"sampler": "dpm", "steps": 2}})
     out = tmp_path / "onnx"
     export_bundle(bundle, out, precisions=("fp32", "int8"), samplers=(("dpm", 2),), allow_random_calibration=True,
@@ -95,7 +117,7 @@ def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_
     visual = _speaker(60, seed=3)
     audio = np.zeros((60, SKIP.audio_dim), np.float32)
     runs = []
-    for graphs in (TorchGraphs(_copying_model()), OnnxGraphs(out, "fp32")):
+    for graphs in (TorchGraphs(_copying_model(path=path)), OnnxGraphs(out, "fp32")):
         online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(sampler="dpm", steps=2)))
         online.reset(0)
         runs.append(online.push(visual, audio))
@@ -129,7 +151,7 @@ def test_recipe_trains_each_family_once_and_retrains_when_the_recipe_changes(tmp
               "model": {"window": 8, "context": 32, "past": 8, "latent_dim": 8, "ae_width": 32, "d_model": 16,
                         "heads": 2, "cond_dim": 16, "denoiser_width": 32, "denoiser_blocks": 2, "speaker_skip": 16},
               "ae": {"steps": 3, "batch_size": 8}, "diffusion": {"steps": 3, "batch_size": 8},
-              "val_every": 3, "checkpoint_every": 3}
+              "val_every": 3, "checkpoint_every": 3, "sampling": {"temperature": 1.2, "noise_correlation": 0.9}}
     config = tmp_path / "recipe.yaml"
     config.write_text(yaml.safe_dump(recipe))
     run = tmp_path / "runs" / "mirror"
@@ -137,9 +159,15 @@ def test_recipe_trains_each_family_once_and_retrains_when_the_recipe_changes(tmp
     assert (bundle / "reaction.pt").is_file() and (bundle / "estimator.pt").is_file()  # online path runs too
     card = json.loads((bundle / "card.json").read_text())
     assert card["train_config"]["model"]["speaker_skip"] == 16
+    assert card["sampling"]["temperature"] == 1.2 and card["sampling"]["noise_correlation"] == 0.9
     trained = (bundle / "reaction.pt").stat().st_mtime_ns
     assert train_family(config, data, run, progress=False) == (bundle, seconds)
     assert (bundle / "reaction.pt").stat().st_mtime_ns == trained  # reused, not retrained
+    recipe["sampling"]["temperature"] = 1.0  # sampling does not change the weights: same model, new card
+    config.write_text(yaml.safe_dump(recipe))
+    assert train_family(config, data, run, progress=False) == (bundle, seconds)
+    assert (bundle / "reaction.pt").stat().st_mtime_ns == trained
+    assert json.loads((bundle / "card.json").read_text())["sampling"]["temperature"] == 1.0
     recipe["ae"]["steps"] = 4
     config.write_text(yaml.safe_dump(recipe))
     train_family(config, data, run, progress=False)

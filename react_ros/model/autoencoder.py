@@ -19,6 +19,40 @@ def _mlp(inputs: int, width: int, outputs: int) -> nn.Sequential:
                          nn.Linear(width, outputs))
 
 
+class LagCopy(nn.Module):
+    """The speaker's recent face, copied at a lag the latent chooses (speaker_path: lag).
+
+    A listener who reacts to the speaker after their own delay is sharp at that delay; a linear map from the
+    speaker's frames learns the average over every listener's delay, a blur that matches none of them. Here
+    the latent and the past choose a distribution over lags 1..S (softmax; the lag is one of the things that
+    differ between people, so samples differ as listeners do) and a gain per attribute (0: that attribute does
+    not follow the speaker). The copy is in logit space, so gain 1 reproduces the speaker's values exactly."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        s, w, d = config.speaker_skip, config.window, config.reaction_dim
+        frame = torch.arange(w)[:, None]
+        lag = torch.arange(1, s + 1)[None, :]
+        # Window frame k (time t+k) at lag l copies speaker time t+k-l: slice index s+k-l, held at the newest
+        # frame seen (t-1, index s-1) when l <= k: the robot never reads a frame it has not seen.
+        self.register_buffer("source", (s + frame - lag).clamp(0, s - 1).flatten(), persistent=False)
+        chooser = config.latent_dim + config.past * d
+        self.lag_logits = nn.Linear(chooser, s)
+        self.gain = nn.Linear(chooser, d)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.gain.bias)
+        self.shape = (w, s, d)
+
+    def forward(self, speaker_logits: torch.Tensor, latent: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
+        """(B,S,d) speaker logits (0 where absent), (B,latent), (B,P,d) -> (B, w*d) logits to add to the window."""
+        w, s, d = self.shape
+        chooser = torch.cat([latent, past.flatten(1)], dim=1)
+        weights = torch.softmax(self.lag_logits(chooser), dim=-1)  # (B, S) over lags 1..S
+        candidates = speaker_logits[:, self.source].reshape(-1, w, s, d)  # (B, w, lag, d)
+        copy = (weights[:, None, :, None] * candidates).sum(dim=2)
+        return (copy * self.gain(chooser)[:, None, :]).flatten(1)
+
+
 class ReactionAutoencoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -29,10 +63,15 @@ class ReactionAutoencoder(nn.Module):
         self.encoder = _mlp(frames + history + speaker, config.ae_width, 2 * config.latent_dim)
         self.decoder = _mlp(config.latent_dim + history + speaker, config.ae_width, frames)
         # Zero at the start: training grows the copy path only where the data copies the speaker.
-        self.speaker_path = nn.Linear(config.speaker_skip * config.reaction_dim, frames) if config.speaker_skip else None
-        if self.speaker_path is not None:
+        self.speaker_path = self.lag_copy = None
+        if config.speaker_skip and config.speaker_path == "linear":
+            self.speaker_path = nn.Linear(config.speaker_skip * config.reaction_dim, frames)
             nn.init.zeros_(self.speaker_path.weight)
             nn.init.zeros_(self.speaker_path.bias)
+        elif config.speaker_skip and config.speaker_path == "lag":
+            self.lag_copy = LagCopy(config)
+        elif config.speaker_skip:
+            raise ValueError(f"speaker_path must be linear or lag, got {config.speaker_path!r}")
 
     def _speaker(self, speaker: torch.Tensor | None, present: torch.Tensor | None) -> list[torch.Tensor]:
         """(B,S,25) frames and (B,S) present flags -> [(B,S*25) logits of present frames, (B,S) flags]; [] without
@@ -60,5 +99,8 @@ class ReactionAutoencoder(nn.Module):
         raw = self.decoder(torch.cat([latent, past.flatten(1), *extra], dim=1))
         if self.speaker_path is not None:
             raw = raw + self.speaker_path(extra[0])
+        if self.lag_copy is not None:
+            speaker_logits = extra[0].reshape(-1, self.config.speaker_skip, self.config.reaction_dim)
+            raw = raw + self.lag_copy(speaker_logits, latent, past)
         # No residual on the last past frame in logit space: near 0 or 1 that makes absorbing states.
         return to_reaction_ranges(raw.reshape(-1, self.config.window, self.config.reaction_dim))

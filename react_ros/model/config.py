@@ -23,6 +23,9 @@ class ModelConfig:
     # window instead of something the pooled condition must squeeze through a 32-d latent; the latent carries
     # what the speaker's recent face does not settle (which delay, how strong, a person's own expressions).
     speaker_skip: int = 0
+    # How the skipped speaker frames reach the window: "linear" (one learned map, the same for every listener)
+    # or "lag" (a copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
+    speaker_path: str = "linear"
     # Condition: multi-modality transformer.
     token_stride: int = 2  # speaker frames per transformer token
     d_model: int = 64

@@ -35,14 +35,17 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
     """Train the recipe on one family's data in `run` (or reuse a finished run of the same config and data);
     returns the bundle directory and the seconds its training took."""
     from react_ros.data.features import data_hash
+    from react_ros.model.card import ModelCard
     from react_ros.model.files import ESTIMATOR_FILE, default_model_dir
     from react_ros.training.cli import _train_model, _write_bundle
     from react_ros.training.trainer import TrainConfig
 
     config = dataclasses.replace(TrainConfig.from_yaml(config_path), data=str(data), out=str(run))
-    stamp = {"config": config.to_dict(), "data_hash": data_hash(str(data))}
+    # What decides the weights: the sampling setting does not, so changing it re-writes the card, not the model.
+    stamp = {"config": {k: v for k, v in config.to_dict().items() if k != "sampling"}, "data_hash": data_hash(str(data))}
     stamp_file, bundle = run / "recipe_stamp.json", run / "bundle"
     if stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp and (bundle / "reaction.pt").is_file():
+        ModelCard.read(bundle).with_sampling(config.sampling_setting()).write(bundle)
         return bundle, json.loads((run / "train_report.json").read_text())["seconds"]
     if run.exists():
         shutil.rmtree(run)  # another config or data: never resume from it

@@ -69,6 +69,9 @@ class TrainConfig:
     # plain MSE the model learns to ignore it.
     recon_weighting: str = "uniform"
     recon_std_floor: float = 0.02
+    # The sampling setting the bundle's card gets (SamplingConfig fields; empty: the defaults, or tune it later
+    # with `react-ros tune-sampling`). A recipe states how its models are sampled, since diversity depends on it.
+    sampling: dict = field(default_factory=dict)
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
@@ -89,8 +92,14 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training config keys: {sorted(unknown)}")
         config = cls(model=model, **nested, **values)
+        config.sampling_setting()  # unknown sampling settings fail here too
         config.perceived_root()  # a bad speaker_attributes setting fails here, before any training
         return config
+
+    def sampling_setting(self):
+        from react_ros.model.card import ModelCard, sampling_setting
+
+        return sampling_setting(ModelCard(), self.sampling)
 
     def perceived_root(self) -> str | None:
         """The perceive tree the speaker condition is read from, or None for the data set's labels."""
