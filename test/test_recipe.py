@@ -172,3 +172,19 @@ def test_recipe_trains_each_family_once_and_retrains_when_the_recipe_changes(tmp
     config.write_text(yaml.safe_dump(recipe))
     train_family(config, data, run, progress=False)
     assert json.loads((run / "train_report.json").read_text())["config"]["ae"]["steps"] == 4
+
+
+def test_without_decoder_past_the_window_does_not_depend_on_the_past():
+    """decoder_past: false: the decoder cannot continue a past that on the robot is its own output; the encoder
+    still reads the past (the latent carries what the past says)."""
+    torch.manual_seed(1)
+    model = ReactionModel(dataclasses.replace(SKIP, decoder_past=False)).eval()
+    speaker = torch.from_numpy(_speaker(SKIP.speaker_skip))[None]
+    present = torch.ones(1, SKIP.speaker_skip)
+    latent = torch.randn(1, SKIP.latent_dim)
+    pasts = torch.rand(2, 1, SKIP.past, schema.REACTION_DIM)
+    with torch.no_grad():
+        windows = [model.autoencoder.decode(latent, past, speaker, present) for past in pasts]
+        means = [model.autoencoder.encode(windows[0], past, speaker, present)[0] for past in pasts]
+    torch.testing.assert_close(windows[0], windows[1])
+    assert (means[0] - means[1]).abs().max() > 1e-4

@@ -61,7 +61,8 @@ class ReactionAutoencoder(nn.Module):
         history = config.past * config.reaction_dim
         speaker = config.speaker_skip * (config.reaction_dim + 1)  # frames and their present flags
         self.encoder = _mlp(frames + history + speaker, config.ae_width, 2 * config.latent_dim)
-        self.decoder = _mlp(config.latent_dim + history + speaker, config.ae_width, frames)
+        self.decoder = _mlp(config.latent_dim + (history if config.decoder_past else 0) + speaker, config.ae_width,
+                            frames)
         # Zero at the start: training grows the copy path only where the data copies the speaker.
         self.speaker_path = self.lag_copy = None
         if config.speaker_skip and config.speaker_path == "linear":
@@ -96,7 +97,8 @@ class ReactionAutoencoder(nn.Module):
                speaker_present: torch.Tensor | None = None) -> torch.Tensor:
         """(B, latent_dim), (B, P, 25)[, (B, S, 25), (B, S)] -> reactions (B, w, 25) in the schema's ranges."""
         extra = self._speaker(speaker, speaker_present)
-        raw = self.decoder(torch.cat([latent, past.flatten(1), *extra], dim=1))
+        seen = [past.flatten(1)] if self.config.decoder_past else []
+        raw = self.decoder(torch.cat([latent, *seen, *extra], dim=1))
         if self.speaker_path is not None:
             raw = raw + self.speaker_path(extra[0])
         if self.lag_copy is not None:

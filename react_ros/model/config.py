@@ -26,6 +26,10 @@ class ModelConfig:
     # How the skipped speaker frames reach the window: "linear" (one learned map, the same for every listener)
     # or "lag" (a copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
     speaker_path: str = "linear"
+    # Whether the window decoder sees the listener's past (the encoder always does). Off, the decoder cannot
+    # lean on a past that on the robot is its own output (exposure bias): the past reaches the window only
+    # through the condition and the sampled latent, and blend_borders joins the windows.
+    decoder_past: bool = True
     # Condition: multi-modality transformer.
     token_stride: int = 2  # speaker frames per transformer token
     d_model: int = 64

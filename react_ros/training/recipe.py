@@ -27,6 +27,8 @@ def add_commands(commands) -> None:
         "recipe", help="train the recipe on every synthetic family and score each family's model on it")
     parser.add_argument("--config", default=DEFAULT_RECIPE, help="the training recipe (YAML, as `react-ros train`)")
     parser.add_argument("--runs", default="runs/recipe", help="one run directory per family")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="families trained at once, one process and one torch thread each (2 on a 2-core machine)")
     add_family_options(parser, out_default="docs/results/recipe")
     parser.set_defaults(func=run_recipe)
 
@@ -63,6 +65,13 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
     return bundle, seconds
 
 
+def _one_thread() -> None:
+    """Parallel families share the cores: one torch thread per process (more would oversubscribe them)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def run_recipe(args: argparse.Namespace) -> int:
     from react_ros.data.families import SUMMARIES
     from react_ros.evaluation.families import family_data, run_families
@@ -72,10 +81,18 @@ def run_recipe(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"unknown families {unknown}; known: {', '.join(SUMMARIES)}")
     args.model = None  # each family's own model (run_families' per-family bundles)
+    datas = {name: family_data(Path(args.data_root), name, args) for name in names}
     models, train_seconds = {}, {}
-    for name in names:
-        data = family_data(Path(args.data_root), name, args)
-        models[name], train_seconds[name] = train_family(args.config, data, Path(args.runs) / name)
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs, initializer=_one_thread) as pool:
+            futures = {name: pool.submit(train_family, args.config, datas[name], Path(args.runs) / name, False)
+                       for name in names}
+            done = {name: future.result() for name, future in futures.items()}
+    else:
+        done = {name: train_family(args.config, datas[name], Path(args.runs) / name) for name in names}
+    for name, (models[name], train_seconds[name]) in done.items():
         print(f"{name}: model {models[name]} (trained in {train_seconds[name]} s)", flush=True)
     args.command_line = "react-ros recipe " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["recipe"] else None
     return run_families(args, models, {"recipe": str(args.config), "train_seconds": train_seconds})
