@@ -42,6 +42,8 @@ def add_family_options(parser, out_default: str = "docs/results/families") -> No
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, default=None, help="override the model card's sampling")
+    parser.add_argument("--noise-correlation", type=float, default=None, help="override the model card's sampling")
     parser.add_argument("--no-online", action="store_true", help="skip the online path (no video rendering)")
     parser.add_argument("--card", default=None,
                         help="also put the verdict table between the families markers of this page (docs/model.md)")
@@ -210,7 +212,7 @@ def update_card(page: Path, table: str, kind: str = "families") -> None:
 def _argv(args: argparse.Namespace) -> list[str]:
     """The options that decide the figures, as they would be typed."""
     keys = ("out", "data_root", "sessions", "clips_per_session", "min_seconds", "max_seconds", "data_seed", "model",
-            "samples", "seed")
+            "samples", "seed", "temperature", "noise_correlation")
     argv = [f"--{k.replace('_', '-')} {getattr(args, k)}" for k in keys if getattr(args, k) is not None]
     if args.families:
         argv.append("--families " + " ".join(args.families))
