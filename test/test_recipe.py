@@ -24,10 +24,10 @@ SKIP = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_w
 DELAY = 6  # frames
 
 
-def _copying_model(delay: int = DELAY, path: str = "linear") -> ReactionModel:
+def _copying_model(delay: int = DELAY, path: str = "linear", decoder_past: bool = True) -> ReactionModel:
     """A speaker_skip model whose decoder is only its speaker path, set to copy the speaker `delay` frames later."""
     torch.manual_seed(0)
-    c, d = dataclasses.replace(SKIP, speaker_path=path), schema.REACTION_DIM
+    c, d = dataclasses.replace(SKIP, speaker_path=path, decoder_past=decoder_past), schema.REACTION_DIM
     model = ReactionModel(c).eval()
     with torch.no_grad():
         model.autoencoder.decoder[-1].weight.zero_()
@@ -97,8 +97,12 @@ def test_a_missing_speaker_face_reaches_the_path_as_absent_not_as_zeros():
         model.autoencoder.decode(latent, past)
 
 
-@pytest.mark.parametrize("path", ["linear", "lag"])
-def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_path, path):
+@pytest.mark.parametrize(("path", "decoder_past", "inputs"), [
+    ("linear", True, ["latent", "past", "speaker", "speaker_present"]),
+    ("linear", False, ["latent", "speaker", "speaker_present"]),  # the recipe's model: no past to feed
+    ("lag", False, ["latent", "past", "speaker", "speaker_present"]),  # the lag is chosen from the past too
+])
+def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_path, path, decoder_past, inputs):
     import onnx
 
     from react_ros.export.onnx_export import export_bundle
@@ -106,22 +110,24 @@ def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_
     from react_ros.model.bundle import save_bundle
     from react_ros.runtime.onnxruntime_backend import OnnxGraphs
 
-    bundle = save_bundle(tmp_path / "bundle", _copying_model(path=path), half=False,
+    bundle = save_bundle(tmp_path / "bundle", _copying_model(path=path, decoder_past=decoder_past), half=False,
                          card={"sampling": {"sampler": "dpm", "steps": 2}})
     out = tmp_path / "onnx"
     export_bundle(bundle, out, precisions=("fp32", "int8"), samplers=(("dpm", 2),), allow_random_calibration=True,
                   calib_batches=1)
     decode = onnx.load(str(out / "fp32" / "decode.onnx"))
-    assert [i.name for i in decode.graph.input] == ["latent", "past", "speaker", "speaker_present"]
+    assert [i.name for i in decode.graph.input] == inputs
     assert unsupported_nodes(decode) == []
     visual = _speaker(60, seed=3)
     audio = np.zeros((60, SKIP.audio_dim), np.float32)
     runs = []
-    for graphs in (TorchGraphs(_copying_model(path=path)), OnnxGraphs(out, "fp32")):
+    for graphs in (TorchGraphs(_copying_model(path=path, decoder_past=decoder_past)), OnnxGraphs(out, "fp32"),
+                   OnnxGraphs(out, "int8")):
         online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(sampler="dpm", steps=2)))
         online.reset(0)
         runs.append(online.push(visual, audio))
     np.testing.assert_allclose(runs[1], runs[0], atol=1e-4)
+    assert np.abs(runs[2] - runs[0]).max() < 0.1  # INT8 (calibrated with the same inputs) runs and stays close
 
 
 def test_standardised_weights_let_a_rare_attribute_count_as_much_as_a_common_one():

@@ -4,7 +4,7 @@
     condition  visual (B,C,25), visual_present (B,C), audio (B,C,A),
                audio_present (B,C), past (B,P,25)                    -> cond (B,cond_dim)
     denoise    latent (B,L), t (B,) float timestep, cond (B,cond_dim)  -> v (B,L)
-    decode     latent (B,L) (already times latent_scale), past (B,P,25)
+    decode     latent (B,L) (already times latent_scale)[, past (B,P,25): unless decoder_past is off]
                [, speaker (B,S,25), speaker_present (B,S): speaker_skip models]   -> window (B,w,25)
     sample_<sampler><steps>  noise (B,L), cond (B,cond_dim)         -> latent (B,L): the whole few-step
                sampler unrolled (guidance 1, temperature applied to the noise by the caller), the same
@@ -67,7 +67,8 @@ def graph_specs(config: ModelConfig, estimator_size: int = 64,
         "denoise": GraphSpec("denoise", (TensorSpec("latent", (b, c.latent_dim)), TensorSpec("t", (b,)),
                                          TensorSpec("cond", (b, c.cond_dim))), (TensorSpec("v", (b, c.latent_dim)),)),
         "decode": GraphSpec("decode", (TensorSpec("latent", (b, c.latent_dim)),
-                                       TensorSpec("past", (b, c.past, c.reaction_dim)),
+                                       *((TensorSpec("past", (b, c.past, c.reaction_dim)),) if c.decoder_reads_past
+                                         else ()),
                                        *((TensorSpec("speaker", (b, c.speaker_skip, c.reaction_dim)),
                                           TensorSpec("speaker_present", (b, c.speaker_skip))) if c.speaker_skip else ())),
                             (TensorSpec("window", (b, c.window, c.reaction_dim)),)),
@@ -130,14 +131,18 @@ class DenoiseGraph(nn.Module):
 
 
 class DecodeGraph(nn.Module):
+    """The decoder with the inputs its config gives it (graph_specs: past only when it reads it, the speaker's
+    frames only with speaker_skip), in the spec's order."""
+
     def __init__(self, model: ReactionModel):
         super().__init__()
         self.autoencoder = model.autoencoder
+        self.names = [t.name for t in graph_specs(model.config)["decode"].inputs]
 
-    def forward(self, latent, past, speaker=None, speaker_present=None):
-        if speaker is None:
-            return self.autoencoder.decode(latent, past)
-        return self.autoencoder.decode(latent, past, speaker, speaker_present)
+    def forward(self, *inputs):
+        given = dict(zip(self.names, inputs, strict=True))
+        return self.autoencoder.decode(given["latent"], given.get("past"), given.get("speaker"),
+                                       given.get("speaker_present"))
 
 
 class SampleGraph(nn.Module):

@@ -204,7 +204,8 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     full = {
         "condition": {k: windows[k] for k in ("visual", "visual_present", "audio", "audio_present", "past")},
         "denoise": {"latent": noised, "t": t_batch.astype(np.float32), "cond": cond},
-        "decode": {"latent": mean.astype(np.float32), "past": windows["past"], **skip},
+        "decode": {"latent": mean.astype(np.float32), **({"past": windows["past"]} if model.config.decoder_reads_past
+                                                          else {}), **skip},
     }
     for name in specs:
         if name not in BASE_GRAPHS:

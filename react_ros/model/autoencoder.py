@@ -93,9 +93,12 @@ class ReactionAutoencoder(nn.Module):
         mean, logvar = stats.chunk(2, dim=1)
         return mean, logvar.clamp(-12.0, 6.0)
 
-    def decode(self, latent: torch.Tensor, past: torch.Tensor, speaker: torch.Tensor | None = None,
+    def decode(self, latent: torch.Tensor, past: torch.Tensor | None, speaker: torch.Tensor | None = None,
                speaker_present: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, latent_dim), (B, P, 25)[, (B, S, 25), (B, S)] -> reactions (B, w, 25) in the schema's ranges."""
+        """(B, latent_dim), (B, P, 25) (may be None when config.decoder_reads_past is False)[, (B, S, 25), (B, S)]
+        -> reactions (B, w, 25) in the schema's ranges."""
+        if past is None and self.config.decoder_reads_past:
+            raise ValueError("this model's decoder reads the listener's past: pass past")
         extra = self._speaker(speaker, speaker_present)
         seen = [past.flatten(1)] if self.config.decoder_past else []
         raw = self.decoder(torch.cat([latent, *seen, *extra], dim=1))

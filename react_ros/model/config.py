@@ -44,6 +44,11 @@ class ModelConfig:
     train_timesteps: int = 1000
     schedule: str = "cosine"
 
+    @property
+    def decoder_reads_past(self) -> bool:
+        """Whether decoding a window needs the listener's past (the exported decode graph has it as an input)."""
+        return self.decoder_past or (self.speaker_skip > 0 and self.speaker_path == "lag")
+
     def to_dict(self) -> dict:
         return asdict(self)
 

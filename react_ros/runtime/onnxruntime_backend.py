@@ -115,11 +115,12 @@ class OnnxGraphs:
         f = self._f
         return self.sessions["denoise"].run(None, {"latent": f(latent), "t": f(t), "cond": f(cond)})[0]
 
-    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
-        feeds = {"latent": self._f(latent), "past": self._f(past)}
-        if speaker is not None:  # models with speaker_skip (the graph then has these inputs)
-            feeds.update(speaker=self._f(speaker), speaker_present=self._f(speaker_present))
-        return self.sessions["decode"].run(None, feeds)[0]
+    def decode(self, latent, past=None, speaker=None, speaker_present=None) -> np.ndarray:
+        # The graph has the inputs its config gives it (no past without decoder_past, the speaker's frames only
+        # with speaker_skip): feed those.
+        given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present}
+        session = self.sessions["decode"]
+        return session.run(None, {i.name: self._f(given[i.name]) for i in session.get_inputs()})[0]
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
         """The unrolled sampler (guidance 1): noise (B,L), cond -> final latent, or None if not exported."""

@@ -201,9 +201,9 @@ class TensorRTGraphs:
     def denoise(self, latent, t, cond) -> np.ndarray:
         return self.engines["denoise"](latent=latent, t=t, cond=cond)[0]
 
-    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
-        skip = {} if speaker is None else {"speaker": speaker, "speaker_present": speaker_present}
-        return self.engines["decode"](latent=latent, past=past, **skip)[0]
+    def decode(self, latent, past=None, speaker=None, speaker_present=None) -> np.ndarray:
+        given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present}
+        return self.engines["decode"](**{k: v for k, v in given.items() if v is not None})[0]  # the engine's own
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
         graph = self.samplers.get((sampler, int(steps)))

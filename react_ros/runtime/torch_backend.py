@@ -31,9 +31,9 @@ class TorchGraphs:
         return self.model.denoiser(self._t(latent), self._t(timestep), self._t(cond)).numpy()
 
     @torch.inference_mode()
-    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
+    def decode(self, latent, past=None, speaker=None, speaker_present=None) -> np.ndarray:
         skip = {} if speaker is None else {"speaker": self._t(speaker), "speaker_present": self._t(speaker_present)}
-        return self.model.autoencoder.decode(self._t(latent), self._t(past), **skip).numpy()
+        return self.model.autoencoder.decode(self._t(latent), None if past is None else self._t(past), **skip).numpy()
 
     def sample(self, noise, cond, sampler: str, steps: int) -> None:
         """No unrolled sampler graph on torch: the generator steps the sampler (ReactionGraphs.sample)."""
