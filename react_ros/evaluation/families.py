@@ -49,6 +49,17 @@ def add_family_options(parser, out_default: str = "docs/results/families") -> No
                         help="also put the verdict table between the families markers of this page (docs/model.md)")
 
 
+def family_names(args: argparse.Namespace) -> list[str]:
+    """The families the options name (default: all), checked against the known ones."""
+    from react_ros.data.families import SUMMARIES
+
+    names = args.families or list(SUMMARIES)
+    unknown = [n for n in names if n not in SUMMARIES]
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; known: {', '.join(SUMMARIES)}")
+    return names
+
+
 def family_data(root: Path, name: str, args: argparse.Namespace) -> Path:
     """The family's data set under `root`, made unless one with the same settings is there already."""
     from react_ros.data.synth import SynthConfig, generate
@@ -102,11 +113,16 @@ def verdict(rows: dict[str, dict[str, float]]) -> dict[str, bool]:
     on FRCorr and on FRDist, FRDiv at least half the spread among the real reactions, median lag within 3
     frames of the real listeners'."""
     model, mimicry, mime = rows["model (offline)"], rows["Delayed mimicry"], rows["Mime"]
-    gt_lag = rows.get("GT, paired only", {}).get("FRSyn_lag_median", float("nan"))
+    gt_lag = _real_lag(rows)
     return {"FRCorr": model["FRCorr_per_pred"] > max(mimicry["FRCorr_per_pred"], mime["FRCorr_per_pred"]),
             "FRDist": model["FRDist"] < min(mimicry["FRDist"], mime["FRDist"]),
             "FRDiv": model["FRDiv"] >= 0.5 * rows["GT"]["FRDiv"],
             "lag": bool(abs(model["FRSyn_lag_median"] - gt_lag) <= 3)}
+
+
+def _real_lag(rows: dict[str, dict[str, float]]) -> float:
+    """The real listeners' median lag (one real reaction per input), NaN when the rows lack it."""
+    return rows.get("GT, paired only", {}).get("FRSyn_lag_median", float("nan"))
 
 
 def markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -122,7 +138,7 @@ def markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
         checks = verdict(rows)
         wins = checks["FRCorr"] and checks["FRDist"]
         failed = [k for k, ok in checks.items() if not ok]
-        gt_lag = rows.get("GT, paired only", {}).get("FRSyn_lag_median", float("nan"))
+        gt_lag = _real_lag(rows)
         lines.append(f"| {family} | {model['FRCorr_per_pred']:.3f}" + (f" ({online:.3f})" if online else "")
                      + f" | {mimicry['FRCorr_per_pred']:.3f} ({delay:.0f} fr) | {mime['FRCorr_per_pred']:.3f} | "
                      f"{model['FRDist']:.1f} | {mimicry['FRDist']:.1f} | {mime['FRDist']:.1f} | "
@@ -153,12 +169,10 @@ def run_families(args: argparse.Namespace, models: dict[str, Path] | None = None
     from react_ros.evaluation.cli import _load
     from react_ros.evaluation.report import write_report
 
-    names = args.families or list(SUMMARIES)
-    unknown = [n for n in names if n not in SUMMARIES]
-    if unknown:
-        raise ValueError(f"unknown families {unknown}; known: {', '.join(SUMMARIES)}")
+    names = family_names(args)
     args.backend, args.engine_dir = "torch", None
-    loaded, sampling = _load(args)
+    # one model for every family, or each family's own (loaded in the loop)
+    loaded, sampling = _load(args) if not models else (None, None)
     info = {"model": loaded.info} if not models else {"models": {f: str(m) for f, m in models.items()}}
     out, root = Path(args.out), Path(args.data_root)
     results, seconds = {}, {}

@@ -96,6 +96,9 @@ class OnnxGraphs:
                          for name, path in self.paths.items()}
         self.samplers = {(s["sampler"], int(s["steps"])): s["graph"] for s in self.manifest.get("samplers", [])
                          if use_sample_graphs and s["graph"] in self.sessions}
+        # The decode graph has the inputs its config gives it (no past without decoder_past, the speaker's frames
+        # only with speaker_skip): looked up once, fed every window.
+        self.decode_inputs = [i.name for i in self.sessions["decode"].get_inputs()]
 
     @property
     def graph_ids(self) -> dict[str, str]:
@@ -116,11 +119,8 @@ class OnnxGraphs:
         return self.sessions["denoise"].run(None, {"latent": f(latent), "t": f(t), "cond": f(cond)})[0]
 
     def decode(self, latent, past=None, speaker=None, speaker_present=None) -> np.ndarray:
-        # The graph has the inputs its config gives it (no past without decoder_past, the speaker's frames only
-        # with speaker_skip): feed those.
         given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present}
-        session = self.sessions["decode"]
-        return session.run(None, {i.name: self._f(given[i.name]) for i in session.get_inputs()})[0]
+        return self.sessions["decode"].run(None, {name: self._f(given[name]) for name in self.decode_inputs})[0]
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
         """The unrolled sampler (guidance 1): noise (B,L), cond -> final latent, or None if not exported."""

@@ -129,7 +129,7 @@ def _write_bundle(bundle: Path, run: Path, report: dict) -> None:
             "estimator": report.get("estimator") or {k: v for k, v in estimator_meta.get("metrics", {}).items()
                                                      if k != "epoch_loss"}}
     if (meta.get("train_config") or {}).get("sampling"):  # the recipe's own sampling setting
-        card["sampling"] = dict((meta["train_config"])["sampling"])
+        card["sampling"] = dict(meta["train_config"]["sampling"])
     keep = {k: meta[k] for k in ("stage", "step", "train_config", "data_hash") if k in meta}
     save_bundle(bundle, model, estimator, card, model_meta=keep, estimator_meta=estimator_meta)
     print(f"bundle -> {bundle}")

@@ -73,13 +73,9 @@ def _one_thread() -> None:
 
 
 def run_recipe(args: argparse.Namespace) -> int:
-    from react_ros.data.families import SUMMARIES
-    from react_ros.evaluation.families import family_data, run_families
+    from react_ros.evaluation.families import family_data, family_names, run_families
 
-    names = args.families or list(SUMMARIES)
-    unknown = [n for n in names if n not in SUMMARIES]
-    if unknown:
-        raise ValueError(f"unknown families {unknown}; known: {', '.join(SUMMARIES)}")
+    names = family_names(args)
     args.model = None  # each family's own model (run_families' per-family bundles)
     datas = {name: family_data(Path(args.data_root), name, args) for name in names}
     models, train_seconds = {}, {}
