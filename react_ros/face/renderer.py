@@ -170,7 +170,7 @@ class FaceRenderer:
         Generous enough to contain the feature over its whole range of motion (for tests, crops, overlays).
         """
         boxes = {  # face-local (x0, y0, x1, y1)
-            "brows": (-0.75, -0.5, 0.75, -0.1),
+            "brows": (-0.75, -0.66, 0.75, -0.22),
             "eyes": (-0.7, -0.2, 0.7, 0.16),
             "nose": (-0.2, 0.1, 0.2, 0.45),
             "mouth": (-0.45, 0.46, 0.45, 1.15),
