@@ -37,7 +37,7 @@ IRIS_R, PUPIL_R = 0.12, 0.06
 BROW_Y, BROW_IN_X, BROW_OUT_X = -0.24, 0.15, 0.63
 BROW_RAISE = 0.07  # inner (AU1) or outer (AU2) end lift at full raise: stays inside FaceMesh's band
 BROW_LIFT = 0.05  # AU1 also lifts the whole brow a little (frontalis), which FaceMesh follows best
-BROW_DROP, BROW_PULL = 0.12, 0.08  # AU4: inner end down and towards the nose
+BROW_DROP, BROW_PULL = 0.16, 0.08  # AU4: inner end down and towards the nose
 NOSE_Y = 0.33
 MOUTH_Y, MOUTH_HALF_W = 0.66, 0.27
 JAW_DROP = 0.26  # chin travel at jaw_open = 1
