@@ -135,10 +135,12 @@ def test_compare_reports_per_channel_correlation_on_measured_frames(tmp_path):
     generate(SynthConfig(out=data, sessions=1, clips_per_session=1, min_seconds=2, max_seconds=2, video=False,
                          split_fractions=(1.0, 0.0, 0.0)), progress=False)
     au12, au1 = schema.AU_NAMES.index("AU12"), schema.AU_NAMES.index("AU1")
+    labels = []
     for role in ("speaker", "listener"):
         clip = ClipId("train", role, "session0", next((data / "train" / "facial-attributes" / role / "session0")
                                                       .glob("*.npy")).stem)
         label = np.load(clip.path(data, "facial-attributes"))
+        labels.append(label)
         mask = np.ones(label.shape, bool)
         mask[:, au1] = False
         seen = label.copy()
@@ -149,4 +151,6 @@ def test_compare_reports_per_channel_correlation_on_measured_frames(tmp_path):
     assert result["recordings"] == 2
     assert channels["AU2"]["r"] == pytest.approx(1.0) and channels["AU12"]["r"] == pytest.approx(-1.0)
     assert channels["AU1"]["r"] is None and channels["AU1"]["measured"] == 0.0
+    au2 = schema.index_of("AU2")
+    assert channels["AU2"]["label_max"] == pytest.approx(max(float(label[:, au2].max()) for label in labels), abs=1e-3)
     assert "| AU12 | -1.000 |" in format_table(result)

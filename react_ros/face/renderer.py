@@ -31,7 +31,13 @@ DEPTH = 0.85  # ellipsoid depth: how far features travel with yaw/pitch
 PIVOT_Y = 0.95  # roll pivots near the neck
 EYE_X, EYE_Y, EYE_RX, EYE_UP, EYE_LOW = 0.40, 0.0, 0.215, 0.17, 0.13
 IRIS_R, PUPIL_R = 0.12, 0.06
-BROW_Y, BROW_IN_X, BROW_OUT_X = -0.33, 0.15, 0.63
+# Brows sit low and move little, as real brows do: FaceMesh (the `mesh` front end) follows a brow only
+# inside a narrow band above the eye (about 0.21-0.29 inter-ocular units); drawn higher it loses the brow
+# and its brow landmarks fall back towards the eye, so a big cartoon raise read as a lowered brow.
+BROW_Y, BROW_IN_X, BROW_OUT_X = -0.24, 0.15, 0.63
+BROW_RAISE = 0.07  # inner (AU1) or outer (AU2) end lift at full raise: stays inside FaceMesh's band
+BROW_LIFT = 0.05  # AU1 also lifts the whole brow a little (frontalis), which FaceMesh follows best
+BROW_DROP, BROW_PULL = 0.16, 0.08  # AU4: inner end down and towards the nose
 NOSE_Y = 0.33
 MOUTH_Y, MOUTH_HALF_W = 0.66, 0.27
 JAW_DROP = 0.26  # chin travel at jaw_open = 1
@@ -293,13 +299,15 @@ class FaceRenderer:
 
     def _draw_brow(self, img: np.ndarray, p: FaceParams, proj: _Projector, side: float) -> None:
         t = self._t
-        inner_y = BROW_Y - 0.17 * p.brow_inner_raise + 0.15 * p.brow_lower
-        outer_y = BROW_Y + 0.02 - 0.15 * p.brow_outer_raise + 0.03 * p.brow_lower
-        inner_x = BROW_IN_X - 0.04 * p.brow_lower
-        arch = 0.06 + 0.03 * p.brow_outer_raise - 0.05 * p.brow_inner_raise - 0.04 * p.brow_lower
+        lift = BROW_LIFT * p.brow_inner_raise
+        inner_y = BROW_Y - BROW_RAISE * p.brow_inner_raise - lift + BROW_DROP * p.brow_lower
+        outer_y = BROW_Y + 0.02 - BROW_RAISE * p.brow_outer_raise - lift + 0.03 * p.brow_lower
+        inner_x = BROW_IN_X - BROW_PULL * p.brow_lower
+        arch = 0.06 + 0.03 * p.brow_outer_raise - 0.04 * p.brow_lower
         x = side * (inner_x + (BROW_OUT_X - inner_x) * t)
         y = inner_y + (outer_y - inner_y) * t - arch * self._bump
-        half = 0.5 * (0.085 - 0.045 * t)  # thick at the inner end, tapering outward
+        # Thick at the inner end, tapering outward; about as thick as a real brow (FaceMesh needs the mass).
+        half = 0.5 * (0.12 - 0.05 * t)
         # Offset the centre line along its normal for a tapered stroke.
         dx, dy = np.gradient(x), np.gradient(y)
         norm = np.hypot(dx, dy) + 1e-9
@@ -320,13 +328,7 @@ class FaceRenderer:
             for side in (-1.0, 1.0):
                 crease = np.array([[side * 0.07, BROW_Y - 0.02], [side * 0.05, BROW_Y + 0.12]])
                 self._stroke(img, proj.surface(crease), color, self._thin)
-        raise_ = max(p.brow_inner_raise, p.brow_outer_raise) - 0.5
-        if raise_ > 0.0:  # a forehead line just above raised brows (stays below the fringe)
-            color = _lerp_color(skin, line, 1.2 * raise_)
-            x = np.linspace(-0.24, 0.24, 9)
-            y0 = BROW_Y - 0.17 * max(p.brow_inner_raise, p.brow_outer_raise) - 0.13
-            pts = np.stack([x, y0 + 0.6 * x ** 2], 1)
-            self._stroke(img, proj.surface(pts), color, self._thin)
+        # No forehead line over raised brows: FaceMesh took it for the brow and read a raise as a lowering.
 
     def _draw_blush(self, img: np.ndarray, p: FaceParams, proj: _Projector) -> None:
         alpha = 0.12 + 0.45 * p.cheek_raise + 0.3 * p.flush

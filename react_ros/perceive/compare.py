@@ -49,6 +49,8 @@ def compare_split(data: str | Path, perceived: str | Path, split: str = "test", 
         channels[name] = {"r": None if r is None or not np.isfinite(r) else round(r, 3),
                           "measured": round(float(used.mean()), 3),
                           "label_mean": round(float(b.mean()), 3) if used.any() else None,
+                          # a channel whose labels barely move has no r to speak of (label jitter only)
+                          "label_max": round(float(b.max()), 3) if used.any() else None,
                           "perceived_mean": round(float(a.mean()), 3) if used.any() else None}
     return {"data": str(data), "perceived": str(perceived), "split": split, "recordings": recordings,
             "frames": int(len(label)), "face_present": round(float(mask.any(-1).mean()), 3), "channels": channels}
@@ -57,10 +59,11 @@ def compare_split(data: str | Path, perceived: str | Path, split: str = "test", 
 def format_table(result: dict) -> str:
     lines = [f"{result['recordings']} recordings of {result['split']}, {result['frames']} frames, face present on "
              f"{result['face_present']:.1%}", "",
-             "| value | r (perceived vs label, measured frames) | measured | label mean | perceived mean |",
-             "|---|---:|---:|---:|---:|"]
+             "| value | r (perceived vs label, measured frames) | measured | label mean | label max | perceived mean |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, c in result["channels"].items():
-        cells = ["–" if c[key] is None else f"{c[key]:.3f}" for key in ("r", "measured", "label_mean", "perceived_mean")]
+        cells = ["–" if c.get(key) is None else f"{c[key]:.3f}"
+                 for key in ("r", "measured", "label_mean", "label_max", "perceived_mean")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
