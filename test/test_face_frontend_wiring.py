@@ -1,6 +1,7 @@
-"""`face_frontend: haar|mesh` reaches the robot's pipeline from every entry point (node parameters, the params file,
-the launch file, `react-ros run`, `eval --online`), the default stays the front end the shipped model was trained
-on, and values the mesh front end did not measure reach the model as their neutral value."""
+"""`face_frontend: auto|haar|mesh` reaches the robot's pipeline from every entry point (node parameters, the params
+file, the launch file, `react-ros run`, `eval --online`), the default (auto) runs the front end the model card says
+the model was trained on, a different one is a WARN on /diagnostics, and values the mesh front end did not measure
+reach the model as their neutral value."""
 from __future__ import annotations
 
 import ast
@@ -23,18 +24,59 @@ def loaded():
     return load_graphs("torch", threads=1)
 
 
-def test_default_front_end_is_the_one_the_shipped_model_was_trained_on():
+def test_default_front_end_is_the_one_the_model_was_trained_on():
     from react_ros.nodes.reaction_params import PARAMETERS
 
-    assert PipelineConfig().face_frontend == "haar"
-    assert PARAMETERS["face_frontend"][0] == "haar"
+    assert PipelineConfig().face_frontend == "auto"
+    assert PARAMETERS["face_frontend"][0] == "auto"
     config = yaml.safe_load((ROOT / "config" / "reaction.yaml").read_text())
-    assert config["reaction_node"]["ros__parameters"]["face_frontend"] == "haar"
+    assert config["reaction_node"]["ros__parameters"]["face_frontend"] == "auto"
     launch = ast.parse((ROOT / "launch" / "reaction.launch.py").read_text())
     defaults = {call.args[0].value: kw.value.value for call in ast.walk(launch)
                 if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "DeclareLaunchArgument"
                 for kw in call.keywords if kw.arg == "default_value" and isinstance(kw.value, ast.Constant)}
-    assert defaults["face_frontend"] == "haar"
+    assert defaults["face_frontend"] == "auto"
+
+
+def test_auto_resolves_to_the_card_and_explicit_choices_win():
+    from react_ros.model.card import ModelCard
+    from react_ros.online.pipeline import resolve_face_frontend
+
+    assert ModelCard().face_frontend == "haar"  # cards from before the mesh front end
+    assert ModelCard(extra={"face_frontend": "mesh"}).face_frontend == "mesh"
+    assert resolve_face_frontend("auto", "mesh") == "mesh"
+    assert resolve_face_frontend("auto", "haar") == "haar"
+    assert resolve_face_frontend("haar", "mesh") == "haar"
+    with pytest.raises(ValueError, match="card says 'dlib'"):
+        resolve_face_frontend("auto", "dlib")
+
+
+def test_session_runs_the_cards_front_end_and_warns_on_another(loaded, tmp_path):
+    """A bundle whose card says mesh: auto builds the mesh front end; haar asked for runs haar with a WARN naming
+    both (the model would read features it never saw)."""
+    import dataclasses
+    import shutil
+
+    from react_ros.model.bundle import default_model_dir
+    from react_ros.model.card import ModelCard
+    from react_ros.online import ReactionSession, SessionConfig
+    from react_ros.online.health import OK, WARN
+    from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd
+
+    shutil.copytree(default_model_dir(), tmp_path / "model")
+    card = ModelCard.read(tmp_path / "model")
+    dataclasses.replace(card, extra=dict(card.extra, face_frontend="mesh")).write(tmp_path / "model")
+    moved = dataclasses.replace(loaded, info=dict(loaded.info, model_dir=str(tmp_path / "model")))
+    auto = ReactionSession.from_loaded(moved)
+    assert isinstance(auto.source.front_end, MeshSpeakerFrontEnd)
+    assert auto.info["face_frontend"] == auto.info["trained_face_frontend"] == "mesh"
+    assert auto.diagnostics().level == OK  # inactive: no staleness to report, so only the front end could WARN
+    asked = SessionConfig(PipelineConfig(face_frontend="haar"))
+    haar = ReactionSession.from_loaded(moved, config=asked)
+    assert not isinstance(haar.source.front_end, MeshSpeakerFrontEnd)
+    diagnostics = haar.diagnostics()
+    assert diagnostics.level == WARN and "trained on mesh" in diagnostics.reason
+    assert diagnostics.values["face_frontend"] == "haar"
 
 
 def test_node_parameter_reaches_the_pipeline_config():
@@ -74,6 +116,8 @@ def test_pipeline_builds_the_named_front_end(loaded):
         ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(face_frontend="dlib"))
     with pytest.raises(ValueError, match="estimator"):
         ReactionPipeline.from_graphs(loaded.graphs, None, config=PipelineConfig(face_frontend="haar"))
+    assert isinstance(ReactionPipeline.from_graphs(loaded.graphs, None, trained_frontend="mesh").front_end,
+                      MeshSpeakerFrontEnd)  # auto follows the card's front end
 
 
 def test_mesh_front_end_finds_the_demo_speaker_online(loaded):

@@ -3,6 +3,8 @@ training reads the perceived speaker attributes + mask instead of the labels, an
 the online pipeline hands it at run time (unmeasured values neutral, frames without a face marked absent)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -87,7 +89,7 @@ def test_speaker_attributes_setting_is_checked_before_training():
         TrainConfig.from_dict({"speaker_attributes": "mesh"})
 
 
-def test_perceive_a_synthetic_tree_then_train_on_it(tmp_path):
+def test_perceive_a_synthetic_tree_then_train_on_it(tmp_path, monkeypatch):
     """react-ros perceive over a synthetic MARS tree, then react-ros train --perceived: the model trains on what the
     mesh front end computed, and its card says to run it with the mesh front end."""
     pytest.importorskip("ai_edge_litert", reason="the mesh front end needs ai-edge-litert")
@@ -125,6 +127,29 @@ def test_perceive_a_synthetic_tree_then_train_on_it(tmp_path):
     card = json.loads((run / "bundle" / "card.json").read_text())
     assert card["face_frontend"] == "mesh" and card["speaker_attributes"] == "perceived"
     assert json.loads((run / "train_config.json").read_text())["perceived"] == str(perceived)
+
+    # offline generation feeds such a model what it was trained on: the split perceived once into the cache
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.model.card import ModelCard
+
+    monkeypatch.setenv("REACT_ROS_CACHE", str(tmp_path / "cache"))
+    assert speaker_source(ModelCard(), data, "test") is None  # a model trained on labels reads labels
+    assert speaker_source(ModelCard(), data, "test", given=perceived) == str(perceived)
+    tree = speaker_source(ModelCard.read(run / "bundle"), data, "test", jobs=1)
+    assert tree.startswith(str(tmp_path / "cache" / "perceived"))
+    assert sorted(p.name for p in Path(tree).iterdir()) == ["test"]  # only the split asked for
+    cached = load_features(data, "test", perceived=tree)
+    test_labels = load_features(data, "test")
+    for clip, made, label in zip(cached, load_features(data, "test", perceived=perceived), test_labels):
+        np.testing.assert_allclose(clip.visual, made.visual)  # the same front end as `react-ros perceive`
+        assert not np.allclose(clip.visual, label.visual)  # not the labels
+    stamp = {p: p.stat().st_mtime_ns for p in Path(tree).rglob("*.npy")}
+    assert speaker_source(ModelCard.read(run / "bundle"), data, "test") == tree
+    assert {p: p.stat().st_mtime_ns for p in Path(tree).rglob("*.npy")} == stamp  # made once, then reused
+    out = tmp_path / "reactions.npz"
+    assert main(["generate", "--data", str(data), "--model", str(run / "bundle"), "--out", str(out),
+                 "--samples", "2"]) == 0
+    assert out.is_file()
 
 
 def test_compare_reports_per_channel_correlation_on_measured_frames(tmp_path):

@@ -110,7 +110,8 @@ def scene_front_ends(estimator_fn, budget_s: float = 0.5, frames: int = 60, thre
     return out
 
 
-def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, frames: int = 60) -> dict:
+def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, trained_frontend: str = "haar",
+                   frames: int = 60) -> dict:
     """Per camera frame through the robot's ReactionSession (what the reaction node runs): one frame period of
     audio, then the frame: front end, audio pairing, the generator's window every w frames, motion limits.
     Median/p99 over frames, so the p99 is the frames that computed a window."""
@@ -119,7 +120,8 @@ def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, frames
 
     images, samples, rate = demo_inputs(frames)
     config = SessionConfig(PipelineConfig(), robot_profile="animatronic", max_stamp_skew_s=float("inf"))  # clip time
-    session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline),
+    session = ReactionSession(ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config.pipeline,
+                                                           trained_frontend),
                               load_profile(config.robot_profile), config)
     session.start(0)
     chunk = int(round(rate / FPS))

@@ -23,8 +23,8 @@ def add_commands(commands) -> None:
     run.add_argument("--fallback-backend", default=None)
     run.add_argument("--model", default=None, help="model bundle directory (default: the demo model)")
     run.add_argument("--engine-dir", default=None)
-    run.add_argument("--face-frontend", default=None, choices=("haar", "mesh"),
-                     help="speaker front end (default: from the params file; the demo model was trained on haar)")
+    run.add_argument("--face-frontend", default=None, choices=("auto", "haar", "mesh"),
+                     help="speaker front end (default: from the params file, auto = the one the model was trained on)")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--steps", type=int, default=None)
     run.add_argument("--participant", default=None, help="participant id (recording metadata)")

@@ -10,11 +10,15 @@ from pathlib import Path
 import numpy as np
 
 
+PERCEIVED_HELP = ("the speaker attributes of this `react-ros perceive` tree of --data, for a model trained on "
+                  "perceived speakers (default for such a model: the split perceived once into the cache)")
+
 def add_commands(commands) -> None:
     generate = commands.add_parser("generate", help="generate reactions for every input of a split (offline)")
     generate.add_argument("--data", required=True, help="MARS-layout data set root")
     generate.add_argument("--split", default="test")
     generate.add_argument("--out", required=True, help="predictions file (.npz)")
+    generate.add_argument("--perceived", default=None, help=PERCEIVED_HELP)
     _model_options(generate)
     generate.set_defaults(func=run_generate)
 
@@ -26,12 +30,10 @@ def add_commands(commands) -> None:
     evaluate.add_argument("--out", required=True, help="report directory")
     evaluate.add_argument("--online", action="store_true",
                           help="also run the robot's online path (video+wav -> front end -> streaming generator)")
-    evaluate.add_argument("--face-frontend", default="haar", choices=("haar", "mesh"),
-                          help="the online path's speaker front end (docs/perception.md); the model must be "
-                               "trained on its features")
-    evaluate.add_argument("--perceived", default=None,
-                          help="offline: the speaker attributes of this `react-ros perceive` tree of --data (for a "
-                               "model trained with speaker_attributes: perceived)")
+    evaluate.add_argument("--face-frontend", default="auto", choices=("auto", "haar", "mesh"),
+                          help="the online path's speaker front end (docs/perception.md; auto: the one the model "
+                               "card says the model was trained on)")
+    evaluate.add_argument("--perceived", default=None, help=PERCEIVED_HELP)
     evaluate.add_argument("--no-references", action="store_true")
     evaluate.add_argument("--videos", type=int, default=1, help="side-by-side videos of the first inputs")
     _model_options(evaluate)
@@ -64,12 +66,20 @@ def _load(args):
     return loaded, sampling_setting(ModelCard.read(model_dir), given_settings(args))
 
 
+def _card(args):
+    from react_ros.model.card import ModelCard
+
+    return ModelCard.read(None if args.model in (None, "demo") else args.model)
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from react_ros.data.features import load_features
     from react_ros.evaluation.pipeline import offline_predictions
+    from react_ros.evaluation.speakers import speaker_source
 
     loaded, sampling = _load(args)
-    features = load_features(args.data, args.split, args.directions)
+    perceived = speaker_source(_card(args), args.data, args.split, getattr(args, "perceived", None))
+    features = load_features(args.data, args.split, args.directions, perceived=perceived)
     predictions = offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling, progress=True)
     save_predictions(Path(args.out), predictions, {"model": loaded.info, "sampling": sampling.__dict__,
                                                    "seed": args.seed, "split": args.split})
@@ -108,6 +118,8 @@ def run_eval(args: argparse.Namespace) -> int:
         score,
     )
     from react_ros.evaluation.report import write_report
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.online.pipeline import resolve_face_frontend
 
     started = time.perf_counter()
     tests = test_ground_truths(args.data, args.split, directions=args.directions)
@@ -123,8 +135,11 @@ def run_eval(args: argparse.Namespace) -> int:
             args.model = args.predictions
         loaded, sampling = _load(args)
         meta.update(model=loaded.info, sampling=sampling.__dict__)
-        features = load_features(args.data, args.split, args.directions, perceived=args.perceived)
-        meta["perceived"] = args.perceived
+        card = _card(args)
+        perceived = speaker_source(card, args.data, args.split, args.perceived)
+        features = load_features(args.data, args.split, args.directions, perceived=perceived)
+        meta["perceived"] = perceived
+        args.face_frontend = resolve_face_frontend(args.face_frontend, card.face_frontend)
         outputs["model (offline)"] = offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling,
                                                          progress=True)
         if args.online:

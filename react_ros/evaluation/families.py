@@ -84,6 +84,8 @@ def family_data(root: Path, name: str, args: argparse.Namespace) -> Path:
 def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     from react_ros.data.features import load_features
     from react_ros.data.mars import test_ground_truths
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.model.card import ModelCard
     from react_ros.evaluation.pipeline import (
         ONLINE_MIMICRY,
         offline_predictions,
@@ -93,14 +95,18 @@ def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> d
         score,
     )
 
+    card = ModelCard.read(loaded.info.get("model_dir"))
     tests = test_ground_truths(data, "test", directions=DIRECTION)
-    outputs = {"model (offline)": offline_predictions(loaded.graphs, load_features(data, "test", DIRECTION),
-                                                      args.samples, args.seed, sampling, progress=True)}
-    if not args.no_online:
+    features = load_features(data, "test", DIRECTION, perceived=speaker_source(card, data, "test"))
+    outputs = {"model (offline)": offline_predictions(loaded.graphs, features, args.samples, args.seed, sampling,
+                                                      progress=True)}
+    if not args.no_online:  # the robot's path, through the front end the model was trained on
         ids = [t.id for t in tests]
         outputs["model (online, from video+wav)"] = online_predictions(
-            loaded.graphs, loaded.estimator_fn, data, "test", ids, args.samples, args.seed, sampling, progress=True)
-        outputs[ONLINE_MIMICRY] = online_mimicry_predictions(loaded.estimator_fn, data, "test", tests, args.samples)
+            loaded.graphs, loaded.estimator_fn, data, "test", ids, args.samples, args.seed, sampling, progress=True,
+            face_frontend=card.face_frontend)
+        outputs[ONLINE_MIMICRY] = online_mimicry_predictions(loaded.estimator_fn, data, "test", tests, args.samples,
+                                                             face_frontend=card.face_frontend)
     results = {name: score(p, tests) for name, p in outputs.items()}
     results.update(reference_scores(data, tests, args.samples, args.seed))
     for metrics in results.values():

@@ -184,9 +184,10 @@ def reference_scores(root: str | Path, tests: Sequence[TestInput], k: int = 10, 
 
 def evaluate_graphs(graphs, data_dir: str | Path, split: str = "test", samples: int = 10, seed: int = 0,
                     sampling: SamplingConfig = SamplingConfig(), directions: str = "both",
-                    progress: bool = False) -> dict[str, float]:
-    """The REACT metrics of offline generation with these graphs (any backend) on a split."""
+                    progress: bool = False, perceived: str | None = None) -> dict[str, float]:
+    """The REACT metrics of offline generation with these graphs (any backend) on a split (`perceived`: the
+    speaker attributes of a perceive tree, for a model trained on them)."""
     tests = test_ground_truths(data_dir, split, directions=directions)
-    features = load_features(data_dir, split, directions)
+    features = load_features(data_dir, split, directions, perceived=perceived)
     predictions = offline_predictions(graphs, features, samples, seed, sampling, progress)
     return score(predictions, tests, progress)

@@ -18,14 +18,14 @@ GRID = [SamplingConfig(sampler, steps, 1.0, temperature)
 
 
 def sweep(graphs, root: str | Path, split: str = "val", grid=GRID, samples: int = 5, inputs: int = 12,
-          seed: int = 0) -> list[dict]:
+          seed: int = 0, perceived: str | None = None) -> list[dict]:
     from react_ros.data.features import load_features
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions, score
 
     tests = test_ground_truths(root, split)[:inputs]
     wanted = {t.id for t in tests}
-    features = [f for f in load_features(root, split) if f.id in wanted]
+    features = [f for f in load_features(root, split, perceived=perceived) if f.id in wanted]
     rows = []
     for setting in grid:
         metrics = score(offline_predictions(graphs, features, samples, seed, setting), tests)
@@ -66,11 +66,14 @@ def add_commands(commands) -> None:
 
 
 def run_tune(args: argparse.Namespace) -> int:
+    from react_ros.evaluation.speakers import speaker_source
     from react_ros.model.bundle import load_bundle
     from react_ros.runtime.torch_backend import TorchGraphs
 
     bundle = load_bundle(args.model)
-    rows = sweep(TorchGraphs(bundle.model), args.data, args.split, samples=args.samples, inputs=args.inputs)
+    perceived = speaker_source(bundle.card, args.data, args.split)
+    rows = sweep(TorchGraphs(bundle.model), args.data, args.split, samples=args.samples, inputs=args.inputs,
+                 perceived=perceived)
     chosen = choose(rows)
     table = markdown(rows, chosen)
     print(table)

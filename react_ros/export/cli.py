@@ -181,13 +181,16 @@ def run_check(args: argparse.Namespace) -> int:
         report["timings_ms"], report["timing_batch"] = timings, 1
     if args.data:
         from react_ros.evaluation.pipeline import evaluate_graphs
+        from react_ros.evaluation.speakers import speaker_source
 
+        perceived = speaker_source(bundle.card, args.data, args.split)  # what the model was trained to read
         metrics = {"torch": evaluate_graphs(TorchGraphs(bundle.model, args.threads), args.data, args.split,
-                                            args.samples, args.seed, sampling, args.directions, progress=True)}
+                                            args.samples, args.seed, sampling, args.directions, progress=True,
+                                            perceived=perceived)}
         for precision in precisions:
             metrics[f"ORT {precision}"] = evaluate_graphs(OnnxGraphs(onnx_dir, precision, args.threads), args.data,
                                                           args.split, args.samples, args.seed, sampling,
-                                                          args.directions, progress=True)
+                                                          args.directions, progress=True, perceived=perceived)
         report.update(data=args.data, split=args.split, samples=args.samples,
                       metrics={k: {m: float(v) for m, v in values.items() if np.isscalar(v)}
                                for k, values in metrics.items()})

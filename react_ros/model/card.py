@@ -52,6 +52,18 @@ class ModelCard:
             raise ValueError(f"{path}: not valid JSON ({error})") from error
         return cls.from_dict(data, str(path))
 
+    @property
+    def face_frontend(self) -> str:
+        """The speaker front end whose output the model's speaker condition was trained on (haar for cards
+        written before the mesh front end existed): what the robot must run (docs/perception.md)."""
+        return str(self.extra.get("face_frontend", "haar"))
+
+    @property
+    def speaker_attributes(self) -> str:
+        """labels (the data set's facial-attributes) | perceived (what the mesh front end reads from the videos):
+        what the model's speaker condition was trained on, so what offline generation must feed it."""
+        return str(self.extra.get("speaker_attributes", "labels"))
+
     def with_sampling(self, sampling: SamplingConfig) -> ModelCard:
         return replace(self, sampling=sampling, tuned=True)
 

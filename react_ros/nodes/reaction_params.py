@@ -38,8 +38,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "samples": (1, "reactions sampled per frame (batched)"),
     "sample_index": (0, "which sample drives the face"),
     "crop_mode": ("full_frame", "haar front end: full_frame (input is a face crop) | haar (camera scene)"),
-    "face_frontend": ("haar", "speaker front end: haar (crop + CNN, what the demo model was trained on) | mesh "
-                              "(BlazeFace + FaceMesh, docs/perception.md)"),
+    "face_frontend": ("auto", "speaker front end: auto (the one the model card says it was trained on) | haar "
+                              "(crop + CNN) | mesh (BlazeFace + FaceMesh, docs/perception.md)"),
     "robot_profile": ("screen_face", "profile name in config/robots or a YAML path"),
     "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
     "face_image_size": (256, "rendered face size in pixels"),

@@ -34,7 +34,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,6 +47,18 @@ from react_ros.perception.frontend import SpeakerFrontEnd
 __all__ = ["PipelineConfig", "ReactionOutput", "ReactionPipeline", "PipelineStats"]
 
 
+FACE_FRONTENDS = ("haar", "mesh")
+
+
+def resolve_face_frontend(requested: str, trained_on: str = "haar") -> str:
+    """The front end to run: `requested` (haar | mesh), or for "auto" the one the model was trained on."""
+    frontend = trained_on if requested == "auto" else requested
+    if frontend not in FACE_FRONTENDS:
+        raise ValueError(f"face_frontend must be auto, haar or mesh, got {requested!r}"
+                         + (f" (the model card says {trained_on!r})" if requested == "auto" else ""))
+    return frontend
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     fps: float = schema.FPS  # the speaker frame rate the model was trained at
@@ -55,7 +67,7 @@ class PipelineConfig:
     seed: int = 0
     crop_mode: str = "full_frame"  # haar front end: "full_frame" for face-crop inputs, "haar" for camera scenes
     # "haar" (crop + CNN estimator: what the shipped demo model was trained on) | "mesh" (BlazeFace + FaceMesh)
-    face_frontend: str = "haar"
+    face_frontend: str = "auto"  # haar | mesh | auto: the one the model was trained on (its card's face_frontend)
     audio_max_age_s: float = 0.3  # newest paired audio may be this old; older -> audio missing
     audio_lead_s: float = 1.5 / schema.FPS  # audio may end up to this long after the frame stamp (see below)
     audio_gap_s: float = 0.25  # a chunk this far from the expected time restarts the audio stream
@@ -115,21 +127,21 @@ class ReactionPipeline:
 
     @classmethod
     def from_graphs(cls, graphs, estimator_fn, sampling: SamplingConfig = SamplingConfig(),
-                    config: PipelineConfig = PipelineConfig()) -> ReactionPipeline:
+                    config: PipelineConfig = PipelineConfig(), trained_frontend: str = "haar") -> ReactionPipeline:
         """Build from a backend's graphs (runtime.load_graphs(...).graphs) and estimator function (the haar front
-        end's; the mesh front end needs none)."""
-        if config.face_frontend == "mesh":
+        end's; the mesh front end needs none). `trained_frontend`: the model card's face_frontend, what "auto"
+        runs."""
+        frontend = resolve_face_frontend(config.face_frontend, trained_frontend)
+        if frontend == "mesh":
             from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415 (loads LiteRT)
 
             front_end = MeshSpeakerFrontEnd()
-        elif config.face_frontend == "haar":
+        else:
             if estimator_fn is None:
                 raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
             front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
-        else:
-            raise ValueError(f"ReactionPipeline: face_frontend must be haar or mesh, got {config.face_frontend!r}")
         generator = OnlineGenerator(WindowGenerator(graphs, sampling), config.samples)
-        return cls(front_end, generator, config)
+        return cls(front_end, generator, replace(config, face_frontend=frontend))
 
     def reset(self, seed: int | None = None) -> None:
         """A new session: forget the speaker, the audio stream and the generated past."""

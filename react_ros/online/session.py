@@ -128,7 +128,7 @@ COUNTERS = ("images", "audio_chunks", "commands", "watchdog_commands", "dropped_
             "empty_audio", "input_gaps", "context_resets", "errors", "windows", "audio_restarts", "unreadable_images")
 # Model/runtime facts shown in diagnostics when known.
 INFO_KEYS = ("backend", "precision", "reaction_model_sha256", "estimator_sha256", "engine_sha256", "sampler",
-             "steps", "requested_backend", "fallback_reason")
+             "steps", "requested_backend", "fallback_reason", "face_frontend", "trained_face_frontend")
 
 
 def fallback_of(info: dict) -> dict:
@@ -183,10 +183,15 @@ class ReactionSession:
         """A session on the model: `loaded` is runtime.load_graphs(...)'s result, `sampling` a SamplingConfig."""
         from react_ros.model.generator import SamplingConfig
 
+        from react_ros.model.card import ModelCard
+
         sampling = sampling or SamplingConfig()
-        source = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, sampling, config.pipeline)
+        trained = ModelCard.read(loaded.info.get("model_dir")).face_frontend
+        source = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, sampling, config.pipeline, trained)
+        # both on /diagnostics: a front end other than the trained one feeds the model features it never saw
         info = dict(loaded.info, sampler=sampling.sampler, steps=sampling.steps, temperature=sampling.temperature,
-                    guidance=sampling.guidance, noise_correlation=sampling.noise_correlation)
+                    guidance=sampling.guidance, noise_correlation=sampling.noise_correlation,
+                    face_frontend=source.config.face_frontend, trained_face_frontend=trained)
         return cls(source, load_profile(config.robot_profile), config, info, **kwargs)
 
     # ------------------------------------------------------------------------------------- session
@@ -379,6 +384,9 @@ class ReactionSession:
         level, reason = self.health.update(totals, stale=stale and self.active)
         if self.fallback["reason"] and level == OK:  # running, but not on the backend that was asked for
             level, reason = WARN, f"running on {self.fallback['used']}, not {self.fallback['requested']}"
+        running, trained = self.info.get("face_frontend"), self.info.get("trained_face_frontend")
+        if running and trained and running != trained and level == OK:
+            level, reason = WARN, f"face front end {running}, but the model was trained on {trained}"
         if level == OK:
             reason = "" if self.active else "inactive"  # configured, waiting for activate (or deactivated)
         return SessionDiagnostics(values, stale, problems, level, reason)
