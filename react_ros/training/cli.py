@@ -53,6 +53,12 @@ def run_train(args: argparse.Namespace) -> int:
     report["seconds"] = round(time.perf_counter() - started, 1)
     if args.bundle:
         _write_bundle(Path(args.bundle), out, report)
+        if config.calibrate_diversity > 0:  # the recipe's sampling temperature, chosen on the validation split
+            from react_ros.training.calibrate import calibrate_bundle
+
+            report["diversity_calibration"] = calibrate_bundle(Path(args.bundle), config.data,
+                                                               config.calibrate_diversity, config.directions,
+                                                               progress, perceived=config.perceived_root())
     (out / "train_report.json").write_text(json.dumps(report, indent=2, default=float))
     print(f"trained {', '.join(args.stages)} in {report['seconds']} s -> {out}")
     return 0

@@ -43,11 +43,12 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
     from react_ros.training.trainer import TrainConfig
 
     config = dataclasses.replace(TrainConfig.from_yaml(config_path), data=str(data), out=str(run))
-    # What decides the weights: the sampling setting does not, so changing it re-writes the card, not the model.
-    stamp = {"config": {k: v for k, v in config.to_dict().items() if k != "sampling"}, "data_hash": data_hash(str(data))}
+    stamp = {"config": {k: v for k, v in config.to_dict().items() if k not in SAMPLING_KEYS},
+             "data_hash": data_hash(str(data))}
     stamp_file, bundle = run / "recipe_stamp.json", run / "bundle"
     if stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp and (bundle / "reaction.pt").is_file():
         ModelCard.read(bundle).with_sampling(config.sampling_setting()).write(bundle)
+        _calibrate(config, bundle, data, progress)
         return bundle, json.loads((run / "train_report.json").read_text())["seconds"]
     if run.exists():
         shutil.rmtree(run)  # another config or data: never resume from it
@@ -62,7 +63,19 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
     _write_bundle(bundle, run, report)
     (run / "train_report.json").write_text(json.dumps(report, indent=2, default=float))
     stamp_file.write_text(json.dumps(stamp, indent=2))
+    _calibrate(config, bundle, data, progress)
     return bundle, seconds
+
+
+# What decides how a trained model is sampled, not its weights: changing them re-writes the card, never retrains.
+SAMPLING_KEYS = ("sampling", "calibrate_diversity")
+
+
+def _calibrate(config, bundle: Path, data: Path, progress: bool) -> None:
+    if config.calibrate_diversity > 0:
+        from react_ros.training.calibrate import calibrate_bundle
+
+        calibrate_bundle(bundle, data, config.calibrate_diversity, config.directions, progress)
 
 
 def _one_thread() -> None:

@@ -72,6 +72,10 @@ class TrainConfig:
     # The sampling setting the bundle's card gets (SamplingConfig fields; empty: the defaults, or tune it later
     # with `react-ros tune-sampling`). A recipe states how its models are sampled, since diversity depends on it.
     sampling: dict = field(default_factory=dict)
+    # > 0: after training, the sampling temperature is chosen on the validation split (training/calibrate.py):
+    # the lowest that keeps the model's FRDiv at this fraction of the real reactions' spread (the GT set's FRDiv).
+    # Diversity costs appropriateness; this runs the model as diverse as asked and no more. 0: keep `sampling`.
+    calibrate_diversity: float = 0.0
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default

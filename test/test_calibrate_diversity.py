@@ -1,0 +1,60 @@
+"""The recipe's diversity calibration (training/calibrate.py): the lowest grid temperature whose validation FRDiv
+reaches the stated fraction of the real reactions' spread; the highest when none does; the card records it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from react_ros.data.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("calib") / "data"
+    generate(SynthConfig(out=root, sessions=3, clips_per_session=2, min_seconds=4, max_seconds=4, video_size=64,
+                         split_fractions=(0.34, 0.33, 0.33), seed=3, video=False), progress=False)
+    return root
+
+
+@pytest.fixture
+def spread_by_temperature(monkeypatch, data):
+    """Fake generation: every sample is the input's first real reaction plus noise scaled by the temperature, so
+    diversity rises with temperature as it does for the model."""
+    import react_ros.evaluation.pipeline as pipeline
+    from react_ros.data.protocol import test_ground_truths
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):
+        rng = np.random.default_rng(seed)
+        gts = {t.id: t.gts[0] for t in test_ground_truths(data, "val", directions="speaker->listener")}
+        return {f.id: np.clip(gts[f.id][None] + sampling.temperature * 0.05
+                              * rng.standard_normal((samples, *gts[f.id].shape)), 0, 1).astype(np.float32)
+                for f in features}
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+
+
+def test_chooses_the_lowest_temperature_that_is_diverse_enough(data, spread_by_temperature):
+    from react_ros.model.generator import SamplingConfig
+    from react_ros.training.calibrate import calibrate_temperature
+
+    chosen, report = calibrate_temperature(None, data, SamplingConfig(noise_correlation=0.9), 0.5, samples=4)
+    rows = report["grid"]
+    divs = [r["FRDiv"] for r in rows]
+    assert divs == sorted(divs)  # the fake's spread grows with temperature, as the rule assumes
+    reaching = [r["temperature"] for r in rows if r["FRDiv"] >= report["target_frdiv"]]
+    assert reaching and reaching[0] > rows[0]["temperature"]  # the lowest grid point is not diverse enough here
+    assert chosen.temperature == report["temperature"] == reaching[0]
+    assert chosen.noise_correlation == 0.9  # only the temperature moves
+    assert report["target_frdiv"] == pytest.approx(0.5 * report["real_frdiv"])
+    more, _ = calibrate_temperature(None, data, SamplingConfig(), 2.0, samples=4)
+    assert more.temperature >= chosen.temperature  # asking for more spread never lowers the temperature
+
+
+def test_unreachable_target_takes_the_most_diverse_setting(data, spread_by_temperature):
+    from react_ros.model.generator import SamplingConfig
+    from react_ros.training.calibrate import GRID, calibrate_temperature
+
+    chosen, report = calibrate_temperature(None, data, SamplingConfig(), 1000.0, samples=4)
+    assert not report["reached"] and chosen.temperature == max(GRID)
+    with pytest.raises(ValueError, match="> 0"):
+        calibrate_temperature(None, data, SamplingConfig(), 0.0)
