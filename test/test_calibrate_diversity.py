@@ -50,11 +50,40 @@ def test_chooses_the_lowest_temperature_that_is_diverse_enough(data, spread_by_t
     assert more.temperature >= chosen.temperature  # asking for more spread never lowers the temperature
 
 
-def test_unreachable_target_takes_the_most_diverse_setting(data, spread_by_temperature):
+def test_unreachable_target_keeps_the_recipes_temperature(data, spread_by_temperature):
     from react_ros.model.generator import SamplingConfig
-    from react_ros.training.calibrate import GRID, calibrate_temperature
+    from react_ros.training.calibrate import calibrate_temperature
 
-    chosen, report = calibrate_temperature(None, data, SamplingConfig(), 1000.0, samples=4)
-    assert not report["reached"] and chosen.temperature == max(GRID)
+    chosen, report = calibrate_temperature(None, data, SamplingConfig(temperature=1.2), 1000.0, samples=4)
+    assert not report["reached"] and chosen.temperature == 1.2
     with pytest.raises(ValueError, match="> 0"):
         calibrate_temperature(None, data, SamplingConfig(), 0.0)
+
+
+def test_a_measured_grid_is_reused_and_only_the_rule_reapplied(tmp_path, monkeypatch):
+    """calibrate_bundle on a card that holds the grid for the same data and base setting does not generate again
+    (changing the fraction is free); another base setting measures afresh."""
+    import shutil
+
+    import react_ros.training.calibrate as calibrate
+    from react_ros.model.bundle import default_model_dir
+    from react_ros.model.card import ModelCard
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(default_model_dir(), bundle)
+    grid = [{"temperature": t, "FRCorr_per_pred": 0.5 - t / 10, "FRDiv": t / 100} for t in calibrate.GRID]
+    calls = []
+
+    def measured(*args, **kwargs):
+        calls.append(1)
+        return {"split": "val", "inputs": 3, "samples": 10, "seed": 0, "directions": "speaker->listener",
+                "real_frdiv": 0.02, "grid": grid}
+
+    monkeypatch.setattr(calibrate, "measure_grid", measured)
+    first = calibrate.calibrate_bundle(bundle, "DATA", 0.5, "speaker->listener", progress=False, perceived="P")
+    assert calls == [1] and first["temperature"] == 1.05  # FRDiv 0.0105 >= 0.5 x 0.02, 0.9 gives 0.009
+    again = calibrate.calibrate_bundle(bundle, "DATA", 0.3, "speaker->listener", progress=False, perceived="P")
+    assert calls == [1] and again["temperature"] == 0.6  # the stored grid, the new fraction
+    assert ModelCard.read(bundle).sampling.temperature == 0.6
+    other = calibrate.calibrate_bundle(bundle, "OTHER", 0.3, "speaker->listener", progress=False, perceived="P")
+    assert calls == [1, 1] and other["temperature"] == 0.6

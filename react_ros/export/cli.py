@@ -214,4 +214,6 @@ def _argv(args: argparse.Namespace) -> list[str]:
         if value is not None:
             parts.append(f"--{key.replace('_', '-')} {value}")
     parts.append("--precision " + " ".join(args.precision))
+    if getattr(args, "directions", "both") != "both":  # the metrics depend on it: the page must say it
+        parts.append(f'--directions "{args.directions}"')
     return parts

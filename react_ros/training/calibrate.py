@@ -4,7 +4,7 @@ Every sample that strays from the listener's likely reaction costs appropriatene
 model with no spread at all is a deterministic copy machine, which real listeners are not. The recipe states
 how diverse its models must be, as a fraction of the spread among the appropriate real reactions (the GT set's
 FRDiv on the same inputs), and runs each trained model at the lowest temperature of `GRID` that reaches it
-(the highest when none does). The rule reads only the model and its validation split, so it is the same for
+(the recipe's own temperature when none does: that model's diversity is not in its temperature). The rule reads only the model and its validation split, so it is the same for
 every family and every data set; the noise correlation and sampler stay the recipe's.
 """
 from __future__ import annotations
@@ -14,60 +14,96 @@ from pathlib import Path
 
 import numpy as np
 
-GRID = (0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2)
+GRID = (0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2, 1.5, 2.0)
+
+
+def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directions: str = "speaker->listener",
+                 samples: int = 10, seed: int = 0, perceived: str | None = None, grid=GRID) -> dict:
+    """The real reactions' spread and, per grid temperature, the model's FRDiv and FRCorr/pred on `split`."""
+    from react_ros.data.features import load_features
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.evaluation.pipeline import offline_predictions
+    from react_ros.metrics.ccc import frcorr_scores
+    from react_ros.metrics.diversity import s_mse
+    from react_ros.metrics.references import gt_reference
+
+    tests = test_ground_truths(data, split, directions=directions)
+    if not tests:
+        raise ValueError(f"{data}: no {split} inputs to calibrate the sampling temperature on")
+    features = load_features(data, split, directions, perceived=perceived)
+    # the GT row of `react-ros eval`: each input's appropriate reactions as its `samples` predictions
+    real = gt_reference([t.gts for t in tests], samples)
+    real_spread = float(np.mean([s_mse(np.asarray(r, np.float32)) for r in real]))
+    rows = []
+    for temperature in sorted(grid):  # only what the rule reads, and FRCorr to show the price (no DTW: slow)
+        made = offline_predictions(graphs, features, samples, seed, replace(sampling, temperature=temperature))
+        preds = [np.asarray(made[t.id], np.float32)[:, : len(t.speaker)] for t in tests]
+        corr = frcorr_scores(preds, [t.gts for t in tests])
+        rows.append({"temperature": temperature,
+                     "FRCorr_per_pred": float(np.mean([c.sum() / len(p) for c, p in zip(corr, preds, strict=True)])),
+                     "FRDiv": float(np.mean([s_mse(p) for p in preds]))})
+    return {"split": split, "inputs": len(tests), "samples": samples, "seed": seed, "directions": directions,
+            "real_frdiv": real_spread, "grid": rows}
+
+
+def choose_temperature(measured: dict, fraction: float, fallback: float) -> dict:
+    """The report of the rule on a measured grid: the lowest temperature whose FRDiv reaches `fraction` of the
+    real spread, or `fallback` (the recipe's own temperature) when none does: then the model's diversity is not
+    in its temperature, and raising it would only cost appropriateness."""
+    if not 0 < fraction:
+        raise ValueError(f"calibrate_diversity must be > 0, got {fraction}")
+    target = fraction * measured["real_frdiv"]
+    reaching = [r for r in measured["grid"] if r["FRDiv"] >= target]
+    return {**measured, "fraction": fraction, "target_frdiv": float(target), "reached": bool(reaching),
+            "temperature": reaching[0]["temperature"] if reaching else fallback}
 
 
 def calibrate_temperature(graphs, data: str | Path, sampling, fraction: float, split: str = "val",
                           directions: str = "speaker->listener", samples: int = 10, seed: int = 0,
                           perceived: str | None = None, grid=GRID) -> tuple[object, dict]:
     """(the sampling setting at the chosen temperature, a report: the target and every grid point's metrics)."""
-    from react_ros.data.features import load_features
-    from react_ros.data.protocol import test_ground_truths
-    from react_ros.evaluation.pipeline import offline_predictions, score
-    from react_ros.metrics.references import gt_reference
-
     if not 0 < fraction:
         raise ValueError(f"calibrate_diversity must be > 0, got {fraction}")
-    tests = test_ground_truths(data, split, directions=directions)
-    if not tests:
-        raise ValueError(f"{data}: no {split} inputs to calibrate the sampling temperature on")
-    features = load_features(data, split, directions, perceived=perceived)
-    real = gt_reference([t.gts for t in tests], samples)
-    real_spread = score({t.id: np.asarray(r, np.float32) for t, r in zip(tests, real)}, tests)["FRDiv"]
-    target = fraction * real_spread
-    rows = []
-    for temperature in sorted(grid):
-        metrics = score(offline_predictions(graphs, features, samples, seed, replace(sampling, temperature=temperature)),
-                        tests)
-        rows.append({"temperature": temperature, **{k: float(metrics[k]) for k in
-                                                    ("FRCorr_per_pred", "FRDist", "FRDiv", "FRSyn")}})
-    reaching = [r for r in rows if r["FRDiv"] >= target]
-    chosen = reaching[0] if reaching else rows[-1]
-    report = {"split": split, "inputs": len(tests), "samples": samples, "fraction": fraction,
-              "real_frdiv": float(real_spread), "target_frdiv": float(target), "reached": bool(reaching),
-              "temperature": chosen["temperature"], "grid": rows}
-    return replace(sampling, temperature=chosen["temperature"]), report
+    measured = measure_grid(graphs, data, sampling, split, directions, samples, seed, perceived, grid)
+    report = choose_temperature(measured, fraction, sampling.temperature)
+    return replace(sampling, temperature=report["temperature"]), report
+
+
+def _reusable(report: dict | None, key: dict) -> bool:
+    """A card's earlier calibration measured the same grid on the same data with the same base setting."""
+    return bool(report) and report.get("key") == key
 
 
 def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, directions: str, progress: bool = True,
-                     perceived: str | None = None, **kwargs) -> dict:
+                     perceived: str | None = None, split: str = "val", samples: int = 10, seed: int = 0) -> dict:
     """Calibrate a bundle's temperature on `data`'s validation split and write it, with the report, to its card
     (the card's sampling setting is the starting point; a model trained on perceived speakers reads them: from
-    `perceived`, the tree it was trained on, else perceived into the cache)."""
+    `perceived`, the tree it was trained on, else perceived into the cache). A grid the card already holds for
+    the same data and base setting is reused: changing the fraction only re-applies the rule."""
+    from dataclasses import asdict
+
     from react_ros.evaluation.speakers import speaker_source
     from react_ros.model.card import ModelCard
     from react_ros.runtime import load_graphs
 
     card = ModelCard.read(bundle)
-    split = kwargs.pop("split", "val")
-    loaded = load_graphs("torch", model_dir=bundle, threads=None)
-    perceived = speaker_source(card, data, split, perceived)
-    sampling, report = calibrate_temperature(loaded.graphs, data, card.sampling, fraction, split, directions,
-                                             perceived=perceived, **kwargs)
-    card = card.with_sampling(sampling)
-    card = replace(card, extra=dict(card.extra, diversity_calibration=report))
+    base = {k: v for k, v in asdict(card.sampling).items() if k != "temperature"}
+    key = {"data": str(data), "split": split, "samples": samples, "seed": seed, "directions": directions,
+           "grid": list(GRID), "base_sampling": base}
+    earlier = card.extra.get("diversity_calibration")
+    if _reusable(earlier, key):
+        measured = {k: earlier[k] for k in ("split", "inputs", "samples", "seed", "directions", "real_frdiv", "grid")}
+    else:
+        loaded = load_graphs("torch", model_dir=bundle, threads=None)
+        measured = measure_grid(loaded.graphs, data, card.sampling, split, directions, samples, seed,
+                                speaker_source(card, data, split, perceived))
+    fallback = earlier.get("fallback", card.sampling.temperature) if _reusable(earlier, key) else card.sampling.temperature
+    report = dict(choose_temperature(measured, fraction, fallback), key=key, fallback=fallback)
+    card = replace(card.with_sampling(replace(card.sampling, temperature=report["temperature"])),
+                   extra=dict(card.extra, diversity_calibration=report))
     card.write(bundle)
     if progress:
-        print(f"calibrated temperature {sampling.temperature} on {data}/{split}: FRDiv target {report['target_frdiv']:.4f}"
-              f" ({fraction} x the real reactions' {report['real_frdiv']:.4f})", flush=True)
+        print(f"calibrated temperature {report['temperature']} on {data}/{split}: FRDiv target "
+              f"{report['target_frdiv']:.4f} ({fraction} x the real reactions' {report['real_frdiv']:.4f})"
+              + ("" if report["reached"] else ", not reached: the recipe's own temperature"), flush=True)
     return report

@@ -48,6 +48,7 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
     stamp_file, bundle = run / "recipe_stamp.json", run / "bundle"
     if stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp and (bundle / "reaction.pt").is_file():
         ModelCard.read(bundle).with_sampling(config.sampling_setting()).write(bundle)
+        shutil.copy(default_model_dir() / ESTIMATOR_FILE, bundle / ESTIMATOR_FILE)  # today's shipped estimator
         _calibrate(config, bundle, data, progress)
         return bundle, json.loads((run / "train_report.json").read_text())["seconds"]
     if run.exists():
