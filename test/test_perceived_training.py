@@ -140,7 +140,7 @@ def test_perceive_a_synthetic_tree_then_train_on_it(tmp_path, monkeypatch):
     assert sorted(p.name for p in Path(tree).iterdir()) == ["test"]  # only the split asked for
     cached = load_features(data, "test", perceived=tree)
     test_labels = load_features(data, "test")
-    for clip, made, label in zip(cached, load_features(data, "test", perceived=perceived), test_labels):
+    for clip, made, label in zip(cached, load_features(data, "test", perceived=perceived), test_labels, strict=True):
         np.testing.assert_allclose(clip.visual, made.visual)  # the same front end as `react-ros perceive`
         assert not np.allclose(clip.visual, label.visual)  # not the labels
     stamp = {p: p.stat().st_mtime_ns for p in Path(tree).rglob("*.npy")}

@@ -39,7 +39,12 @@ def loaded():
 
 
 def make_pipeline(loaded, **config):
-    return ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(**config))
+    """The pipeline a session on `loaded` builds: "auto" runs the front end the model card names."""
+    from react_ros.model.card import ModelCard
+
+    trained = ModelCard.read(loaded.info.get("model_dir")).face_frontend
+    return ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(**config),
+                                        trained_frontend=trained)
 
 
 class Clock:
@@ -95,7 +100,7 @@ def test_pipeline_matches_the_offline_front_end_and_generator(loaded, clip):
 
     frames, samples, rate = clip
     frames = frames[:48]
-    pipeline = make_pipeline(loaded, seed=5)
+    pipeline = make_pipeline(loaded, seed=5, face_frontend="haar")  # the offline haar path below
     emitted = []
     origin = 1000.0
     position = 0

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-
 PERCEIVED_HELP = ("the speaker attributes of this `react-ros perceive` tree of --data, for a model trained on "
                   "perceived speakers (default for such a model: the split perceived once into the cache)")
+
 
 def add_commands(commands) -> None:
     generate = commands.add_parser("generate", help="generate reactions for every input of a split (offline)")

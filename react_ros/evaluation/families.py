@@ -84,8 +84,6 @@ def family_data(root: Path, name: str, args: argparse.Namespace) -> Path:
 def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     from react_ros.data.features import load_features
     from react_ros.data.mars import test_ground_truths
-    from react_ros.evaluation.speakers import speaker_source
-    from react_ros.model.card import ModelCard
     from react_ros.evaluation.pipeline import (
         ONLINE_MIMICRY,
         offline_predictions,
@@ -94,6 +92,8 @@ def evaluate_family(data: Path, loaded, sampling, args: argparse.Namespace) -> d
         reference_scores,
         score,
     )
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.model.card import ModelCard
 
     card = ModelCard.read(loaded.info.get("model_dir"))
     tests = test_ground_truths(data, "test", directions=DIRECTION)

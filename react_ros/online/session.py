@@ -181,9 +181,8 @@ class ReactionSession:
     @classmethod
     def from_loaded(cls, loaded, sampling=None, config: SessionConfig = SessionConfig(), **kwargs) -> ReactionSession:
         """A session on the model: `loaded` is runtime.load_graphs(...)'s result, `sampling` a SamplingConfig."""
-        from react_ros.model.generator import SamplingConfig
-
         from react_ros.model.card import ModelCard
+        from react_ros.model.generator import SamplingConfig
 
         sampling = sampling or SamplingConfig()
         trained = ModelCard.read(loaded.info.get("model_dir")).face_frontend
