@@ -61,7 +61,8 @@ def readme_status() -> str:
         "| what | result | page |", "| --- | --- | --- |",
         _model_row("docs/results/demo_model_robot_direction/metrics.json",
                    "demo model, synthetic test split, robot's direction", "docs/model.md"),
-        _model_row("docs/results/demo_model/metrics.json", "demo model, both directions (REACT protocol)",
+        _model_row("docs/results/demo_model/metrics.json",
+                   "demo model, both directions (REACT protocol; trained for the robot's direction only)",
                    "docs/model.md"),
         f"| export parity | ORT fp32 = torch (max rel. error {fp32_rel:.0e}); FRCorr vs torch: fp16 "
         f"{change['ORT fp16']:+.2f} %, int8 QDQ {change['ORT int8']:+.1f} %, int8_cpu {change['ORT int8_cpu']:+.1f} % "
