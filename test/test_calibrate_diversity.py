@@ -87,3 +87,12 @@ def test_a_measured_grid_is_reused_and_only_the_rule_reapplied(tmp_path, monkeyp
     assert ModelCard.read(bundle).sampling.temperature == 0.6
     other = calibrate.calibrate_bundle(bundle, "OTHER", 0.3, "speaker->listener", progress=False, perceived="P")
     assert calls == [1, 1] and other["temperature"] == 0.6
+
+
+def test_a_perceived_model_on_data_without_videos_says_what_is_missing(data, tmp_path, monkeypatch):
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.model.card import ModelCard
+
+    monkeypatch.setenv("REACT_ROS_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match="has no videos"):
+        speaker_source(ModelCard(extra={"speaker_attributes": "perceived"}), data, "val")
