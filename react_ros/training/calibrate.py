@@ -91,13 +91,14 @@ def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, dire
     key = {"data": str(data), "split": split, "samples": samples, "seed": seed, "directions": directions,
            "grid": list(GRID), "base_sampling": base}
     earlier = card.extra.get("diversity_calibration")
-    if _reusable(earlier, key):
+    if _reusable(earlier, key):  # the card's temperature is then the earlier choice: keep its fallback
         measured = {k: earlier[k] for k in ("split", "inputs", "samples", "seed", "directions", "real_frdiv", "grid")}
+        fallback = earlier.get("fallback", card.sampling.temperature)
     else:
         loaded = load_graphs("torch", model_dir=bundle, threads=None)
         measured = measure_grid(loaded.graphs, data, card.sampling, split, directions, samples, seed,
                                 speaker_source(card, data, split, perceived))
-    fallback = earlier.get("fallback", card.sampling.temperature) if _reusable(earlier, key) else card.sampling.temperature
+        fallback = card.sampling.temperature
     report = dict(choose_temperature(measured, fraction, fallback), key=key, fallback=fallback)
     card = replace(card.with_sampling(replace(card.sampling, temperature=report["temperature"])),
                    extra=dict(card.extra, diversity_calibration=report))
