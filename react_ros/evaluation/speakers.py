@@ -21,12 +21,12 @@ def perceive_split(root: str | Path, split: str, out: str | Path, jobs: int = 2,
     from react_ros.perceive.clips import ATTRIBUTES_DIR, run_jobs, tree_jobs
 
     out = Path(out)
-    jobs = [job for job in tree_jobs(Path(root), out) if job.out_root == out / split]
-    if not jobs:
+    clips = [job for job in tree_jobs(Path(root), out) if job.out_root == out / split]
+    if not clips:
         raise ValueError(f"{root}/{split} has no videos: a model trained on perceived speakers reads its inputs "
                          "through the mesh front end from their videos (render them: `react-ros data synth` "
                          "without --no-video), or give a `react-ros perceive` tree with --perceived")
-    todo = [job for job in jobs if not job.output(ATTRIBUTES_DIR).exists()]
+    todo = [job for job in clips if not job.output(ATTRIBUTES_DIR).exists()]
     if todo:
         if progress:
             print(f"the model reads perceived speakers: perceiving {len(todo)} recordings of {root}/{split} "
