@@ -309,3 +309,32 @@ def test_latent_whitening_is_exact_and_centres_every_dimension():
     assert after_mean.mean(0).abs().max() < 0.2
     assert (after_mean.std(0) - 1).abs().max() < 0.2
     assert float(model.latent_scale) == 1.0
+
+
+def test_validation_metrics_leave_the_training_threads_as_they_were(tmp_path):
+    """The metrics' numba loops changed torch's thread count (1 -> 2): two trainings on two cores then ran 2.5x
+    slower after their first validation. Training continues on the threads it started with."""
+    seen = []
+
+    def metric_fn(model):
+        torch.set_num_threads(torch.get_num_threads() + 1)  # what the numba metrics did
+        return {"FRCorr_per_pred": 0.0}
+
+    def step_threads(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_loss(*args, **kwargs)
+
+    from react_ros.training import trainer as trainer_module
+
+    real_loss = trainer_module.diffusion_loss
+    config = TrainConfig(out=str(tmp_path), model=TINY, ae=StageConfig(steps=2, batch_size=8, warmup=1),
+                         diffusion=StageConfig(steps=4, batch_size=8, warmup=1), val_every=2, checkpoint_every=4)
+    before = torch.get_num_threads()
+    try:
+        trainer_module.diffusion_loss = step_threads
+        Trainer(config, _clips(3), _clips(1), progress=False, metric_fn=metric_fn).run()
+    finally:
+        trainer_module.diffusion_loss = real_loss
+        after = torch.get_num_threads()
+        torch.set_num_threads(before)
+    assert len(seen) >= 4 and set(seen) == {before} and after == before

@@ -320,9 +320,13 @@ class Trainer:
             if done % self.config.val_every == 0 or done == cfg.steps:
                 entry = {"step": done, "train": logs, "val": self.validate(stage, alphas)}
                 if stage == "diffusion" and self.metric_fn is not None and self.rank == 0:
+                    threads = torch.get_num_threads()
                     entry["val_metrics"] = self.metric_fn(self.model)
-                    # The metrics' compiled (numba) code can reset the CPU's flush-to-zero flags.
+                    # The metrics' compiled (numba) code can reset the CPU's flush-to-zero flags, and its parallel
+                    # loops leave torch with another thread count (1 -> 2 with OMP_NUM_THREADS=1: two trainings on
+                    # a 2-core machine then ran 2.5x slower for the rest of the stage).
                     torch.set_flush_denormal(True)
+                    torch.set_num_threads(threads)
                     bar.write(f"step {done}: " + ", ".join(f"{k} {v:.3f}" for k, v in entry["val_metrics"].items()))
                 self.history[stage].append(entry)
                 self.model.train()
