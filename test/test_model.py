@@ -1,6 +1,8 @@
 """The generator: causality, bounded context, reproducibility, samplers, checkpoints, training resume."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -338,3 +340,40 @@ def test_validation_metrics_leave_the_training_threads_as_they_were(tmp_path):
         after = torch.get_num_threads()
         torch.set_num_threads(before)
     assert len(seen) >= 4 and set(seen) == {before} and after == before
+
+
+def test_a_short_blend_closes_the_border_gap_then_leaves_the_window_as_sampled():
+    """blend_frames: 2 joins the window to the past in two frames and leaves the rest as sampled (a blend over
+    the whole window pulls every frame toward the past: late)."""
+    past = schema.clip_to_range(np.full((1, 6, 25), 0.3, np.float32))
+    past[..., schema.EXPRESSION] = 1 / 8
+    window = schema.clip_to_range(np.repeat(np.linspace(0.6, 0.67, 8, dtype=np.float32)[None, :, None], 25, 2))
+    window[..., schema.EXPRESSION] = 1 / 8
+    short, whole = continue_from_past(window, past, frames=2), continue_from_past(window, past)
+    au = schema.AU
+    assert np.abs(short[:, 0, au] - past[:, -1, au]).max() < 0.02  # starts where the past ended
+    np.testing.assert_allclose(short[:, 2:], window[:, 2:], atol=1e-6)  # then exactly as sampled
+    assert np.abs(whole[:, 2:, au] - window[:, 2:, au]).min() > 0.01  # the whole-window blend is still pulling
+    with pytest.raises(ValueError, match="blend_frames"):
+        SamplingConfig(blend_frames=-1)
+
+
+def test_a_fitted_speaker_filter_finds_the_listeners_delay_and_stays_frozen(tmp_path):
+    """speaker_path: filter. The listener of `_clips` copies the speaker 5 frames later: the least-squares filter
+    puts window frame k's weight on the speaker frame 5 frames before it (seen for k < 5), and autoencoder
+    training leaves the fitted filter as it is."""
+    model_config = dataclasses.replace(TINY, speaker_skip=12, speaker_path="filter", decoder_past=False)
+    config = TrainConfig(out=str(tmp_path), model=model_config, ae=StageConfig(steps=5, batch_size=16, warmup=1),
+                         checkpoint_every=5, val_every=5)
+    trainer = Trainer(config, _clips(3, frames=200), _clips(1), progress=False)
+    trainer.run(("ae",))
+    weight = trainer.model.autoencoder.speaker_path.weight[0].detach().numpy()  # (w, S, d)
+    s = model_config.speaker_skip
+    for k in range(model_config.window):  # window of 4 frames: every frame's source is seen
+        np.testing.assert_allclose(weight[k, s - 5 + k], 1.0, atol=0.05)  # gain 1 at the right slice, all 25
+        others = np.delete(weight[k], s - 5 + k, axis=0)
+        assert np.abs(others).max() < 0.05
+    refit = Trainer(config, _clips(3, frames=200), _clips(1), progress=False).model  # untrained: zero filter
+    assert np.abs(refit.autoencoder.speaker_path.weight.detach().numpy()).max() == 0
+    fitted = trainer.model.autoencoder.speaker_path
+    assert not any(p.requires_grad for p in fitted.parameters())

@@ -39,6 +39,12 @@ def _copying_model(delay: int = DELAY, path: str = "linear", decoder_past: bool 
             lag_copy.lag_logits.bias[delay - 1] = 30.0
             lag_copy.gain.bias.fill_(1.0)
             return model
+        if path == "channel":  # window frame k of every attribute <- that attribute's slice index S-delay+k
+            weight = torch.zeros(1, c.window, c.speaker_skip, d)
+            for k in range(c.window):
+                weight[0, k, c.speaker_skip - delay + k] = 1.0
+            model.autoencoder.speaker_path.weight.copy_(weight)
+            return model
         weight = torch.zeros(c.window * d, c.speaker_skip * d)
         for k in range(c.window):  # window frame t+k <- speaker frame t+k-delay = slice index S-delay+k
             source = c.speaker_skip - delay + k
@@ -59,7 +65,7 @@ def test_from_reaction_ranges_inverts_to_reaction_ranges():
     np.testing.assert_allclose(to_reaction_ranges(from_reaction_ranges(frames)).numpy(), frames.numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("path", ["linear", "lag"])
+@pytest.mark.parametrize("path", ["linear", "channel", "lag"])
 def test_the_speaker_path_copies_the_speaker_at_the_right_time_online(path):
     """Frame t of the online reaction is the speaker's frame t - delay: the path reads the last speaker_skip frames
     of the context in order, and never a frame the robot has not seen yet."""
@@ -85,6 +91,23 @@ def test_a_lag_shorter_than_the_window_holds_the_newest_seen_frame():
         np.testing.assert_allclose(reaction[start:start + SKIP.window], visual[[start - 1] * SKIP.window], atol=2e-3)
 
 
+def test_the_channel_path_never_reads_one_attribute_into_another():
+    """speaker_path: channel filters each attribute from its own past values: moving the speaker's AU12 moves
+    the copy's AU12 logits and no other attribute's."""
+    c = dataclasses.replace(SKIP, speaker_path="channel", decoder_past=False)
+    torch.manual_seed(1)
+    path = ReactionModel(c).autoencoder.speaker_path
+    with torch.no_grad():
+        path.weight.normal_()
+        speaker = torch.randn(1, c.speaker_skip, schema.REACTION_DIM)
+        moved = speaker.clone()
+        au12 = schema.AU_NAMES.index("AU12")
+        moved[0, :, au12] += 1.0
+        change = (path(moved) - path(speaker)).reshape(c.window, schema.REACTION_DIM).abs().amax(dim=0)
+    assert change[au12] > 0.1
+    assert torch.all(change[torch.arange(schema.REACTION_DIM) != au12] == 0)
+
+
 def test_a_missing_speaker_face_reaches_the_path_as_absent_not_as_zeros():
     model = _copying_model()
     speaker = torch.from_numpy(_speaker(SKIP.speaker_skip))[None]
@@ -99,7 +122,8 @@ def test_a_missing_speaker_face_reaches_the_path_as_absent_not_as_zeros():
 
 @pytest.mark.parametrize(("path", "decoder_past", "inputs"), [
     ("linear", True, ["latent", "past", "speaker", "speaker_present"]),
-    ("linear", False, ["latent", "speaker", "speaker_present"]),  # the recipe's model: no past to feed
+    ("linear", False, ["latent", "speaker", "speaker_present"]),
+    ("channel", False, ["latent", "speaker", "speaker_present"]),  # the recipe's model: no past to feed
     ("lag", False, ["latent", "past", "speaker", "speaker_present"]),  # the lag is chosen from the past too
 ])
 def test_speaker_skip_models_export_with_the_speaker_inputs_and_match_torch(tmp_path, path, decoder_past, inputs):
@@ -194,3 +218,19 @@ def test_without_decoder_past_the_window_does_not_depend_on_the_past():
         means = [model.autoencoder.encode(windows[0], past, speaker, present)[0] for past in pasts]
     torch.testing.assert_close(windows[0], windows[1])
     assert (means[0] - means[1]).abs().max() > 1e-4
+
+
+def test_amplitude_gains_stretch_what_the_robot_shows_not_the_models_own_past():
+    """Stretched frames go out; the model goes on from the frames it generated (what it was trained to continue)."""
+    from react_ros.model.generator import match_amplitude
+
+    visual = _speaker(60, seed=4)
+    gains, centre = np.full(schema.REACTION_DIM, 2.0), visual.mean(axis=0)
+    sampling = SamplingConfig(blend_borders=False, amplitude=tuple(gains), amplitude_center=tuple(centre))
+    online = OnlineGenerator(WindowGenerator(TorchGraphs(_copying_model()), sampling))
+    online.reset(0)
+    reaction = online.push(visual, np.zeros((60, SKIP.audio_dim), np.float32))[:60, 0]
+    t = np.arange(SKIP.speaker_skip, 60)
+    np.testing.assert_allclose(reaction[t], match_amplitude(visual[t - DELAY], gains, centre), atol=3e-3)
+    last = online.next_start - 1  # the past holds the raw copy of the last frame generated
+    np.testing.assert_allclose(online.past[0, -1], visual[last - DELAY], atol=2e-3)

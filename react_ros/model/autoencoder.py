@@ -53,6 +53,29 @@ class LagCopy(nn.Module):
         return (copy * self.gain(chooser)[:, None, :]).flatten(1)
 
 
+class ChannelFilter(nn.Module):
+    """The speaker's recent face, each attribute filtered on its own (speaker_path: channel).
+
+    Window frame k of attribute a is a learned weighted sum of the last S speaker values of attribute a (in logit
+    space, plus a bias): a delayed copy, a smoothed one or a spread of delays, but never one attribute read into
+    another. A full linear map from S x 25 speaker values to w x 25 window values has 25 times the weights
+    (300k at S = 48) for a few thousand training windows and fits cross-attribute noise; this one does not.
+    With speaker_path: filter the weights are fitted by least squares before the autoencoder trains and then
+    frozen (training/trainer.py, fit_speaker_filter), so the latent carries only what the filter cannot predict."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        w, s, d = config.window, config.speaker_skip, config.reaction_dim
+        # Zero at the start: training grows the copy only where the data copies the speaker.
+        self.weight = nn.Parameter(torch.zeros(1, w, s, d))
+        self.bias = nn.Parameter(torch.zeros(1, w, d))
+
+    def forward(self, speaker_logits: torch.Tensor) -> torch.Tensor:
+        """(B, S, d) speaker logits (0 where absent) -> (B, w*d) logits to add to the window."""
+        # Mul + ReduceSum rather than einsum: plain operators for every ONNX and TensorRT version.
+        return ((speaker_logits[:, None] * self.weight).sum(dim=2) + self.bias).flatten(1)
+
+
 class ReactionAutoencoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -69,10 +92,12 @@ class ReactionAutoencoder(nn.Module):
             self.speaker_path = nn.Linear(config.speaker_skip * config.reaction_dim, frames)
             nn.init.zeros_(self.speaker_path.weight)
             nn.init.zeros_(self.speaker_path.bias)
+        elif config.speaker_skip and config.speaker_path in ("channel", "filter"):
+            self.speaker_path = ChannelFilter(config)
         elif config.speaker_skip and config.speaker_path == "lag":
             self.lag_copy = LagCopy(config)
         elif config.speaker_skip:
-            raise ValueError(f"speaker_path must be linear or lag, got {config.speaker_path!r}")
+            raise ValueError(f"speaker_path must be linear, channel, filter or lag, got {config.speaker_path!r}")
 
     def _speaker(self, speaker: torch.Tensor | None, present: torch.Tensor | None) -> list[torch.Tensor]:
         """(B,S,25) frames and (B,S) present flags -> [(B,S*25) logits of present frames, (B,S) flags]; [] without
@@ -103,7 +128,10 @@ class ReactionAutoencoder(nn.Module):
         seen = [past.flatten(1)] if self.config.decoder_past else []
         raw = self.decoder(torch.cat([latent, *seen, *extra], dim=1))
         if self.speaker_path is not None:
-            raw = raw + self.speaker_path(extra[0])
+            speaker = extra[0]
+            if self.config.speaker_path in ("channel", "filter"):
+                speaker = speaker.reshape(-1, self.config.speaker_skip, self.config.reaction_dim)
+            raw = raw + self.speaker_path(speaker)
         if self.lag_copy is not None:
             speaker_logits = extra[0].reshape(-1, self.config.speaker_skip, self.config.reaction_dim)
             raw = raw + self.lag_copy(speaker_logits, latent, past)

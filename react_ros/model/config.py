@@ -23,8 +23,10 @@ class ModelConfig:
     # window instead of something the pooled condition must squeeze through a 32-d latent; the latent carries
     # what the speaker's recent face does not settle (which delay, how strong, a person's own expressions).
     speaker_skip: int = 0
-    # How the skipped speaker frames reach the window: "linear" (one learned map, the same for every listener)
-    # or "lag" (a copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
+    # How the skipped speaker frames reach the window: "linear" (one learned map from all attributes to all),
+    # "channel" (each attribute filtered from its own past values only, autoencoder.ChannelFilter), "filter" (the
+    # same, fitted by least squares before training and frozen: the latent models what it leaves) or "lag" (a
+    # copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
     speaker_path: str = "linear"
     # Whether the window decoder sees the listener's past (the encoder always does). Off, the decoder cannot
     # lean on a past that on the robot is its own output (exposure bias): the past reaches the window only

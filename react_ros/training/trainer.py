@@ -76,6 +76,10 @@ class TrainConfig:
     # the lowest that keeps the model's FRDiv at this fraction of the real reactions' spread (the GT set's FRDiv).
     # Diversity costs appropriateness; this runs the model as diverse as asked and no more. 0: keep `sampling`.
     calibrate_diversity: float = 0.0
+    # After that, measure how much flatter than the real listeners the model's samples are, per attribute, on the
+    # validation split, and stretch what the robot shows by that much when it raises the split's FRCorr
+    # (training/calibrate.py, calibrate_amplitude).
+    calibrate_amplitude: bool = False
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
@@ -200,6 +204,28 @@ def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_
 
 
 @torch.no_grad()
+def fit_speaker_filter(model: ReactionModel, sampler: WindowSampler, windows: int = 16384, ridge: float = 1e-2) -> None:
+    """speaker_path: filter. Per attribute and window frame, least squares of the window's logits on that
+    attribute's last S speaker logits (+ a bias) over training windows; the filter is then frozen. A filter
+    learned together with the latent leaves the copy to the latent, which the diffusion stage then samples
+    only roughly; fitted first, the decoder's speaker-only answer is at least the best linear filter's."""
+    from react_ros.model.layers import from_reaction_ranges
+
+    batch = _tensors(sampler.batch(windows, None))
+    skip = speaker_skip_inputs(model.config, batch)
+    x = from_reaction_ranges(skip["speaker"]) * skip["speaker_present"][..., None]  # (B, S, d), as the decoder sees
+    y = from_reaction_ranges(batch["window"])  # (B, w, d)
+    path = model.autoencoder.speaker_path
+    s = x.shape[1]
+    for d in range(x.shape[2]):
+        a = torch.cat([x[:, :, d], torch.ones(len(x), 1)], dim=1).double()
+        solution = torch.linalg.solve(a.T @ a + ridge * torch.eye(s + 1, dtype=a.dtype), a.T @ y[:, :, d].double())
+        path.weight[0, :, :, d] = solution[:s].T.float()
+        path.bias[0, :, d] = solution[s].float()
+    path.requires_grad_(False)
+
+
+@torch.no_grad()
 def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> None:
     """Give the diffusion stage a centred, unit-variance latent in every dimension.
 
@@ -231,6 +257,7 @@ class Trainer:
         torch.manual_seed(config.seed)  # identical initial weights on every process
         if config.threads:
             torch.set_num_threads(config.threads)
+        self.train_clips = train
         self.train_sampler = WindowSampler(train, config.model, seed=config.seed + 1000 * self.rank)
         self.val_sampler = WindowSampler(val or train, config.model, seed=config.seed + 7)
         self.data_hash = data_hash
@@ -290,7 +317,10 @@ class Trainer:
     def _run_stage(self, stage: str, resume: bool) -> None:
         cfg: StageConfig = getattr(self.config, stage)
         if stage == "ae":
-            params = list(self.model.autoencoder.parameters())
+            if self.config.model.speaker_path == "filter":  # fitted, not learned (also on resume: the same fit)
+                fit_speaker_filter(self.model, WindowSampler(self.train_clips, self.config.model,
+                                                             seed=self.config.seed + 5))
+            params = [p for p in self.model.autoencoder.parameters() if p.requires_grad]
         else:
             if resume and not self.checkpoint_path("diffusion").exists() and self.checkpoint_path("ae").exists():
                 self.model.load_state_dict(load_checkpoint(self.checkpoint_path("ae"))[0].state_dict())
