@@ -49,27 +49,57 @@ class SamplingConfig:
     guidance: float = 1.0  # classifier-free guidance scale; 1 = conditional only
     temperature: float = 1.0  # scales the initial noise: lower = closer to the mode, less diverse
     blend_borders: bool = True  # each window starts where the past ended (see continue_from_past)
+    # Frames over which the border gap is closed (0: the whole window). Every blended frame is pulled toward the
+    # past, i.e. late: closing the gap over the whole window cost FRCorr 0.02 and FRDist 10-15 % on the copying
+    # families, two frames keep the border step the size of the steps inside a window (docs/model.md).
+    blend_frames: int = 0
     # Correlation of each sample's noise from one window to the next (AR(1), marginally still N(0, I)):
     # > 0 keeps a sample's "style" over windows, so samples differ as people do rather than window by window.
     noise_correlation: float = 0.0
+    # Per-attribute gains on the frames the robot shows, around a per-attribute centre ((): none). A model
+    # trained on squared errors answers an uncertain listener with the average of the likely reactions, flatter
+    # than any of them, and CCC (FRCorr) counts flatness against it; the recipe measures the flattening on the
+    # validation split (training/calibrate.py). The model's own past keeps the frames it generated.
+    amplitude: tuple[float, ...] = ()
+    amplitude_center: tuple[float, ...] = ()
 
     def __post_init__(self):
         if not 0.0 <= self.noise_correlation < 1.0:
             raise ValueError(f"noise_correlation must be in [0, 1), got {self.noise_correlation}")
+        if int(self.blend_frames) != self.blend_frames or self.blend_frames < 0:
+            raise ValueError(f"blend_frames must be a whole number >= 0, got {self.blend_frames}")
+        for name in ("amplitude", "amplitude_center"):  # a card read from JSON gives lists
+            object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name) or ()))
+        if len(self.amplitude) != len(self.amplitude_center) or len(self.amplitude) not in (0, schema.REACTION_DIM):
+            raise ValueError(f"amplitude and amplitude_center must both be empty or both have {schema.REACTION_DIM} "
+                             f"values, got {len(self.amplitude)} and {len(self.amplitude_center)}")
+        if any(not np.isfinite(g) or g <= 0 for g in self.amplitude):
+            raise ValueError(f"amplitude gains must be finite and > 0, got {self.amplitude}")
 
 
-def continue_from_past(window: np.ndarray, past: np.ndarray) -> np.ndarray:
+def match_amplitude(frames: np.ndarray, gain, center) -> np.ndarray:
+    """(..., 25) frames stretched by `gain` around `center`, per attribute, back in the schema's ranges
+    (expression probabilities renormalised to sum to 1)."""
+    out = schema.clip_to_range(np.asarray(center, np.float32) + np.asarray(gain, np.float32) * (frames - center))
+    expressions = np.maximum(out[..., schema.EXPRESSION], 1e-6)
+    out[..., schema.EXPRESSION] = expressions / expressions.sum(axis=-1, keepdims=True)
+    return out
+
+
+def continue_from_past(window: np.ndarray, past: np.ndarray, frames: int = 0) -> np.ndarray:
     """Close the gap between the past's last frame and a new window's first frame.
 
     A sampled window starts wherever its latent put it: a frame-to-frame change at the border several
     times the changes inside a window (a 30/w Hz twitch on the robot's face). The gap, measured against
-    the window's own first velocity, is added back with a weight falling linearly from 1 to 1/w across the
-    window, so the window starts as a continuation of the past and ends as sampled.
+    the window's own first velocity, is added back with a weight falling linearly from 1 to 1/n over the first
+    n = `frames` frames (0: the whole window), so the window starts as a continuation of the past and then
+    goes on as sampled.
     (B, w, 25), (B, P, 25) -> (B, w, 25)"""
     w = window.shape[1]
     velocity = window[:, 1:2] - window[:, :1] if w > 1 else 0.0
     gap = past[:, -1:] + velocity - window[:, :1]
-    fade = (1.0 - np.arange(w, dtype=np.float32) / w)[None, :, None]
+    n = frames if 0 < frames < w else w
+    fade = np.clip(1.0 - np.arange(w, dtype=np.float32) / n, 0.0, 1.0)[None, :, None]
     out = schema.clip_to_range(window + fade * gap)
     # The blend keeps expression probabilities summing to 1 unless clipping cut a negative one: renormalise.
     expression = out[..., schema.EXPRESSION]
@@ -113,7 +143,7 @@ class WindowGenerator:
         latent = np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
         skip = speaker_skip_inputs(self.config, {"visual": visual, "visual_present": visual_present})
         window = g.decode((latent * g.latent_scale).astype(np.float32), past, **skip)
-        return continue_from_past(window, past) if self.sampling.blend_borders else window
+        return continue_from_past(window, past, self.sampling.blend_frames) if self.sampling.blend_borders else window
 
 
 class OnlineGenerator:
@@ -198,6 +228,9 @@ class OnlineGenerator:
         window = np.asarray(window, np.float32)
         self.past = np.concatenate([self.past, window], axis=1)[:, -self.config.past:]
         self.next_start += self.config.window
+        sampling = self.generate_window.sampling
+        if sampling.amplitude:
+            window = match_amplitude(window, sampling.amplitude, sampling.amplitude_center)
         return window.transpose(1, 0, 2)  # (w, samples, 25)
 
 

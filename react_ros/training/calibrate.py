@@ -4,8 +4,9 @@ Every sample that strays from the listener's likely reaction costs appropriatene
 model with no spread at all is a deterministic copy machine, which real listeners are not. The recipe states
 how diverse its models must be, as a fraction of the spread among the appropriate real reactions (the GT set's
 FRDiv on the same inputs), and runs each trained model at the lowest temperature of `GRID` that reaches it
-(the recipe's own temperature when none does: that model's diversity is not in its temperature). The rule reads only the model and its validation split, so it is the same for
-every family and every data set; the noise correlation and sampler stay the recipe's.
+(when none does, the grid temperature with the best validation FRCorr: that model's diversity is not in its
+temperature). The rule reads only the model and its validation split, so it is the same for every family and
+every data set; the noise correlation and sampler stay the recipe's.
 """
 from __future__ import annotations
 
@@ -46,16 +47,17 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
             "real_frdiv": real_spread, "grid": rows}
 
 
-def choose_temperature(measured: dict, fraction: float, fallback: float) -> dict:
+def choose_temperature(measured: dict, fraction: float) -> dict:
     """The report of the rule on a measured grid: the lowest temperature whose FRDiv reaches `fraction` of the
-    real spread, or `fallback` (the recipe's own temperature) when none does: then the model's diversity is not
-    in its temperature, and raising it would only cost appropriateness."""
+    real spread or, when none does, the one with the best FRCorr/pred: then the model's diversity is not in its
+    temperature, and paying appropriateness for diversity that does not come buys nothing."""
     if not 0 < fraction:
         raise ValueError(f"calibrate_diversity must be > 0, got {fraction}")
     target = fraction * measured["real_frdiv"]
     reaching = [r for r in measured["grid"] if r["FRDiv"] >= target]
+    best = max(measured["grid"], key=lambda r: r["FRCorr_per_pred"])
     return {**measured, "fraction": fraction, "target_frdiv": float(target), "reached": bool(reaching),
-            "temperature": reaching[0]["temperature"] if reaching else fallback}
+            "temperature": reaching[0]["temperature"] if reaching else best["temperature"]}
 
 
 def calibrate_temperature(graphs, data: str | Path, sampling, fraction: float, split: str = "val",
@@ -65,7 +67,7 @@ def calibrate_temperature(graphs, data: str | Path, sampling, fraction: float, s
     if not 0 < fraction:
         raise ValueError(f"calibrate_diversity must be > 0, got {fraction}")
     measured = measure_grid(graphs, data, sampling, split, directions, samples, seed, perceived, grid)
-    report = choose_temperature(measured, fraction, sampling.temperature)
+    report = choose_temperature(measured, fraction)
     return replace(sampling, temperature=report["temperature"]), report
 
 
@@ -87,24 +89,93 @@ def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, dire
     from react_ros.runtime import load_graphs
 
     card = ModelCard.read(bundle)
-    base = {k: v for k, v in asdict(card.sampling).items() if k != "temperature"}
+    # Amplitude gains belong to one temperature (calibrate_amplitude runs after this): measured without them.
+    card = card.with_sampling(replace(card.sampling, amplitude=(), amplitude_center=()))
+    base = {k: v for k, v in asdict(card.sampling).items() if k not in ("temperature", "amplitude", "amplitude_center")}
     key = {"data": str(data), "split": split, "samples": samples, "seed": seed, "directions": directions,
            "grid": list(GRID), "base_sampling": base}
     earlier = card.extra.get("diversity_calibration")
-    if _reusable(earlier, key):  # the card's temperature is then the earlier choice: keep its fallback
+    if _reusable(earlier, key):
         measured = {k: earlier[k] for k in ("split", "inputs", "samples", "seed", "directions", "real_frdiv", "grid")}
-        fallback = earlier.get("fallback", card.sampling.temperature)
     else:
         loaded = load_graphs("torch", model_dir=bundle, threads=None)
         measured = measure_grid(loaded.graphs, data, card.sampling, split, directions, samples, seed,
                                 speaker_source(card, data, split, perceived))
-        fallback = card.sampling.temperature
-    report = dict(choose_temperature(measured, fraction, fallback), key=key, fallback=fallback)
+    report = dict(choose_temperature(measured, fraction), key=key)
     card = replace(card.with_sampling(replace(card.sampling, temperature=report["temperature"])),
                    extra=dict(card.extra, diversity_calibration=report))
     card.write(bundle)
     if progress:
         print(f"calibrated temperature {report['temperature']} on {data}/{split}: FRDiv target "
               f"{report['target_frdiv']:.4f} ({fraction} x the real reactions' {report['real_frdiv']:.4f})"
-              + ("" if report["reached"] else ", not reached: the recipe's own temperature"), flush=True)
+              + ("" if report["reached"] else ", not reached: the temperature with the best FRCorr"), flush=True)
+    return report
+
+
+# Amplitude calibration: how much a model flattens its reactions, measured on the validation split.
+AMPLITUDE_LIMITS = (0.5, 3.0)  # a gain outside these is a model that does not move that attribute at all
+
+
+def amplitude_gains(real: list[np.ndarray], made: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(gains, centres), (25,) each: per attribute, the real reactions' temporal spread (std over time, averaged
+    over inputs) over the model's (averaged over inputs and samples), and the model's own mean, which the
+    stretch keeps. real: (L, 25) paired reactions; made: (K, L, 25) samples of the same inputs."""
+    real_std = np.mean([r.std(axis=0) for r in real], axis=0)
+    made_std = np.mean([m.std(axis=1).mean(axis=0) for m in made], axis=0)
+    gains = np.clip(real_std / np.maximum(made_std, 1e-6), *AMPLITUDE_LIMITS)
+    centres = np.concatenate([m.reshape(-1, m.shape[-1]) for m in made]).mean(axis=0)
+    return gains, centres
+
+
+def calibrate_amplitude(graphs, data: str | Path, sampling, split: str = "val", directions: str = "speaker->listener",
+                        samples: int = 10, seed: int = 0, perceived: str | None = None) -> tuple[object, dict]:
+    """(the sampling setting with the amplitude gains, a report). The gains make the model's samples as lively as
+    the real listeners of the validation split; they are kept only when that raises the split's FRCorr/pred (the
+    stretch also stretches whatever the model gets wrong)."""
+    from react_ros.data.features import load_features
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.evaluation.pipeline import offline_predictions
+    from react_ros.metrics.ccc import frcorr_scores
+    from react_ros.model.generator import match_amplitude
+
+    tests = test_ground_truths(data, split, directions=directions)
+    if not tests:
+        raise ValueError(f"{data}: no {split} inputs to calibrate the amplitude on")
+    features = load_features(data, split, directions, perceived=perceived)
+    plain = replace(sampling, amplitude=(), amplitude_center=())
+    made = offline_predictions(graphs, features, samples, seed, plain)
+    preds = [np.asarray(made[t.id], np.float32)[:, : len(t.speaker)] for t in tests]
+    gains, centres = amplitude_gains([t.listener for t in tests], preds)
+    stretched = [match_amplitude(p, gains, centres) for p in preds]
+
+    def per_pred(predictions):
+        return float(np.mean([s.mean() for s in frcorr_scores(predictions, [t.gts for t in tests])]))
+
+    before, after = per_pred(preds), per_pred(stretched)
+    report = {"split": split, "inputs": len(tests), "samples": samples, "seed": seed, "temperature": sampling.temperature,
+              "gains": gains.round(4).tolist(), "centres": centres.round(5).tolist(),
+              "FRCorr_per_pred_before": before, "FRCorr_per_pred_after": after, "applied": after > before}
+    if not report["applied"]:
+        return plain, report
+    return replace(sampling, amplitude=tuple(report["gains"]), amplitude_center=tuple(report["centres"])), report
+
+
+def calibrate_bundle_amplitude(bundle: str | Path, data: str | Path, directions: str, progress: bool = True,
+                               perceived: str | None = None) -> dict:
+    """Measure a bundle's amplitude gains at its card's sampling setting (after the temperature calibration) and
+    write them, with the report, to its card."""
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.model.card import ModelCard
+    from react_ros.runtime import load_graphs
+
+    card = ModelCard.read(bundle)
+    loaded = load_graphs("torch", model_dir=bundle, threads=None)
+    sampling, report = calibrate_amplitude(loaded.graphs, data, card.sampling, directions=directions,
+                                           perceived=speaker_source(card, data, "val", perceived))
+    card = replace(card.with_sampling(sampling), extra=dict(card.extra, amplitude_calibration=report))
+    card.write(bundle)
+    if progress:
+        print(f"amplitude gains {np.round(report['gains'], 2).tolist()} on {data}/val: FRCorr/pred "
+              f"{report['FRCorr_per_pred_before']:.3f} -> {report['FRCorr_per_pred_after']:.3f}"
+              + ("" if report["applied"] else ", no gain: not applied"), flush=True)
     return report

@@ -59,6 +59,12 @@ def run_train(args: argparse.Namespace) -> int:
             report["diversity_calibration"] = calibrate_bundle(Path(args.bundle), config.data,
                                                                config.calibrate_diversity, config.directions,
                                                                progress, perceived=config.perceived_root())
+        if config.calibrate_amplitude:  # then how much livelier the shown reactions must be, on the same split
+            from react_ros.training.calibrate import calibrate_bundle_amplitude
+
+            report["amplitude_calibration"] = calibrate_bundle_amplitude(Path(args.bundle), config.data,
+                                                                         config.directions, progress,
+                                                                         perceived=config.perceived_root())
     (out / "train_report.json").write_text(json.dumps(report, indent=2, default=float))
     print(f"trained {', '.join(args.stages)} in {report['seconds']} s -> {out}")
     return 0

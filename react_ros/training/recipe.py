@@ -69,7 +69,7 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
 
 
 # What decides how a trained model is sampled, not its weights: changing them re-writes the card, never retrains.
-SAMPLING_KEYS = ("sampling", "calibrate_diversity")
+SAMPLING_KEYS = ("sampling", "calibrate_diversity", "calibrate_amplitude")
 
 
 def _calibrate(config, bundle: Path, data: Path, progress: bool) -> None:
@@ -77,6 +77,10 @@ def _calibrate(config, bundle: Path, data: Path, progress: bool) -> None:
         from react_ros.training.calibrate import calibrate_bundle
 
         calibrate_bundle(bundle, data, config.calibrate_diversity, config.directions, progress)
+    if config.calibrate_amplitude:
+        from react_ros.training.calibrate import calibrate_bundle_amplitude
+
+        calibrate_bundle_amplitude(bundle, data, config.directions, progress)
 
 
 def _one_thread() -> None:

@@ -1,0 +1,80 @@
+"""The recipe's amplitude calibration (training/calibrate.py): a model that answers with a flattened copy of the
+likely reaction is stretched back to the real listeners' liveliness, per attribute, on what the robot shows."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from react_ros import schema
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from react_ros.data.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("amplitude") / "data"
+    generate(SynthConfig(out=root, sessions=3, clips_per_session=2, min_seconds=4, max_seconds=4, video_size=64,
+                         split_fractions=(0.34, 0.33, 0.33), seed=3, video=False), progress=False)
+    return root
+
+
+@pytest.fixture
+def flattened(monkeypatch, data):
+    """Fake generation: each sample is the paired real reaction squeezed toward its own mean by `FLAT` (what a
+    squared-error model does to a listener it cannot pin down), plus a little noise."""
+    import react_ros.evaluation.pipeline as pipeline
+    from react_ros.data.protocol import test_ground_truths
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):
+        rng = np.random.default_rng(seed)
+        out = {}
+        for t in test_ground_truths(data, "val", directions="speaker->listener"):
+            mean = t.listener.mean(axis=0)
+            flat = mean + FLAT * (t.listener - mean)
+            noisy = flat[None] + 0.002 * rng.standard_normal((samples, *flat.shape))
+            out[t.id] = schema.clip_to_range(noisy.astype(np.float32))
+        return {f.id: out[f.id] for f in features}
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+
+
+FLAT = 0.4
+
+
+def test_the_gains_undo_a_flattening_and_raise_frcorr(data, flattened):
+    from react_ros.model.generator import SamplingConfig
+    from react_ros.training.calibrate import calibrate_amplitude
+
+    chosen, report = calibrate_amplitude(None, data, SamplingConfig(temperature=0.9), samples=3)
+    gains = np.array(report["gains"])
+    moving = gains[: len(schema.AU_NAMES) + 2]  # AUs and affect: the squeezed attributes
+    assert np.median(moving) == pytest.approx(1 / FLAT, rel=0.15)  # the right direction and size: stretch, 2.5x
+    assert report["FRCorr_per_pred_after"] > report["FRCorr_per_pred_before"] and report["applied"]
+    assert chosen.amplitude == tuple(report["gains"]) and len(chosen.amplitude_center) == schema.REACTION_DIM
+    assert chosen.temperature == 0.9  # only the amplitude is calibrated here
+
+
+def test_match_amplitude_stays_in_the_schemas_ranges():
+    from react_ros.model.generator import match_amplitude
+
+    rng = np.random.default_rng(0)
+    frames = schema.clip_to_range(rng.random((2, 30, schema.REACTION_DIM)).astype(np.float32))
+    frames[..., schema.EXPRESSION] /= frames[..., schema.EXPRESSION].sum(-1, keepdims=True)
+    out = match_amplitude(frames, np.full(schema.REACTION_DIM, 3.0), frames.reshape(-1, 25).mean(0))
+    assert np.all(out >= schema.LOWER) and np.all(out <= schema.UPPER)
+    np.testing.assert_allclose(out[..., schema.EXPRESSION].sum(-1), 1.0, atol=1e-5)
+    assert out[..., schema.AU].std() > frames[..., schema.AU].std()
+
+
+def test_the_card_carries_the_gains(tmp_path):
+    from react_ros.model.card import ModelCard
+    from react_ros.model.generator import SamplingConfig
+
+    gains, centres = tuple([2.0] * schema.REACTION_DIM), tuple(schema.neutral_frame().tolist())
+    card = ModelCard().with_sampling(SamplingConfig(amplitude=gains, amplitude_center=centres))
+    card.write(tmp_path)
+    assert ModelCard.read(tmp_path).sampling.amplitude == gains
+    with pytest.raises(ValueError, match="amplitude"):
+        SamplingConfig(amplitude=(1.0, 2.0), amplitude_center=(0.0, 0.0))
+    with pytest.raises(ValueError, match="> 0"):
+        SamplingConfig(amplitude=(0.0,) * schema.REACTION_DIM, amplitude_center=centres)
