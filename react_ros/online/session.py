@@ -190,6 +190,7 @@ class ReactionSession:
         # both on /diagnostics: a front end other than the trained one feeds the model features it never saw
         info = dict(loaded.info, sampler=sampling.sampler, steps=sampling.steps, temperature=sampling.temperature,
                     guidance=sampling.guidance, noise_correlation=sampling.noise_correlation,
+                    blend_frames=sampling.blend_frames, amplitude_calibrated=bool(sampling.amplitude),
                     face_frontend=source.config.face_frontend, trained_face_frontend=trained)
         return cls(source, load_profile(config.robot_profile), config, info, **kwargs)
 
@@ -397,7 +398,7 @@ class ReactionSession:
             "fallback": self.fallback,
             "model": {k: v for k, v in self.info.items() if k.endswith("sha256")},
             "sampling": {k: self.info.get(k) for k in ("sampler", "steps", "temperature", "guidance",
-                                                       "noise_correlation")},
+                                                       "noise_correlation", "blend_frames", "amplitude_calibrated")},
             "counts": self.totals(),
             "stages": {stage: s for stage, s in self.latency.summary().items() if stage != "end_to_end"},
         }

@@ -140,8 +140,11 @@ def _write_bundle(bundle: Path, run: Path, report: dict) -> None:
             # an estimator trained by an earlier run of the same directory keeps its metrics on the card
             "estimator": report.get("estimator") or {k: v for k, v in estimator_meta.get("metrics", {}).items()
                                                      if k != "epoch_loss"}}
-    if (meta.get("train_config") or {}).get("sampling"):  # the recipe's own sampling setting
-        card["sampling"] = dict(meta["train_config"]["sampling"])
+    # The recipe's own sampling setting: today's config's (sampling is not in the weights, so a finished run
+    # re-bundled after the recipe's sampling changed gets the new setting), else the one it was trained with.
+    sampling = (report.get("config") or {}).get("sampling") or (meta.get("train_config") or {}).get("sampling")
+    if sampling:
+        card["sampling"] = dict(sampling)
     keep = {k: meta[k] for k in ("stage", "step", "train_config", "data_hash") if k in meta}
     save_bundle(bundle, model, estimator, card, model_meta=keep, estimator_meta=estimator_meta)
     print(f"bundle -> {bundle}")
