@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,17 @@ def test_eval_of_a_predictions_file_and_a_clear_error_for_a_bad_one(trained, tmp
     np.savez(tmp_path / "bad.npz", something=np.zeros(3))
     assert main(["eval", "--data", str(data), "--predictions", str(tmp_path / "bad.npz"),
                  "--out", str(tmp_path / "r2")]) == 2
+
+
+def test_training_without_training_videos_fails_before_the_model_trains(trained, tmp_path, capsys):
+    """The estimator stage trains on the split's videos; a data set without them (react-ros families keeps the
+    test split's only) must be refused at once, not after the model's stages, and say how to train without it."""
+    data, _ = trained
+    bare = tmp_path / "data"
+    shutil.copytree(data, bare)
+    shutil.rmtree(bare / "train" / "video-face-crop")
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(CONFIG), "--data", str(bare), "--out", str(run), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "train/video-face-crop is missing" in error and "--stages ae diffusion" in error
+    assert not (run / "ae.pt").exists()  # refused before the first stage

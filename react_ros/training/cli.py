@@ -46,6 +46,17 @@ def run_train(args: argparse.Namespace) -> int:
     report: dict = {"command": "react-ros " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("react-ros") else "",
                     "config": config.to_dict()}
     model_stages = tuple(s for s in args.stages if s != "estimator")
+    if "estimator" in args.stages and model_stages:
+        # Before the model trains, not after: a data set without training videos (react-ros families keeps
+        # videos of the test split only) would otherwise fail at the estimator stage an hour later.
+        from react_ros.data.pairs import DatasetError, scan
+
+        for split in ("train", "val"):
+            try:
+                scan(config.data, split, require=("attributes", "video"))
+            except DatasetError as error:
+                raise DatasetError(f"{error}\nThe estimator stage trains on the {split} split's videos; "
+                                   "without them, train the model only: --stages ae diffusion") from None
     if model_stages:
         report.update(_train_model(config, model_stages, not args.fresh, progress, args.val_inputs))
     if "estimator" in args.stages:
