@@ -11,7 +11,7 @@ import torch
 
 from react_ros import schema
 from react_ros.export.engines import EngineMismatchError, build_engines, check_manifest
-from react_ros.export.graphs import GraphSpec, TensorSpec
+from react_ros.export.graphs import GraphSpec, TensorSpec, graph_specs, random_inputs
 from react_ros.export.onnx_export import export_bundle, export_graph, run_onnx
 from react_ros.export.parity import graph_errors
 from react_ros.export.trt_ops import UnsupportedOperatorError, check_qdq, unsupported_nodes
@@ -299,3 +299,31 @@ def test_cpu_int8_variant_is_made_on_demand_and_stays_close(bundle_dir, tmp_path
     assert np.abs(ours - theirs).max() < tolerance
     other_noise = (*inputs[:-1], np.random.default_rng(99).standard_normal(inputs[-1].shape).astype(np.float32))
     assert np.abs(WindowGenerator(reference, sampling)(*other_noise) - theirs).max() > 2 * tolerance
+
+
+def test_a_speaker_filter_model_exports_and_matches_torch(tmp_path):
+    """speaker_path: filter adds the filtered speaker window as logits (from_reaction_ranges) to the decoder's
+    output: the decode graph that TensorRT will parse must carry it, with TensorRT's operators only."""
+    torch.manual_seed(0)
+    config = ModelConfig(**{**TINY.__dict__, "speaker_skip": 6, "speaker_path": "filter", "decoder_past": False})
+    model = ReactionModel(config).eval()
+    with torch.no_grad():  # a fitted filter: the speaker's frame 2 before each window frame, plus a bias
+        weight = model.autoencoder.speaker_path.weight
+        weight.normal_(0.0, 0.01)
+        for k in range(config.window):
+            weight[0, k, config.speaker_skip - 2 + min(k, 1)] += 0.9
+        model.autoencoder.speaker_path.bias.fill_(0.02)
+    estimator = AttributeEstimator(EstimatorConfig(channels=(4, 8, 8, 8), hidden=16)).eval()
+    bundle = save_bundle(tmp_path / "bundle", model, estimator, card={"sampling": {"sampler": "dpm", "steps": 2}})
+    out = tmp_path / "onnx"
+    export_bundle(bundle, out, precisions=("fp32",), samplers=(("dpm", 2),))
+    errors = graph_errors(model, estimator, out, "fp32", batch=3, seed=2)
+    # fp32 rounding of logits near the ranges' clamps (log of p/(1-p), of p >= 1e-3): ~1e-4 in the output's
+    # ranges; a decode graph without the filter is off by the filter's whole effect, measured next
+    assert errors["decode"]["max_abs"] < 1e-3, errors["decode"]
+    feeds = random_inputs(graph_specs(config)["decode"], 3, seed=2, config=config)
+    with_filter = run_onnx(out / "fp32" / "decode.onnx", feeds)[0]
+    with torch.no_grad():
+        model.autoencoder.speaker_path.weight.zero_()
+    assert np.abs(with_filter - TorchGraphs(model).decode(**feeds)).max() > 0.05
+    assert not unsupported_nodes(onnx.load(out / "fp32" / "decode.onnx"))

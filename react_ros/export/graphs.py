@@ -192,7 +192,7 @@ def random_inputs(spec: GraphSpec, batch: int, seed: int = 0, config: ModelConfi
             value = rng.integers(0, top, shape).astype(np.float32)
         elif tensor.name in ("crops",):
             value = rng.random(shape).astype(np.float32)
-        elif tensor.name in ("visual", "past"):
+        elif tensor.name in ("visual", "past", "speaker"):  # attribute frames: in the schema's ranges
             value = schema.clip_to_range(rng.random(shape).astype(np.float32))
         else:
             value = rng.standard_normal(shape).astype(np.float32)

@@ -25,8 +25,8 @@ class ModelConfig:
     speaker_skip: int = 0
     # How the skipped speaker frames reach the window: "linear" (one learned map from all attributes to all),
     # "channel" (each attribute filtered from its own past values only, autoencoder.ChannelFilter), "filter" (the
-    # same, fitted by least squares before training and frozen: the latent models what it leaves) or "lag" (a
-    # copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
+    # same in the schema's ranges, fitted by least squares before training and frozen: the latent models what it
+    # leaves) or "lag" (a copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
     speaker_path: str = "linear"
     # Whether the window decoder sees the listener's past (the encoder always does). Off, the decoder cannot
     # lean on a past that on the robot is its own output (exposure bias): the past reaches the window only

@@ -205,16 +205,18 @@ def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_
 
 @torch.no_grad()
 def fit_speaker_filter(model: ReactionModel, sampler: WindowSampler, windows: int = 16384, ridge: float = 1e-2) -> None:
-    """speaker_path: filter. Per attribute and window frame, least squares of the window's logits on that
-    attribute's last S speaker logits (+ a bias) over training windows; the filter is then frozen. A filter
+    """speaker_path: filter. Per attribute and window frame, least squares of the window on that attribute's
+    last S speaker values (+ a bias), in the schema's ranges, over training windows; then frozen. A filter
     learned together with the latent leaves the copy to the latent, which the diffusion stage then samples
     only roughly; fitted first, the decoder's speaker-only answer is at least the best linear filter's."""
-    from react_ros.model.layers import from_reaction_ranges
-
     batch = _tensors(sampler.batch(windows, None))
     skip = speaker_skip_inputs(model.config, batch)
-    x = from_reaction_ranges(skip["speaker"]) * skip["speaker_present"][..., None]  # (B, S, d), as the decoder sees
-    y = from_reaction_ranges(batch["window"])  # (B, w, d)
+    # Windows that see all S speaker frames: an absent frame reads 0 (an extreme in ranges), and fitting the
+    # few clip starts that have them would shrink every gain toward the bias.
+    full = skip["speaker_present"].bool().all(dim=1)
+    full = full if int(full.sum()) >= 256 else torch.ones_like(full)
+    x = skip["speaker"][full]  # (B, S, d) in ranges, as decode sees them
+    y = batch["window"][full]  # (B, w, d)
     path = model.autoencoder.speaker_path
     s = x.shape[1]
     for d in range(x.shape[2]):
