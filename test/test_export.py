@@ -327,3 +327,25 @@ def test_a_speaker_filter_model_exports_and_matches_torch(tmp_path):
         model.autoencoder.speaker_path.weight.zero_()
     assert np.abs(with_filter - TorchGraphs(model).decode(**feeds)).max() > 0.05
     assert not unsupported_nodes(onnx.load(out / "fp32" / "decode.onnx"))
+
+
+def test_a_lag_feature_model_exports_and_matches_torch(tmp_path):
+    """lag_step: the condition graph computes the listener-speaker lag correlations (static slices, Mul,
+    ReduceSum, Sqrt, Div): ONNX matches torch and TensorRT parses it; without them the graph is measurably off."""
+    torch.manual_seed(0)
+    config = ModelConfig(**{**TINY.__dict__, "lag_step": 2})
+    model = ReactionModel(config).eval()
+    with torch.no_grad():
+        model.condition.lag_in.weight.normal_(0.0, 0.5)
+    estimator = AttributeEstimator(EstimatorConfig(channels=(4, 8, 8, 8), hidden=16)).eval()
+    bundle = save_bundle(tmp_path / "bundle", model, estimator, card={"sampling": {"sampler": "dpm", "steps": 2}})
+    out = tmp_path / "onnx"
+    export_bundle(bundle, out, precisions=("fp32",), samplers=(("dpm", 2),))
+    # a correlation divides by the slices' energy: fp32 rounding of ~1e-4 where a random slice is nearly flat
+    assert graph_errors(model, estimator, out, "fp32", batch=3, seed=2)["condition"]["max_abs"] < 2e-3
+    feeds = random_inputs(graph_specs(config)["condition"], 3, seed=2, config=config)
+    with_lags = run_onnx(out / "fp32" / "condition.onnx", feeds)[0]
+    with torch.no_grad():
+        model.condition.lag_in.weight.zero_()
+    assert np.abs(with_lags - TorchGraphs(model).condition(**feeds)).max() > 0.05
+    assert not unsupported_nodes(onnx.load(out / "fp32" / "condition.onnx"))

@@ -400,3 +400,26 @@ def test_the_speaker_filter_copies_in_the_schemas_ranges(tmp_path):
         window = autoencoder.decode(torch.zeros(1, model_config.latent_dim), None, speaker, torch.ones(1, s))
     expected = 0.25 + 0.5 * speaker[0, s - 5:s - 5 + model_config.window, schema.AU]
     np.testing.assert_allclose(window[0, :, schema.AU].numpy(), expected.numpy(), atol=0.03)
+
+
+def test_lag_features_point_at_the_listeners_delay():
+    """lag_step: the condition's lag correlations peak at the delay at which the listener's past copies the
+    speaker (4 frames here) and stay low elsewhere, and they reach the condition."""
+    from react_ros.model.condition import ConditionEncoder
+
+    config = dataclasses.replace(TINY, lag_step=2)
+    encoder = ConditionEncoder(config).eval()
+    assert encoder.lags == (0, 2, 4, 6, 8)
+    visual, audio = _speaker(config.context, seed=3)
+    c, p = config.context, config.past
+    past = visual[c - p - 4:c - 4]  # the listener's last P frames: the speaker's, 4 frames later
+    args = [torch.tensor(visual[None]), torch.ones(1, c)]
+    corr = encoder.lag_correlations(*args, torch.tensor(past[None])).reshape(len(encoder.lags), 25).numpy()
+    assert np.allclose(corr[2], 1.0, atol=1e-3)
+    assert np.abs(np.delete(corr, 2, axis=0)).mean() < 0.5
+    full = [*args, torch.tensor(audio[None]), torch.ones(1, c), torch.tensor(past[None])]
+    with torch.no_grad():
+        encoder.lag_in.weight.normal_()
+        with_lags = encoder(*full)
+        encoder.lag_in.weight.zero_()
+        assert (with_lags - encoder(*full)).abs().max() > 0.1  # they reach the condition

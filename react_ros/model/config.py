@@ -34,6 +34,10 @@ class ModelConfig:
     decoder_past: bool = True
     # Condition: multi-modality transformer.
     token_stride: int = 2  # speaker frames per transformer token
+    # Lag features (0: off): the listener's past correlated, per attribute, with the speaker's context at lags
+    # 0, step, 2*step ... up to context - past, added to the condition: which delay this listener copies at,
+    # given explicitly rather than left for the transformer to find in raw frames (issue 16 experiment).
+    lag_step: int = 0
     d_model: int = 64
     heads: int = 4
     intra_layers: int = 1
