@@ -301,6 +301,26 @@ def test_cpu_int8_variant_is_made_on_demand_and_stays_close(bundle_dir, tmp_path
     assert np.abs(WindowGenerator(reference, sampling)(*other_noise) - theirs).max() > 2 * tolerance
 
 
+def _export_fp32(model: ReactionModel, tmp_path) -> tuple[AttributeEstimator, object]:
+    """A model variant's bundle (with a tiny estimator) exported to fp32 ONNX with one sampler."""
+    estimator = AttributeEstimator(EstimatorConfig(channels=(4, 8, 8, 8), hidden=16)).eval()
+    bundle = save_bundle(tmp_path / "bundle", model, estimator, card={"sampling": {"sampler": "dpm", "steps": 2}})
+    out = tmp_path / "onnx"
+    export_bundle(bundle, out, precisions=("fp32",), samplers=(("dpm", 2),))
+    return estimator, out
+
+
+def _assert_graph_carries(model: ReactionModel, out, graph: str, weight: torch.Tensor) -> None:
+    """The exported graph depends on `weight`: with it zeroed, torch differs from the graph by more than the
+    rounding the parity tolerances allow; and the graph has TensorRT's operators only."""
+    feeds = random_inputs(graph_specs(model.config)[graph], 3, seed=2, config=model.config)
+    exported = run_onnx(out / "fp32" / f"{graph}.onnx", feeds)[0]
+    with torch.no_grad():
+        weight.zero_()
+    assert np.abs(exported - getattr(TorchGraphs(model), graph)(**feeds)).max() > 0.05
+    assert not unsupported_nodes(onnx.load(out / "fp32" / f"{graph}.onnx"))
+
+
 def test_a_speaker_filter_model_exports_and_matches_torch(tmp_path):
     """speaker_path: filter adds the filtered speaker window as logits (from_reaction_ranges) to the decoder's
     output: the decode graph that TensorRT will parse must carry it, with TensorRT's operators only."""
@@ -313,39 +333,22 @@ def test_a_speaker_filter_model_exports_and_matches_torch(tmp_path):
         for k in range(config.window):
             weight[0, k, config.speaker_skip - 2 + min(k, 1)] += 0.9
         model.autoencoder.speaker_path.bias.fill_(0.02)
-    estimator = AttributeEstimator(EstimatorConfig(channels=(4, 8, 8, 8), hidden=16)).eval()
-    bundle = save_bundle(tmp_path / "bundle", model, estimator, card={"sampling": {"sampler": "dpm", "steps": 2}})
-    out = tmp_path / "onnx"
-    export_bundle(bundle, out, precisions=("fp32",), samplers=(("dpm", 2),))
+    estimator, out = _export_fp32(model, tmp_path)
     errors = graph_errors(model, estimator, out, "fp32", batch=3, seed=2)
     # fp32 rounding of logits near the ranges' clamps (log of p/(1-p), of p >= 1e-3): ~1e-4 in the output's
     # ranges; a decode graph without the filter is off by the filter's whole effect, measured next
     assert errors["decode"]["max_abs"] < 1e-3, errors["decode"]
-    feeds = random_inputs(graph_specs(config)["decode"], 3, seed=2, config=config)
-    with_filter = run_onnx(out / "fp32" / "decode.onnx", feeds)[0]
-    with torch.no_grad():
-        model.autoencoder.speaker_path.weight.zero_()
-    assert np.abs(with_filter - TorchGraphs(model).decode(**feeds)).max() > 0.05
-    assert not unsupported_nodes(onnx.load(out / "fp32" / "decode.onnx"))
+    _assert_graph_carries(model, out, "decode", model.autoencoder.speaker_path.weight)
 
 
 def test_a_lag_feature_model_exports_and_matches_torch(tmp_path):
     """lag_step: the condition graph computes the listener-speaker lag correlations (static slices, Mul,
     ReduceSum, Sqrt, Div): ONNX matches torch and TensorRT parses it; without them the graph is measurably off."""
     torch.manual_seed(0)
-    config = ModelConfig(**{**TINY.__dict__, "lag_step": 2})
-    model = ReactionModel(config).eval()
+    model = ReactionModel(ModelConfig(**{**TINY.__dict__, "lag_step": 2})).eval()
     with torch.no_grad():
         model.condition.lag_in.weight.normal_(0.0, 0.5)
-    estimator = AttributeEstimator(EstimatorConfig(channels=(4, 8, 8, 8), hidden=16)).eval()
-    bundle = save_bundle(tmp_path / "bundle", model, estimator, card={"sampling": {"sampler": "dpm", "steps": 2}})
-    out = tmp_path / "onnx"
-    export_bundle(bundle, out, precisions=("fp32",), samplers=(("dpm", 2),))
+    estimator, out = _export_fp32(model, tmp_path)
     # a correlation divides by the slices' energy: fp32 rounding of ~1e-4 where a random slice is nearly flat
     assert graph_errors(model, estimator, out, "fp32", batch=3, seed=2)["condition"]["max_abs"] < 2e-3
-    feeds = random_inputs(graph_specs(config)["condition"], 3, seed=2, config=config)
-    with_lags = run_onnx(out / "fp32" / "condition.onnx", feeds)[0]
-    with torch.no_grad():
-        model.condition.lag_in.weight.zero_()
-    assert np.abs(with_lags - TorchGraphs(model).condition(**feeds)).max() > 0.05
-    assert not unsupported_nodes(onnx.load(out / "fp32" / "condition.onnx"))
+    _assert_graph_carries(model, out, "condition", model.condition.lag_in.weight)

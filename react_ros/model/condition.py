@@ -42,18 +42,16 @@ class ConditionEncoder(nn.Module):
         self.out = nn.Sequential(nn.LayerNorm(config.pool_queries * d), nn.Linear(config.pool_queries * d,
                                                                                    config.cond_dim))
         self.lags = tuple(range(0, config.context - config.past + 1, config.lag_step)) if config.lag_step else ()
-        self.past_frames = config.past
         self.lag_in = nn.Linear(len(self.lags) * config.reaction_dim, config.cond_dim) if self.lags else None
 
     def forward(self, visual: torch.Tensor, visual_present: torch.Tensor, audio: torch.Tensor,
                 audio_present: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
         """visual (B,C,25), visual_present (B,C) 0/1, audio (B,C,A), audio_present (B,C) 0/1,
         past (B,P,25) -> condition (B, cond_dim)."""
-        visual_frames = visual
-        v_mask, visual = self._patches(visual_present, visual)
-        a_mask, audio = self._patches(audio_present, audio)
-        v = v_mask * self.visual_in(visual) + (1 - v_mask) * self.visual_missing + self.visual_pos
-        a = a_mask * self.audio_in(audio) + (1 - a_mask) * self.audio_missing + self.audio_pos
+        v_mask, visual_patches = self._patches(visual_present, visual)
+        a_mask, audio_patches = self._patches(audio_present, audio)
+        v = v_mask * self.visual_in(visual_patches) + (1 - v_mask) * self.visual_missing + self.visual_pos
+        a = a_mask * self.audio_in(audio_patches) + (1 - a_mask) * self.audio_missing + self.audio_pos
         for block in self.visual_intra:
             v = block(v)
         for block in self.audio_intra:
@@ -65,14 +63,14 @@ class ConditionEncoder(nn.Module):
         pooled = self.pool(self.queries.expand(tokens.shape[0], -1, -1), tokens)
         cond = self.out(pooled.flatten(1))
         if self.lag_in is not None:
-            cond = cond + self.lag_in(self.lag_correlations(visual_frames, visual_present, past))
+            cond = cond + self.lag_in(self.lag_correlations(visual, visual_present, past))
         return cond
 
     def lag_correlations(self, visual: torch.Tensor, visual_present: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
         """(B,C,25) speaker, (B,C) flags, (B,P,25) listener past -> (B, lags*25): per lag L and attribute, the
         correlation over the past's P frames of the listener with the speaker L frames earlier (0 where the
         speaker was absent). Static slices, Mul and ReduceSum only: every ONNX and TensorRT version has them."""
-        c, p = visual.shape[1], self.past_frames
+        c, p = visual.shape[1], past.shape[1]
         listener = past - past.mean(dim=1, keepdim=True)
         listener_energy = (listener * listener).sum(dim=1)
         speaker_all = visual * visual_present[..., None]
