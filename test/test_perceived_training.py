@@ -179,3 +179,36 @@ def test_compare_reports_per_channel_correlation_on_measured_frames(tmp_path):
     au2 = schema.index_of("AU2")
     assert channels["AU2"]["label_max"] == pytest.approx(max(float(label[:, au2].max()) for label in labels), abs=1e-3)
     assert "| AU12 | -1.000 |" in format_table(result)
+
+
+def test_int8_calibration_reads_the_speakers_the_model_was_trained_on(tmp_path):
+    """INT8 ranges are set by the calibration windows: for a model trained on perceived speakers in the robot's
+    direction they are the perceived speakers (not the labels, not the listeners the other direction would add)."""
+    from types import SimpleNamespace
+
+    from react_ros.data.synth import SynthConfig, generate
+    from react_ros.export.quantize import _data_windows
+    from react_ros.model.card import ModelCard
+    from react_ros.model.config import ModelConfig
+
+    data, tree = tmp_path / "data", tmp_path / "perceived"
+    generate(SynthConfig(out=data, sessions=1, clips_per_session=1, min_seconds=4, max_seconds=4, video=False,
+                         split_fractions=(1.0, 0.0, 0.0)), progress=False)
+    au12 = schema.AU_NAMES.index("AU12")
+    for role, value in (("speaker", 0.9), ("listener", 0.1)):
+        stem = next((data / "train" / "facial-attributes" / role / "session0").glob("*.npy")).stem
+        clip = ClipId("train", role, "session0", stem)
+        seen = np.load(clip.path(data, "facial-attributes")).copy()
+        seen[:, au12] = value
+        write_perceived(tree, clip, seen, np.ones(seen.shape, bool))
+    model = SimpleNamespace(config=ModelConfig(window=8, context=32, past=8))
+    card = ModelCard(extra={"speaker_attributes": "perceived", "train_config": {"directions": "speaker->listener"}})
+
+    windows, source = _data_windows(model, data, 64, 0, card, tree)
+    shown = windows["visual"][windows["visual_present"] > 0]
+    assert len(shown) > 0 and np.allclose(shown[:, au12], 0.9)  # the perceived speaker only
+    assert "perceived" in source and "speaker->listener" in source
+
+    labelled, source = _data_windows(model, data, 64, 0, ModelCard())  # a model trained on labels, both ways
+    shown = labelled["visual"][labelled["visual_present"] > 0]
+    assert not np.allclose(shown[:, au12], 0.9) and "labelled" in source

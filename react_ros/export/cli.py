@@ -18,6 +18,8 @@ def add_commands(commands) -> None:
                       help="int8: static QDQ (TensorRT; needs --calib-data); int8_cpu: dynamic INT8 for ONNX Runtime "
                            "on CPUs")
     onnx.add_argument("--calib-data", default=None, help="MARS-layout data set; its train split calibrates INT8")
+    onnx.add_argument("--calib-perceived", default=None, help="for a model trained on perceived speakers: a `react-ros perceive` tree of the "
+                           "calibration data (default: its train split perceived once into the cache)")
     onnx.add_argument("--calib-batches", type=int, default=8)
     onnx.add_argument("--calib-batch-size", type=int, default=16)
     onnx.add_argument("--samplers", nargs="*", default=None,
@@ -41,6 +43,8 @@ def add_commands(commands) -> None:
     check.add_argument("--data", default=None, help="MARS-layout data set for the REACT metrics (omit: errors only)")
     check.add_argument("--split", default="test")
     check.add_argument("--calib-data", default=None, help="INT8 calibration data set (default: --data)")
+    check.add_argument("--calib-perceived", default=None, help="for a model trained on perceived speakers: a `react-ros perceive` tree of the "
+                           "calibration data (default: its train split perceived once into the cache)")
     check.add_argument("--onnx-dir", default=None, help="where to export (default: <out>/onnx)")
     check.add_argument("--out", required=True, help="report directory (parity.json, parity.md)")
     check.add_argument("--markdown", default=None,
@@ -99,7 +103,8 @@ def run_onnx(args: argparse.Namespace) -> int:
 
     card = ModelCard.read(args.model)
     manifest = export_bundle(args.model, args.out, precisions=tuple(args.precision), calib_data=args.calib_data,
-                             calib_batches=args.calib_batches, calib_batch_size=args.calib_batch_size,
+                             calib_perceived=args.calib_perceived, calib_batches=args.calib_batches,
+                             calib_batch_size=args.calib_batch_size,
                              samplers=_samplers(args.samplers, card), batch_profile=_profile(args.batch),
                              seed=args.seed, progress=True)
     for precision, variant in manifest["variants"].items():
@@ -153,7 +158,8 @@ def run_check(args: argparse.Namespace) -> int:
         raise ValueError("int8 needs --calib-data or --data (a MARS-layout data set with a train split)")
     samplers = _samplers([f"{sampling.sampler}:{sampling.steps}"], bundle.card)
     manifest = export_bundle(args.model, onnx_dir, precisions=tuple(dict.fromkeys(("fp32", *precisions))),
-                             calib_data=calib, samplers=samplers, seed=args.seed, progress=True)
+                             calib_data=calib, calib_perceived=args.calib_perceived, samplers=samplers,
+                             seed=args.seed, progress=True)
     command = "react-ros export check " + " ".join(_argv(args))
     report = {"command": command, "model": manifest["model"], "opset": manifest["opset"], "batch": args.batch,
               "seed": args.seed, "sampling": sampling.__dict__, "threads": args.threads,

@@ -140,7 +140,8 @@ def samplers_for(card: ModelCard | None, extra: list[tuple[str, int]] | None = N
 
 def export_model(model, estimator, out_dir: str | Path, *, ids: dict, card: ModelCard | None = None,
                  samplers: tuple[tuple[str, int], ...] | None = None, precisions: tuple[str, ...] = ("fp32",),
-                 calib_data: str | Path | None = None, calib_batches: int = 8, calib_batch_size: int = 16,
+                 calib_data: str | Path | None = None, calib_perceived: str | Path | None = None,
+                 calib_batches: int = 8, calib_batch_size: int = 16,
                  allow_random_calibration: bool = False, batch_profile: dict | None = None,
                  opset: int = OPSET, seed: int = 0, progress: bool = False) -> dict:
     """Export the graphs of a ReactionModel (+ estimator) in the requested precisions; writes manifest.json."""
@@ -189,7 +190,7 @@ def export_model(model, estimator, out_dir: str | Path, *, ids: dict, card: Mode
         manifest["variants"]["fp16"] = {"precision": "fp16", "io": "float32", "graphs": graphs}
     if "int8" in precisions:
         feeds, calibration = calibration_feeds(model, estimator, specs, samplers, calib_data, calib_batches,
-                                               calib_batch_size, seed)
+                                               calib_batch_size, seed, card, calib_perceived)
         graphs = {}
         for name, spec in specs.items():
             path = out / "int8" / f"{name}.onnx"

@@ -25,6 +25,7 @@ import torch
 
 from react_ros.export.graphs import BASE_GRAPHS, GraphSpec, random_inputs
 from react_ros.export.trt_ops import check_graph_ops, check_qdq, fp32_nodes
+from react_ros.model.card import ModelCard
 from react_ros.model.config import speaker_skip_inputs
 
 log = logging.getLogger(__name__)
@@ -120,18 +121,28 @@ def to_int8(source: str | Path, target: str | Path, graph_name: str,
 
 # ------------------------------------------------------------------------------------------ calibration
 
-def _data_windows(model, data_dir: str | Path, count: int, seed: int) -> dict[str, np.ndarray]:
+def _data_windows(model, data_dir: str | Path, count: int, seed: int, card: ModelCard | None = None,
+                  perceived: str | Path | None = None) -> tuple[dict[str, np.ndarray], str]:
+    """Training windows as the model sees them: its directions, and for a model trained on perceived speakers
+    the speaker attributes the mesh front end reads from the videos (perceived once into the cache), not the
+    labels, whose ranges INT8 would otherwise be calibrated to (`perceived`: a perceive tree of `data_dir` to read
+    instead of the cache). Returns the windows and where they came from."""
     from react_ros.data.features import load_features
+    from react_ros.evaluation.speakers import speaker_source
     from react_ros.training.windows import WindowSampler
 
-    clips = load_features(data_dir, "train")
+    directions = card.directions if card is not None else "both"
+    perceived = speaker_source(card, data_dir, "train", given=perceived) if card is not None else None
+    clips = load_features(data_dir, "train", directions, perceived=perceived)
     if not clips:
         raise ValueError(f"{data_dir}: no clips in the train split for calibration")
     audio_dim = clips[0].audio.shape[1]
     if audio_dim != model.config.audio_dim:
         raise ValueError(f"{data_dir}: audio features have {audio_dim} bins, the model expects "
                          f"{model.config.audio_dim}")
-    return WindowSampler(clips, model.config, seed).batch(count, augment=None)
+    speakers = f"perceived speakers ({perceived})" if perceived else "labelled speakers"
+    source = f"training windows from {data_dir} ({directions}, {speakers})"
+    return WindowSampler(clips, model.config, seed).batch(count, augment=None), source
 
 
 def _random_windows(model, count: int, seed: int) -> dict[str, np.ndarray]:
@@ -173,7 +184,8 @@ def _face_crops(data_dir: str | Path, count: int, size: int) -> np.ndarray:
 
 @torch.no_grad()
 def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, data_dir=None, batches: int = 8,
-                      batch_size: int = 16, seed: int = 0) -> tuple[dict[str, list[dict]], dict]:
+                      batch_size: int = 16, seed: int = 0, card: ModelCard | None = None,
+                      perceived: str | Path | None = None) -> tuple[dict[str, list[dict]], dict]:
     """Per graph, `batches` feed dicts of `batch_size`; plus a description of where they came from."""
     from react_ros.model.diffusion import make_sampler
 
@@ -181,8 +193,7 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     source = "random inputs (tests only)"
     windows = None
     if data_dir is not None:
-        windows = _data_windows(model, data_dir, count, seed)
-        source = f"training windows from {data_dir}"
+        windows, source = _data_windows(model, data_dir, count, seed, card, perceived)
     else:
         windows = _random_windows(model, count, seed)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731

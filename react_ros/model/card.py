@@ -64,6 +64,12 @@ class ModelCard:
         what the model's speaker condition was trained on, so what offline generation must feed it."""
         return str(self.extra.get("speaker_attributes", "labels"))
 
+    @property
+    def directions(self) -> str:
+        """The directions the model was trained on ("both" for cards that do not say): the windows that
+        represent what it will see, e.g. for INT8 calibration."""
+        return str(self.extra.get("train_config", {}).get("directions", "both"))
+
     def with_sampling(self, sampling: SamplingConfig) -> ModelCard:
         return replace(self, sampling=sampling, tuned=True)
 
