@@ -215,7 +215,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _argv(args: argparse.Namespace) -> list[str]:
     parts = []
-    for key in ("model", "data", "split", "calib_data", "onnx_dir", "out", "markdown", "samples", "seed"):
+    for key in ("model", "data", "split", "calib_data", "calib_perceived", "onnx_dir", "out", "markdown", "samples",
+                "seed"):
         value = getattr(args, key)
         if value is not None:
             parts.append(f"--{key.replace('_', '-')} {value}")
