@@ -110,7 +110,7 @@ def test_pipeline_builds_the_named_front_end(loaded):
 
     mesh = ReactionPipeline.from_graphs(loaded.graphs, None, config=PipelineConfig(face_frontend="mesh"))
     assert isinstance(mesh.front_end, MeshSpeakerFrontEnd)  # no estimator needed
-    haar = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig())
+    haar = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(face_frontend="haar"))
     assert not isinstance(haar.front_end, MeshSpeakerFrontEnd)
     with pytest.raises(ValueError, match="face_frontend"):
         ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(face_frontend="dlib"))
@@ -118,6 +118,8 @@ def test_pipeline_builds_the_named_front_end(loaded):
         ReactionPipeline.from_graphs(loaded.graphs, None, config=PipelineConfig(face_frontend="haar"))
     assert isinstance(ReactionPipeline.from_graphs(loaded.graphs, None, trained_frontend="mesh").front_end,
                       MeshSpeakerFrontEnd)  # auto follows the card's front end
+    with pytest.raises(ValueError, match="model card's face_frontend"):  # and is never guessed without it
+        ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn)
 
 
 def test_mesh_front_end_finds_the_demo_speaker_online(loaded):
@@ -142,7 +144,8 @@ def test_unmeasured_values_reach_the_model_as_neutral(loaded):
     measured = np.zeros(schema.REACTION_DIM, bool)
     measured[au12] = True
 
-    pipeline = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig())
+    pipeline = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn,
+                                            config=PipelineConfig(face_frontend="haar"))
     pipeline.front_end.process_image = lambda image: MeshVisualFrame(junk, True, None, measured=measured)
     pushed = []
     push = pipeline.generator.push

@@ -110,7 +110,7 @@ def scene_front_ends(estimator_fn, budget_s: float = 0.5, frames: int = 60, thre
     return out
 
 
-def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, trained_frontend: str = "haar",
+def session_frames(graphs, estimator_fn, sampling, budget_s: float = 0.5, trained_frontend: str | None = None,
                    frames: int = 60) -> dict:
     """Per camera frame through the robot's ReactionSession (what the reaction node runs): one frame period of
     audio, then the frame: front end, audio pairing, the generator's window every w frames, motion limits.

@@ -47,7 +47,7 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
     from react_ros.online import PipelineConfig, ReactionPipeline
 
     config = PipelineConfig(samples=samples, face_frontend=face_frontend)
-    pipeline = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config)
+    pipeline = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config, face_frontend)
     return session_predictions(lambda _clip_id: pipeline, root, split, ids, seed, progress)
 
 

@@ -50,8 +50,12 @@ __all__ = ["PipelineConfig", "ReactionOutput", "ReactionPipeline", "PipelineStat
 FACE_FRONTENDS = ("haar", "mesh")
 
 
-def resolve_face_frontend(requested: str, trained_on: str = "haar") -> str:
-    """The front end to run: `requested` (haar | mesh), or for "auto" the one the model was trained on."""
+def resolve_face_frontend(requested: str, trained_on: str | None) -> str:
+    """The front end to run: `requested` (haar | mesh), or for "auto" the one the model was trained on (its card's
+    face_frontend; a caller without it must name the front end: a wrong guess feeds the model other values)."""
+    if requested == "auto" and trained_on is None:
+        raise ValueError("face_frontend 'auto' runs the front end the model was trained on: pass the model card's "
+                         "face_frontend, or name haar or mesh")
     frontend = trained_on if requested == "auto" else requested
     if frontend not in FACE_FRONTENDS:
         raise ValueError(f"face_frontend must be auto, haar or mesh, got {requested!r}"
@@ -127,7 +131,7 @@ class ReactionPipeline:
 
     @classmethod
     def from_graphs(cls, graphs, estimator_fn, sampling: SamplingConfig = SamplingConfig(),
-                    config: PipelineConfig = PipelineConfig(), trained_frontend: str = "haar") -> ReactionPipeline:
+                    config: PipelineConfig = PipelineConfig(), trained_frontend: str | None = None) -> ReactionPipeline:
         """Build from a backend's graphs (runtime.load_graphs(...).graphs) and estimator function (the haar front
         end's; the mesh front end needs none). `trained_frontend`: the model card's face_frontend, what "auto"
         runs."""
