@@ -6,6 +6,9 @@ import json
 import platform
 from pathlib import Path
 
+CALIB_PERCEIVED_HELP = ("for a model trained on perceived speakers: a `react-ros perceive` tree of the calibration "
+                        "data (default: its train split perceived once into the cache)")
+
 
 def add_commands(commands) -> None:
     export = commands.add_parser("export", help="ONNX export, FP16/INT8 quantisation, TensorRT engines, parity")
@@ -18,8 +21,7 @@ def add_commands(commands) -> None:
                       help="int8: static QDQ (TensorRT; needs --calib-data); int8_cpu: dynamic INT8 for ONNX Runtime "
                            "on CPUs")
     onnx.add_argument("--calib-data", default=None, help="MARS-layout data set; its train split calibrates INT8")
-    onnx.add_argument("--calib-perceived", default=None, help="for a model trained on perceived speakers: a `react-ros perceive` tree of the "
-                           "calibration data (default: its train split perceived once into the cache)")
+    onnx.add_argument("--calib-perceived", default=None, help=CALIB_PERCEIVED_HELP)
     onnx.add_argument("--calib-batches", type=int, default=8)
     onnx.add_argument("--calib-batch-size", type=int, default=16)
     onnx.add_argument("--samplers", nargs="*", default=None,
@@ -43,8 +45,7 @@ def add_commands(commands) -> None:
     check.add_argument("--data", default=None, help="MARS-layout data set for the REACT metrics (omit: errors only)")
     check.add_argument("--split", default="test")
     check.add_argument("--calib-data", default=None, help="INT8 calibration data set (default: --data)")
-    check.add_argument("--calib-perceived", default=None, help="for a model trained on perceived speakers: a `react-ros perceive` tree of the "
-                           "calibration data (default: its train split perceived once into the cache)")
+    check.add_argument("--calib-perceived", default=None, help=CALIB_PERCEIVED_HELP)
     check.add_argument("--onnx-dir", default=None, help="where to export (default: <out>/onnx)")
     check.add_argument("--out", required=True, help="report directory (parity.json, parity.md)")
     check.add_argument("--markdown", default=None,
