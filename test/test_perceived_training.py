@@ -209,6 +209,7 @@ def test_int8_calibration_reads_the_speakers_the_model_was_trained_on(tmp_path):
     assert len(shown) > 0 and np.allclose(shown[:, au12], 0.9)  # the perceived speaker only
     assert "perceived" in source and "speaker->listener" in source
 
+    assert ModelCard(extra={"train_config": None}).directions == "both"  # cards whose training did not say
     labelled, source = _data_windows(model, data, 64, 0, ModelCard())  # a model trained on labels, both ways
     shown = labelled["visual"][labelled["visual_present"] > 0]
     assert not np.allclose(shown[:, au12], 0.9) and "labelled" in source

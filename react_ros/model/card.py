@@ -68,7 +68,7 @@ class ModelCard:
     def directions(self) -> str:
         """The directions the model was trained on ("both" for cards that do not say): the windows that
         represent what it will see, e.g. for INT8 calibration."""
-        return str(self.extra.get("train_config", {}).get("directions", "both"))
+        return str((self.extra.get("train_config") or {}).get("directions", "both"))
 
     def with_sampling(self, sampling: SamplingConfig) -> ModelCard:
         return replace(self, sampling=sampling, tuned=True)
