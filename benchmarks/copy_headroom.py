@@ -11,6 +11,15 @@ Per family, robot's direction, test split, one prediction per input (FRCorr/pred
 - linear filter, amplitude matched: the same, each attribute's deviations from the training mean stretched so
   its spread over time equals the real listeners' (fitted on the training split): squared errors answer an
   uncertain listener with a flattened average, and CCC counts flatness against it.
+Then what diversity costs, 10 samples per input (the issue asks FRDiv >= half the real reactions' spread):
+- amplitude-matched filter + residuals: each sample adds a stretch of a training listener's residual (their real
+  reaction minus the filter's answer), i.e. an ideal generator of what the filter leaves, added on top;
+- delayed mimicry, amplitude matched: each attribute's deviations from the speaker's training mean scaled to
+  the real listeners' spread (one gain per attribute, training split), at the fitted delay;
+- person delays, amplitude matched: the same, each sample at a delay drawn from the training listeners' own
+  best delays (diversity in timing, as between real listeners, rather than added on top);
+- amplitude-matched filter, samples differ in gain and timing: each sample scales the filter's deviations by
+  exp(N(0, sd)) and shifts it by up to +-7 frames (at most the filter's minimum lag less one, so still causal).
 With --models, each family's bundle (MODELS/<family>/bundle) at its card's sampling, 10 samples, is the last
 row, with its samples' spread over the real listeners' (1 = as lively as they are). Prints a Markdown table and
 writes JSON.
@@ -52,12 +61,47 @@ def apply_filter(weights: list[np.ndarray], speaker: np.ndarray) -> np.ndarray:
     return np.stack([np.c_[lags[:, :, d], np.ones(len(speaker))] @ w for d, w in enumerate(weights)], axis=1)
 
 
+def mimicry_gain(train) -> tuple[np.ndarray, np.ndarray]:
+    """(gains, the speakers' mean), (25,) each: per attribute, the listeners' spread over the speakers'."""
+    speakers = np.concatenate([t.speaker for t in train])
+    listeners = np.concatenate([t.listener for t in train])
+    return np.clip(listeners.std(0) / np.maximum(speakers.std(0), 1e-6), 0.3, 3.0), speakers.mean(0)
+
+
+def best_delays(train, delays=range(0, 61, 2)) -> list[int]:
+    """Each training listener's own delay: the one whose copy of their speaker has the highest CCC."""
+    from react_ros.metrics.ccc import ccc
+    from react_ros.metrics.mimicry import delayed_copy
+
+    return [max(delays, key=lambda d: float(np.mean(ccc(delayed_copy(t.speaker, d), t.listener)))) for t in train]
+
+
+def residual_stretch(residuals: list[np.ndarray], length: int, rng) -> np.ndarray:
+    """`length` frames of one training listener's residual, from a random start (repeated when shorter)."""
+    r = residuals[rng.integers(len(residuals))]
+    r = np.tile(r, (-(-length // len(r)), 1))
+    start = rng.integers(len(r) - length + 1)
+    return r[start:start + length]
+
+
+def gain_and_shift(filtered: np.ndarray, centre: np.ndarray, sd: float, shift: int, rng) -> np.ndarray:
+    """One sample: the filter's deviations from `centre` scaled by exp(N(0, sd)), moved by up to +-shift frames
+    (the ends held)."""
+    from react_ros import schema
+
+    moved = int(rng.integers(-shift, shift + 1))
+    index = np.clip(np.arange(len(filtered)) + moved, 0, len(filtered) - 1)
+    return schema.clip_to_range(centre + np.exp(rng.normal(0.0, sd)) * (filtered[index] - centre))
+
+
 def family_rows(data: Path, models: Path | None, samples: int) -> dict[str, dict[str, float]]:
     from react_ros import schema
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import fit_mimicry_delays
+    from react_ros.metrics.diversity import s_mse
     from react_ros.metrics.evaluate import evaluate_ragged
     from react_ros.metrics.mimicry import delayed_copy
+    from react_ros.metrics.references import gt_reference
 
     train = test_ground_truths(data, "train", count=1, directions=DIRECTION)
     tests = test_ground_truths(data, "test", directions=DIRECTION)
@@ -67,17 +111,37 @@ def family_rows(data: Path, models: Path | None, samples: int) -> dict[str, dict
     centre = np.concatenate([t.listener for t in train]).mean(0)
     delay = fit_mimicry_delays(data, [DIRECTION])[DIRECTION]
     filtered = [apply_filter(weights, t.speaker) for t in tests]
-    preds = {
-        f"delayed mimicry ({delay} fr)": [delayed_copy(t.speaker, delay) for t in tests],
-        "linear filter": filtered,
-        "linear filter, amplitude matched": [schema.clip_to_range(centre + ratio * (f - centre)) for f in filtered],
+    stretched = [centre + ratio * (f - centre) for f in filtered]
+    rng = np.random.default_rng(0)
+    residuals = [t.listener - (centre + ratio * (f - centre)) for t, f in zip(train, fitted, strict=True)]
+    gain, speaker_centre = mimicry_gain(train)
+    person_delays = best_delays(train)
+
+    def copy(speaker: np.ndarray, at: int) -> np.ndarray:
+        return schema.clip_to_range(centre + gain * (delayed_copy(speaker, at) - speaker_centre))
+
+    preds = {  # (samples, L, 25) per input
+        f"delayed mimicry ({delay} fr)": [delayed_copy(t.speaker, delay)[None] for t in tests],
+        "linear filter": [f[None] for f in filtered],
+        "linear filter, amplitude matched": [schema.clip_to_range(f)[None] for f in stretched],
+        "amplitude-matched filter + residuals": [
+            np.stack([schema.clip_to_range(f + residual_stretch(residuals, len(f), rng)) for _ in range(samples)])
+            for f in stretched],
+        "delayed mimicry, amplitude matched": [copy(t.speaker, delay)[None] for t in tests],
+        "person delays, amplitude matched": [np.stack([copy(t.speaker, int(rng.choice(person_delays)))
+                                                       for _ in range(samples)]) for t in tests],
+        **{f"amplitude-matched filter, gain sd {sd}, shift {shift}": [
+            np.stack([gain_and_shift(f, centre, sd, shift, rng) for _ in range(samples)]) for f in stretched]
+           for sd, shift in ((0.3, 7), (0.5, 0))},
     }
-    rows = {}
+    real = gt_reference([t.gts for t in tests], samples)
+    rows = {"real reactions": {"FRDiv": float(np.mean([s_mse(np.asarray(r, np.float32)) for r in real]))}}
     for name, made in preds.items():
-        scores = evaluate_ragged([np.asarray(p, np.float32)[None] for p in made], [t.gts for t in tests],
+        scores = evaluate_ragged([np.asarray(p, np.float32) for p in made], [t.gts for t in tests],
                                  [t.speaker for t in tests], progress=False)
         rows[name] = {"FRCorr_per_pred": scores["FRCorr_per_pred"], "FRDist_per_pred": scores["FRDist_per_pred"],
-                      "spread_vs_real": float(np.mean([p.std(0).mean() / t.listener.std(0).mean()
+                      "FRDiv": float(scores["FRDiv"]) if len(made[0]) > 1 else 0.0,
+                      "spread_vs_real": float(np.mean([p.std(1).mean() / t.listener.std(0).mean()
                                                        for p, t in zip(made, tests, strict=True)]))}
     if models is not None:
         rows["model"] = model_row(models / data.name / "bundle", data, tests, samples)
@@ -97,6 +161,7 @@ def model_row(bundle: Path, data: Path, tests, samples: int) -> dict[str, float]
     preds = [np.asarray(made[t.id], np.float32)[:, : len(t.speaker)] for t in tests]
     scores = evaluate_ragged(preds, [t.gts for t in tests], [t.speaker for t in tests], progress=False)
     return {"FRCorr_per_pred": scores["FRCorr_per_pred"], "FRDist_per_pred": scores["FRDist_per_pred"],
+            "FRDiv": float(scores["FRDiv"]),
             "spread_vs_real": float(np.mean([p.std(1).mean() / t.listener.std(0).mean()
                                              for p, t in zip(preds, tests, strict=True)]))}
 
@@ -114,11 +179,14 @@ def main() -> None:
     names = args.families or sorted(p.name for p in root.iterdir() if p.is_dir())
     results = {name: family_rows(root / name, Path(args.models) if args.models else None, args.samples)
                for name in names}
-    print("| family | row | FRCorr/pred | FRDist/pred | spread vs real |\n| --- | --- | ---: | ---: | ---: |")
+    print("| family | row | FRCorr/pred | FRDist/pred | FRDiv | spread vs real |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: |")
     for name, rows in results.items():
+        print(f"| {name} | real reactions (the FRDiv target is half) | | | {rows['real reactions']['FRDiv']:.4f} | |")
         for row, values in rows.items():
-            print(f"| {name} | {row} | {values['FRCorr_per_pred']:.3f} | {values['FRDist_per_pred']:.2f} | "
-                  f"{values['spread_vs_real']:.2f} |")
+            if row != "real reactions":
+                print(f"| {name} | {row} | {values['FRCorr_per_pred']:.3f} | {values['FRDist_per_pred']:.2f} | "
+                      f"{values['FRDiv']:.4f} | {values['spread_vs_real']:.2f} |")
     command = "python benchmarks/copy_headroom.py --data-root " + args.data_root + (
         " --families " + " ".join(names) if args.families else "") + (f" --models {args.models}" if args.models else "")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
