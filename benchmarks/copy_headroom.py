@@ -20,6 +20,10 @@ Then what diversity costs, 10 samples per input (the issue asks FRDiv >= half th
   best delays (diversity in timing, as between real listeners, rather than added on top);
 - amplitude-matched filter, samples differ in gain and timing: each sample scales the filter's deviations by
   exp(N(0, sd)) and shifts it by up to +-7 frames (at most the filter's minimum lag less one, so still causal).
+With --nonlinear, two more deterministic rows, amplitude matched like the filter: is there much in the speaker's
+signal above a per-attribute filter? A ridge over all attributes at lags 8, 10, ... 48 (each listener attribute
+read from every speaker attribute), and a small MLP on the same inputs (2 x 256, dropout, early stopping on
+the validation split).
 With --models, each family's bundle (MODELS/<family>/bundle) at its card's sampling, 10 samples, is the last
 row, with its samples' spread over the real listeners' (1 = as lively as they are). Prints a Markdown table and
 writes JSON.
@@ -94,7 +98,61 @@ def gain_and_shift(filtered: np.ndarray, centre: np.ndarray, sd: float, shift: i
     return schema.clip_to_range(centre + np.exp(rng.normal(0.0, sd)) * (filtered[index] - centre))
 
 
-def family_rows(data: Path, models: Path | None, samples: int) -> dict[str, dict[str, float]]:
+CROSS_LAGS = range(MIN_LAG, TAPS + 1, 2)
+
+
+def cross_features(speaker: np.ndarray) -> np.ndarray:
+    """(L, 25) -> (L, 25 * lags): every speaker attribute at lags 8, 10, ... 48."""
+    from react_ros.metrics.mimicry import delayed_copy
+
+    return np.concatenate([delayed_copy(speaker, lag) for lag in CROSS_LAGS], axis=1)
+
+
+def nonlinear_predictors(train, val, epochs: int = 60) -> dict[str, object]:
+    """name -> predict(speaker (L, 25)) -> (L, 25): the cross-attribute ridge and the MLP, fitted on `train`."""
+    import torch
+
+    torch.manual_seed(0)
+    x = np.concatenate([cross_features(t.speaker) for t in train])
+    y = np.concatenate([t.listener for t in train])
+    mean, std, centre = x.mean(0), x.std(0) + 1e-6, y.mean(0)
+    a = np.c_[(x - mean) / std, np.ones(len(x))]
+    ridge = np.linalg.solve(a.T @ a + 1e3 * np.eye(a.shape[1]), a.T @ y)
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.SiLU(), torch.nn.Dropout(0.2),
+                              torch.nn.Linear(256, 256), torch.nn.SiLU(), torch.nn.Dropout(0.2), torch.nn.Linear(256, 25))
+    optimiser = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
+    inputs = torch.tensor((x - mean) / std, dtype=torch.float32)
+    targets = torch.tensor(y - centre, dtype=torch.float32)
+    val_inputs = torch.tensor((np.concatenate([cross_features(t.speaker) for t in val]) - mean) / std, dtype=torch.float32)
+    val_targets = torch.tensor(np.concatenate([t.listener for t in val]) - centre, dtype=torch.float32)
+    scale = targets.std(0) + 1e-3  # every attribute counts, as in CCC
+    best, kept = float("inf"), None
+    for _ in range(epochs):
+        net.train()
+        order = torch.randperm(len(inputs))
+        for start in range(0, len(order), 256):
+            batch = order[start:start + 256]
+            loss = (((net(inputs[batch]) - targets[batch]) / scale) ** 2).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        net.eval()
+        with torch.no_grad():
+            val_loss = float((((net(val_inputs) - val_targets) / scale) ** 2).mean())
+        if val_loss < best:
+            best, kept = val_loss, {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(kept)
+
+    def mlp(speaker: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net(torch.tensor((cross_features(speaker) - mean) / std, dtype=torch.float32)).numpy() + centre
+
+    return {"cross-attribute ridge, amplitude matched":
+            lambda speaker: np.c_[(cross_features(speaker) - mean) / std, np.ones(len(speaker))] @ ridge,
+            "MLP, amplitude matched": mlp}
+
+
+def family_rows(data: Path, models: Path | None, samples: int, nonlinear: bool = False) -> dict[str, dict[str, float]]:
     from react_ros import schema
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import fit_mimicry_delays
@@ -134,6 +192,13 @@ def family_rows(data: Path, models: Path | None, samples: int) -> dict[str, dict
             np.stack([gain_and_shift(f, centre, sd, shift, rng) for _ in range(samples)]) for f in stretched]
            for sd, shift in ((0.3, 7), (0.5, 0))},
     }
+    if nonlinear:
+        val = test_ground_truths(data, "val", count=1, directions=DIRECTION)
+        for name, predict in nonlinear_predictors(train, val).items():
+            fitted_here = [predict(t.speaker) for t in train]
+            gains = np.mean([t.listener.std(0) for t in train], 0) / np.maximum(
+                np.mean([f.std(0) for f in fitted_here], 0), 1e-6)
+            preds[name] = [schema.clip_to_range(centre + gains * (predict(t.speaker) - centre))[None] for t in tests]
     real = gt_reference([t.gts for t in tests], samples)
     rows = {"real reactions": {"FRDiv": float(np.mean([s_mse(np.asarray(r, np.float32)) for r in real]))}}
     for name, made in preds.items():
@@ -172,13 +237,14 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=None, help="default: every data set under --data-root")
     parser.add_argument("--models", default=None, help="run directories with <family>/bundle (react-ros recipe's)")
     parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--nonlinear", action="store_true", help="add the cross-attribute ridge and MLP rows")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "copy_headroom.json"))
     args = parser.parse_args()
 
     root = Path(args.data_root)
     names = args.families or sorted(p.name for p in root.iterdir() if p.is_dir())
-    results = {name: family_rows(root / name, Path(args.models) if args.models else None, args.samples)
-               for name in names}
+    results = {name: family_rows(root / name, Path(args.models) if args.models else None, args.samples,
+                                 args.nonlinear) for name in names}
     print("| family | row | FRCorr/pred | FRDist/pred | FRDiv | spread vs real |\n"
           "| --- | --- | ---: | ---: | ---: | ---: |")
     for name, rows in results.items():
@@ -188,7 +254,8 @@ def main() -> None:
                 print(f"| {name} | {row} | {values['FRCorr_per_pred']:.3f} | {values['FRDist_per_pred']:.2f} | "
                       f"{values['FRDiv']:.4f} | {values['spread_vs_real']:.2f} |")
     command = "python benchmarks/copy_headroom.py --data-root " + args.data_root + (
-        " --families " + " ".join(names) if args.families else "") + (f" --models {args.models}" if args.models else "")
+        " --families " + " ".join(names) if args.families else "") + (f" --models {args.models}" if args.models else "") + (
+        " --nonlinear" if args.nonlinear else "")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"command": command, "results": results}, indent=2))
 
