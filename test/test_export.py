@@ -352,3 +352,27 @@ def test_a_lag_feature_model_exports_and_matches_torch(tmp_path):
     # a correlation divides by the slices' energy: fp32 rounding of ~1e-4 where a random slice is nearly flat
     assert graph_errors(model, estimator, out, "fp32", batch=3, seed=2)["condition"]["max_abs"] < 2e-3
     _assert_graph_carries(model, out, "condition", model.condition.lag_in.weight)
+
+
+def test_parity_report_says_when_int8_rows_ran_on_a_cpu_without_vnni(tmp_path):
+    """u8 x s8 products saturate on AVX2-only CPUs: the parity page must say which kind of CPU its INT8 rows
+    come from, and the detection must read the flags, not assume."""
+    import platform
+
+    from react_ros.export.parity import cpu_has_vnni, write_report
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("flags\t\t: fpu sse avx2 fma\n")
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    assert cpu_has_vnni(info) is (False if x86 else None)
+    info.write_text("flags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert cpu_has_vnni(info) is (True if x86 else None)
+    assert cpu_has_vnni(tmp_path / "missing") is None or not x86
+
+    report = {"command": "react-ros export check", "model": {}, "opset": 17, "batch": 4, "seed": 0,
+              "graph_errors": {"fp32": {"decode": {"max_abs": 1e-7, "max_rel": 1e-7}}}}
+    for vnni, expected in ((False, "This CPU has no VNNI"), (True, "This CPU has VNNI")):
+        _, md = write_report(tmp_path / str(vnni), dict(report, vnni=vnni))
+        assert expected in md.read_text()
+    _, md = write_report(tmp_path / "arm", dict(report, vnni=None))
+    assert "VNNI" not in md.read_text()

@@ -137,6 +137,7 @@ def run_check(args: argparse.Namespace) -> int:
     from react_ros.export.graphs import graph_specs
     from react_ros.export.onnx_export import export_bundle
     from react_ros.export.parity import (
+        cpu_has_vnni,
         frcorr_change,
         graph_errors,
         time_graphs,
@@ -164,7 +165,7 @@ def run_check(args: argparse.Namespace) -> int:
     command = "react-ros export check " + " ".join(_argv(args))
     report = {"command": command, "model": manifest["model"], "opset": manifest["opset"], "batch": args.batch,
               "seed": args.seed, "sampling": sampling.__dict__, "threads": args.threads,
-              "host": f"{platform.machine()} {platform.processor() or ''}".strip(),
+              "host": f"{platform.machine()} {platform.processor() or ''}".strip(), "vnni": cpu_has_vnni(),
               "quantisation": manifest["variants"].get("int8", {}).get("quantisation"),
               "graph_errors": {p: graph_errors(bundle.model, bundle.estimator, onnx_dir, p, args.batch, args.seed)
                                for p in precisions}}

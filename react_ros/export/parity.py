@@ -162,6 +162,11 @@ def write_report(out: Path, report: dict) -> tuple[Path, Path]:
               "- Timings are one run on the machine named above; load from other processes moves them by tens of "
               "per cent between runs (the window rows are measured round robin to share that noise). Errors and "
               "metrics are deterministic."]
+    if report.get("vnni") is not None:
+        lines.append("- This CPU " + ("has" if report["vnni"] else "has no") + " VNNI. Without it ONNX Runtime "
+                     "multiplies u8 x s8 with instructions whose pair sums saturate on full-range int8 weights: the "
+                     "int8 (QDQ, made for TensorRT) rows lose more there than on a VNNI CPU, and say little about a "
+                     "TensorRT engine; int8_cpu has 7-bit weights for that reason.")
     if report.get("quantisation"):
         q = report["quantisation"]
         lines.append(f"- INT8: {q.get('format')}, weights {q.get('weights')}, activations {q.get('activations')}, "
@@ -199,3 +204,17 @@ def frcorr_change(metrics: dict[str, dict[str, float]], reference: str = "torch"
 
 
 __all__ = ["BASE_GRAPHS", "graph_errors", "torch_reference", "errors", "time_graphs", "write_report", "frcorr_change"]
+
+
+def cpu_has_vnni(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
+    """Whether this x86 CPU has VNNI (u8 x s8 dot products without saturation); None where /proc/cpuinfo is not
+    readable or the CPU is not x86 (ARM's int8 dot products do not saturate)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    try:
+        flags = Path(cpuinfo).read_text()
+    except OSError:
+        return None
+    return any(f in flags.split() for f in ("avx512_vnni", "avx_vnni"))
