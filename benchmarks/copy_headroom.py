@@ -65,6 +65,12 @@ def apply_filter(weights: list[np.ndarray], speaker: np.ndarray) -> np.ndarray:
     return np.stack([np.c_[lags[:, :, d], np.ones(len(speaker))] @ w for d, w in enumerate(weights)], axis=1)
 
 
+def amplitude_ratio(train, fitted: list[np.ndarray]) -> np.ndarray:
+    """(25,): per attribute, the training listeners' spread over time over that of a predictor's answers to their
+    speakers (`fitted`, one per training clip): the stretch that makes the predictor as lively as they are."""
+    return np.mean([t.listener.std(0) for t in train], 0) / np.maximum(np.mean([f.std(0) for f in fitted], 0), 1e-6)
+
+
 def mimicry_gain(train) -> tuple[np.ndarray, np.ndarray]:
     """(gains, the speakers' mean), (25,) each: per attribute, the listeners' spread over the speakers'."""
     speakers = np.concatenate([t.speaker for t in train])
@@ -165,7 +171,7 @@ def family_rows(data: Path, models: Path | None, samples: int, nonlinear: bool =
     tests = test_ground_truths(data, "test", directions=DIRECTION)
     weights = fit_filter(train)
     fitted = [apply_filter(weights, t.speaker) for t in train]
-    ratio = np.mean([t.listener.std(0) for t in train], 0) / np.maximum(np.mean([f.std(0) for f in fitted], 0), 1e-6)
+    ratio = amplitude_ratio(train, fitted)
     centre = np.concatenate([t.listener for t in train]).mean(0)
     delay = fit_mimicry_delays(data, [DIRECTION])[DIRECTION]
     filtered = [apply_filter(weights, t.speaker) for t in tests]
@@ -195,9 +201,7 @@ def family_rows(data: Path, models: Path | None, samples: int, nonlinear: bool =
     if nonlinear:
         val = test_ground_truths(data, "val", count=1, directions=DIRECTION)
         for name, predict in nonlinear_predictors(train, val).items():
-            fitted_here = [predict(t.speaker) for t in train]
-            gains = np.mean([t.listener.std(0) for t in train], 0) / np.maximum(
-                np.mean([f.std(0) for f in fitted_here], 0), 1e-6)
+            gains = amplitude_ratio(train, [predict(t.speaker) for t in train])
             preds[name] = [schema.clip_to_range(centre + gains * (predict(t.speaker) - centre))[None] for t in tests]
     real = gt_reference([t.gts for t in tests], samples)
     rows = {"real reactions": {"FRDiv": float(np.mean([s_mse(np.asarray(r, np.float32)) for r in real]))}}

@@ -213,9 +213,6 @@ def frcorr_change(metrics: dict[str, dict[str, float]], reference: str = "torch"
             for name, m in metrics.items() if name != reference}
 
 
-__all__ = ["BASE_GRAPHS", "graph_errors", "torch_reference", "errors", "time_graphs", "write_report", "frcorr_change"]
-
-
 def cpu_has_vnni(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
     """Whether this x86 CPU has VNNI (u8 x s8 dot products without saturation); None where /proc/cpuinfo is not
     readable or the CPU is not x86 (ARM's int8 dot products do not saturate)."""
@@ -228,3 +225,7 @@ def cpu_has_vnni(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
     except OSError:
         return None
     return any(f in flags.split() for f in ("avx512_vnni", "avx_vnni"))
+
+
+__all__ = ["BASE_GRAPHS", "graph_errors", "torch_reference", "errors", "time_graphs", "write_report", "frcorr_change",
+           "cpu_has_vnni"]
