@@ -36,39 +36,17 @@ from pathlib import Path
 
 import numpy as np
 
+from react_ros.evaluation.deterministic import (  # the deterministic rows are the library's reference rows
+    MLP,
+    RIDGE,
+    amplitude_ratio,
+    apply_filter,
+    fit_filter,
+    fit_nonlinear,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 DIRECTION = "speaker->listener"
-TAPS = 48
-MIN_LAG = 8
-
-
-def lagged(speaker: np.ndarray) -> np.ndarray:
-    """(L, 25) -> (L, lags, 25): the speaker at lags MIN_LAG..TAPS, the first frame held before the start."""
-    from react_ros.metrics.mimicry import delayed_copy
-
-    return np.stack([delayed_copy(speaker, lag) for lag in range(MIN_LAG, TAPS + 1)], axis=1)
-
-
-def fit_filter(train) -> list[np.ndarray]:
-    """Per attribute, ridge weights over its own lagged values (+ a bias)."""
-    weights = []
-    for d in range(train[0].speaker.shape[1]):
-        x = np.concatenate([lagged(t.speaker)[:, :, d] for t in train])
-        x = np.c_[x, np.ones(len(x))]
-        y = np.concatenate([t.listener[:, d] for t in train])
-        weights.append(np.linalg.solve(x.T @ x + 1e-2 * np.eye(x.shape[1]), x.T @ y))
-    return weights
-
-
-def apply_filter(weights: list[np.ndarray], speaker: np.ndarray) -> np.ndarray:
-    lags = lagged(speaker)
-    return np.stack([np.c_[lags[:, :, d], np.ones(len(speaker))] @ w for d, w in enumerate(weights)], axis=1)
-
-
-def amplitude_ratio(train, fitted: list[np.ndarray]) -> np.ndarray:
-    """(25,): per attribute, the training listeners' spread over time over that of a predictor's answers to their
-    speakers (`fitted`, one per training clip): the stretch that makes the predictor as lively as they are."""
-    return np.mean([t.listener.std(0) for t in train], 0) / np.maximum(np.mean([f.std(0) for f in fitted], 0), 1e-6)
 
 
 def mimicry_gain(train) -> tuple[np.ndarray, np.ndarray]:
@@ -102,60 +80,6 @@ def gain_and_shift(filtered: np.ndarray, centre: np.ndarray, sd: float, shift: i
     moved = int(rng.integers(-shift, shift + 1))
     index = np.clip(np.arange(len(filtered)) + moved, 0, len(filtered) - 1)
     return schema.clip_to_range(centre + np.exp(rng.normal(0.0, sd)) * (filtered[index] - centre))
-
-
-CROSS_LAGS = range(MIN_LAG, TAPS + 1, 2)
-
-
-def cross_features(speaker: np.ndarray) -> np.ndarray:
-    """(L, 25) -> (L, 25 * lags): every speaker attribute at lags 8, 10, ... 48."""
-    from react_ros.metrics.mimicry import delayed_copy
-
-    return np.concatenate([delayed_copy(speaker, lag) for lag in CROSS_LAGS], axis=1)
-
-
-def nonlinear_predictors(train, val, epochs: int = 60) -> dict[str, object]:
-    """name -> predict(speaker (L, 25)) -> (L, 25): the cross-attribute ridge and the MLP, fitted on `train`."""
-    import torch
-
-    torch.manual_seed(0)
-    x = np.concatenate([cross_features(t.speaker) for t in train])
-    y = np.concatenate([t.listener for t in train])
-    mean, std, centre = x.mean(0), x.std(0) + 1e-6, y.mean(0)
-    a = np.c_[(x - mean) / std, np.ones(len(x))]
-    ridge = np.linalg.solve(a.T @ a + 1e3 * np.eye(a.shape[1]), a.T @ y)
-    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.SiLU(), torch.nn.Dropout(0.2),
-                              torch.nn.Linear(256, 256), torch.nn.SiLU(), torch.nn.Dropout(0.2), torch.nn.Linear(256, 25))
-    optimiser = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
-    inputs = torch.tensor((x - mean) / std, dtype=torch.float32)
-    targets = torch.tensor(y - centre, dtype=torch.float32)
-    val_inputs = torch.tensor((np.concatenate([cross_features(t.speaker) for t in val]) - mean) / std, dtype=torch.float32)
-    val_targets = torch.tensor(np.concatenate([t.listener for t in val]) - centre, dtype=torch.float32)
-    scale = targets.std(0) + 1e-3  # every attribute counts, as in CCC
-    best, kept = float("inf"), None
-    for _ in range(epochs):
-        net.train()
-        order = torch.randperm(len(inputs))
-        for start in range(0, len(order), 256):
-            batch = order[start:start + 256]
-            loss = (((net(inputs[batch]) - targets[batch]) / scale) ** 2).mean()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        net.eval()
-        with torch.no_grad():
-            val_loss = float((((net(val_inputs) - val_targets) / scale) ** 2).mean())
-        if val_loss < best:
-            best, kept = val_loss, {k: v.clone() for k, v in net.state_dict().items()}
-    net.load_state_dict(kept)
-
-    def mlp(speaker: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return net(torch.tensor((cross_features(speaker) - mean) / std, dtype=torch.float32)).numpy() + centre
-
-    return {"cross-attribute ridge, amplitude matched":
-            lambda speaker: np.c_[(cross_features(speaker) - mean) / std, np.ones(len(speaker))] @ ridge,
-            "MLP, amplitude matched": mlp}
 
 
 def family_rows(data: Path, models: Path | None, samples: int, nonlinear: bool = False) -> dict[str, dict[str, float]]:
@@ -200,7 +124,9 @@ def family_rows(data: Path, models: Path | None, samples: int, nonlinear: bool =
     }
     if nonlinear:
         val = test_ground_truths(data, "val", count=1, directions=DIRECTION)
-        for name, predict in nonlinear_predictors(train, val).items():
+        names = {RIDGE: "cross-attribute ridge, amplitude matched", MLP: "MLP, amplitude matched"}
+        for key, predict in fit_nonlinear(train, val).items():
+            name = names[key]
             gains = amplitude_ratio(train, [predict(t.speaker) for t in train])
             preds[name] = [schema.clip_to_range(centre + gains * (predict(t.speaker) - centre))[None] for t in tests]
     real = gt_reference([t.gts for t in tests], samples)

@@ -39,6 +39,55 @@ def add_commands(commands) -> None:
     _model_options(evaluate)
     evaluate.set_defaults(func=run_eval)
 
+    families = commands.add_parser(
+        "families", help="per synthetic family: model vs delayed mimicry, Mime, MeanSeq, GT (robot's direction)")
+    families.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
+    add_family_options(families)
+    families.set_defaults(func=run_families_command)
+
+
+def add_family_options(parser, out_default: str = "docs/results/families") -> None:
+    """The data, sampling and report options `react-ros families` and `react-ros recipe` share."""
+    parser.add_argument("--out", default=out_default, help="report directory (families.md, .json)")
+    parser.add_argument("--data-root", default="out/families_data", help="where the families' data sets live")
+    parser.add_argument("--families", nargs="+", default=None, help="default: all")
+    parser.add_argument("--sessions", type=int, default=15, help="sessions per family (60/20/20 %% train/val/test)")
+    parser.add_argument("--clips-per-session", type=int, default=3)
+    parser.add_argument("--min-seconds", type=float, default=20.0)
+    parser.add_argument("--max-seconds", type=float, default=25.0)
+    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="sampling seeds (seed, seed+1, ...): each figure is reported with its spread over them")
+    parser.add_argument("--temperature", type=float, default=None, help="override the model card's sampling")
+    parser.add_argument("--noise-correlation", type=float, default=None, help="override the model card's sampling")
+    parser.add_argument("--no-online", action="store_true", help="skip the online path (no video rendering)")
+    parser.add_argument("--card", default=None,
+                        help="also put the verdict table between the families markers of this page (docs/model.md)")
+
+
+def family_options(args: argparse.Namespace, command_line: str = ""):
+    """The typed options of the families library from the parsed command line."""
+    from react_ros.evaluation.families import FamilyOptions
+
+    return FamilyOptions(
+        out=args.out, data_root=args.data_root, families=args.families, sessions=args.sessions,
+        clips_per_session=args.clips_per_session, min_seconds=args.min_seconds, max_seconds=args.max_seconds,
+        data_seed=args.data_seed, samples=args.samples, seed=args.seed, seeds=args.seeds,
+        temperature=args.temperature, noise_correlation=args.noise_correlation, online=not args.no_online,
+        card=args.card, command_line=command_line)
+
+
+def run_families_command(args: argparse.Namespace) -> int:
+    import sys
+
+    from react_ros.evaluation.families import run_families
+
+    command = f"react-ros {' '.join(sys.argv[1:])}" if sys.argv[1:2] == ["families"] else ""
+    run_families(family_options(args, command_line=command), model=args.model)
+    return 0
+
 
 def _model_options(parser) -> None:
     parser.add_argument("--model", default=None, help="model bundle directory (default: the shipped demo model)")
@@ -56,14 +105,11 @@ def _model_options(parser) -> None:
 
 
 def _load(args):
-    """The graphs on the chosen backend and the sampling setting: the card's, overridden by the options given.
-    The card is read without torch, so ONNX Runtime and TensorRT runs never load the torch model."""
-    from react_ros.model.card import ModelCard, given_settings, sampling_setting
-    from react_ros.runtime import load_graphs
+    """The graphs on the chosen backend and the sampling setting: the card's, overridden by the options given."""
+    from react_ros.evaluation.loading import load_model
+    from react_ros.model.card import given_settings
 
-    model_dir = None if args.model in (None, "demo") else args.model
-    loaded = load_graphs(args.backend, model_dir=model_dir, engine_dir=args.engine_dir)
-    return loaded, sampling_setting(ModelCard.read(model_dir), given_settings(args))
+    return load_model(args.model, args.backend, args.engine_dir, given_settings(args))
 
 
 def _card(args):

@@ -1,18 +1,20 @@
-"""`react-ros train`: the model's stages (reaction autoencoder, latent diffusion, attribute estimator) from
-a YAML config, with checkpoints that resume, and a bundle (the files the runtime loads) at the end."""
+"""`react-ros train` and `react-ros recipe`: parse the command line, call the training library
+(training/run.py, training/recipe.py), print. Nothing here is imported by library code."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-import time
 from pathlib import Path
 
-ALL_STAGES = ("ae", "diffusion", "estimator")
+from react_ros.training.run import ALL_STAGES
+
+DEFAULT_RECIPE = "config/training/recipe.yaml"
 
 
 def add_commands(commands) -> None:
+    from react_ros.evaluation.cli import add_family_options
+
     train = commands.add_parser("train", help="train the reaction model and the speaker-attribute estimator")
     train.add_argument("--config", help="YAML training config (see config/training/demo_model.yaml)")
     train.add_argument("--data", help="MARS-layout data set root (overrides the config)")
@@ -23,11 +25,29 @@ def add_commands(commands) -> None:
     train.add_argument("--fresh", action="store_true", help="ignore existing checkpoints instead of resuming")
     train.add_argument("--bundle", help="also write the runtime bundle (fp16 model + estimator + card) here")
     train.add_argument("--val-inputs", type=int, default=6, help="validation inputs scored with the REACT metrics")
+    train.add_argument("--strict", action="store_true",
+                       help="exit non-zero when the trained model's samples do not differ (a collapsed latent)")
     train.add_argument("--quiet", action="store_true")
     train.set_defaults(func=run_train)
 
+    recipe = commands.add_parser(
+        "recipe", help="train the recipe on every synthetic family and score each family's model on it")
+    recipe.add_argument("--config", default=DEFAULT_RECIPE, help="the training recipe (YAML, as `react-ros train`)")
+    recipe.add_argument("--runs", default="runs/recipe", help="one run directory per family")
+    recipe.add_argument("--jobs", type=int, default=1,
+                        help="families trained at once, one process and one torch thread each (2 on a 2-core machine)")
+    recipe.add_argument("--strict", action="store_true",
+                        help="exit non-zero when a family's model has a collapsed latent (samples that do not differ)")
+    add_family_options(recipe, out_default="docs/results/recipe")
+    recipe.set_defaults(func=run_recipe)
+
+
+def _command_line(name: str) -> str:
+    return f"react-ros {' '.join(sys.argv[1:])}" if sys.argv[1:2] == [name] else ""
+
 
 def run_train(args: argparse.Namespace) -> int:
+    from react_ros.training.run import train_run
     from react_ros.training.trainer import TrainConfig
 
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
@@ -35,127 +55,35 @@ def run_train(args: argparse.Namespace) -> int:
     if args.perceived:
         overrides.update(speaker_attributes="perceived", perceived=args.perceived)
     config = dataclasses.replace(config, **overrides)
-    config.perceived_root()
-    if not config.data:
-        raise ValueError("no data set: give --data DIR or `data:` in the config")
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    progress = not args.quiet
-    started = time.perf_counter()
-    report: dict = {"command": "react-ros " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("react-ros") else "",
-                    "config": config.to_dict()}
-    model_stages = tuple(s for s in args.stages if s != "estimator")
-    if "estimator" in args.stages and model_stages:
-        # Before the model trains, not after: a data set without training videos (react-ros families keeps
-        # videos of the test split only) would otherwise fail at the estimator stage an hour later.
-        from react_ros.data.pairs import DatasetError, scan
-
-        for split in ("train", "val"):
-            try:
-                scan(config.data, split, require=("attributes", "video"))
-            except DatasetError as error:
-                raise DatasetError(f"{error}\nThe estimator stage trains on the {split} split's videos; "
-                                   "without them, train the model only: --stages ae diffusion") from None
-    if model_stages:
-        report.update(_train_model(config, model_stages, not args.fresh, progress, args.val_inputs))
-    if "estimator" in args.stages:
-        report["estimator"] = _train_estimator(config, progress)
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    if args.bundle:
-        _write_bundle(Path(args.bundle), out, report)
-        if config.calibrate_diversity > 0:  # the recipe's sampling temperature, chosen on the validation split
-            from react_ros.training.calibrate import calibrate_bundle
-
-            report["diversity_calibration"] = calibrate_bundle(Path(args.bundle), config.data,
-                                                               config.calibrate_diversity, config.directions,
-                                                               progress, perceived=config.perceived_root())
-        if config.calibrate_amplitude:  # then how much livelier the shown reactions must be, on the same split
-            from react_ros.training.calibrate import calibrate_bundle_amplitude
-
-            report["amplitude_calibration"] = calibrate_bundle_amplitude(Path(args.bundle), config.data,
-                                                                         config.directions, progress,
-                                                                         perceived=config.perceived_root())
-    (out / "train_report.json").write_text(json.dumps(report, indent=2, default=float))
-    print(f"trained {', '.join(args.stages)} in {report['seconds']} s -> {out}")
-    return 0
+    report = train_run(config, tuple(args.stages), resume=not args.fresh, progress=not args.quiet,
+                       val_inputs=args.val_inputs, bundle=Path(args.bundle) if args.bundle else None,
+                       command=_command_line("train"))
+    print(f"trained {', '.join(args.stages)} in {report['seconds']} s -> {config.out}")
+    return _collapse_status([("model", report.get("diversity_calibration"))], args.strict)
 
 
-def _train_model(config, stages, resume: bool, progress: bool, val_inputs: int) -> dict:
-    from react_ros.data.features import data_hash, load_features
-    from react_ros.training.trainer import Trainer
+def run_recipe(args: argparse.Namespace) -> int:
+    from react_ros.evaluation.cli import family_options
+    from react_ros.evaluation.families import run_families
+    from react_ros.training.recipe import train_families
 
-    perceived = config.perceived_root()
-    train = load_features(config.data, "train", config.directions, progress, perceived=perceived)
-    val = load_features(config.data, "val", config.directions, progress, perceived=perceived)
-    metric_fn = _validation_metrics(config.data, val_inputs, perceived=perceived) if val_inputs > 0 else None
-    trainer = Trainer(config, train, val, data_hash(config.data), progress, metric_fn)
-    trainer.run(stages, resume=resume)
-    return {"data_hash": trainer.data_hash, "history": trainer.history,
-            "parameters": trainer.model.parameter_count()}
+    options = family_options(args, command_line=_command_line("recipe"))
+    trained = train_families(args.config, options, Path(args.runs), jobs=args.jobs)
+    for name, (bundle, seconds) in trained.items():
+        print(f"{name}: model {bundle} (trained in {seconds} s)", flush=True)
+    models = {name: bundle for name, (bundle, _) in trained.items()}
+    run_families(options, models=models,
+                 extra_meta={"recipe": str(args.config), "train_seconds": {n: s for n, (_, s) in trained.items()}})
+    from react_ros.model.card import ModelCard
 
-
-def _validation_metrics(root: str, inputs: int, samples: int = 3, perceived: str | None = None):
-    """REACT metrics of offline generation on the first validation inputs (speaker->listener, the robot's
-    role), with the model being trained; a handful of inputs keeps a validation to seconds."""
-    from react_ros.data.features import load_features
-    from react_ros.data.protocol import test_ground_truths
-    from react_ros.evaluation.pipeline import offline_predictions, score
-    from react_ros.runtime.torch_backend import TorchGraphs
-
-    tests = test_ground_truths(root, "val", directions="speaker->listener")[:inputs]
-    wanted = {t.id for t in tests}
-    features = [f for f in load_features(root, "val", "speaker->listener", perceived=perceived) if f.id in wanted]
-
-    def metric_fn(model) -> dict[str, float]:
-        predictions = offline_predictions(TorchGraphs(model), features, samples=samples, seed=0)
-        scores = score(predictions, tests)
-        return {k: scores[k] for k in ("FRCorr_per_pred", "FRDist_per_pred", "FRDiv", "FRSyn", "FD_frame")}
-
-    return metric_fn
+    calibrations = [(name, ModelCard.read(bundle).extra.get("diversity_calibration")) for name, bundle in models.items()]
+    return _collapse_status(calibrations, args.strict)
 
 
-def _train_estimator(config, progress: bool) -> dict:
-    from react_ros.perception.estimator import save_estimator, train_estimator
-    from react_ros.training.estimator_data import estimator_frames
-
-    stage = config.estimator
-    frames, targets = estimator_frames(config.data, "train", stage.frame_stride, stage.max_frames, config.seed,
-                                       progress)
-    model, metrics = train_estimator(frames, targets, epochs=stage.epochs, batch_size=stage.batch_size,
-                                     lr=stage.lr, seed=config.seed, progress=progress)
-    val_frames, val_targets = estimator_frames(config.data, "val", stage.frame_stride * 4, 4000, config.seed)
-    from react_ros.perception.estimator import estimate
-
-    error = estimate(model, val_frames) - val_targets
-    metrics["val_split_mae"] = float(abs(error).mean())
-    save_estimator(Path(config.out) / "estimator.pt", model, {"data": config.data, "metrics": metrics})
-    return {k: v for k, v in metrics.items() if k != "epoch_loss"}
-
-
-def _write_bundle(bundle: Path, run: Path, report: dict) -> None:
-    from react_ros.model.bundle import save_bundle
-    from react_ros.model.checkpoint import load_checkpoint
-    from react_ros.perception.estimator import load_estimator
-
-    model, meta = load_checkpoint(run / "diffusion.pt")
-    estimator, estimator_meta = (load_estimator(run / "estimator.pt") if (run / "estimator.pt").exists()
-                                 else (None, {}))
-    trained_on = (meta.get("train_config") or {}).get("speaker_attributes", "labels")
-    card = {"trained_with": report.get("command"), "data_hash": meta.get("data_hash"),
-            # the robot must run the front end whose output the speaker condition was (docs/perception.md)
-            "speaker_attributes": trained_on, "face_frontend": "mesh" if trained_on == "perceived" else "haar",
-            "parameters": model.parameter_count(), "train_config": meta.get("train_config"),
-            # every validation of the diffusion stage, not only the last: the card shows how training went
-            "validation": (meta.get("history") or {}).get("diffusion", []),
-            # an estimator trained by an earlier run of the same directory keeps its metrics on the card
-            "estimator": report.get("estimator") or {k: v for k, v in estimator_meta.get("metrics", {}).items()
-                                                     if k != "epoch_loss"}}
-    # The recipe's own sampling setting: today's config's (sampling is not in the weights, so a finished run
-    # re-bundled after the recipe's sampling changed gets the new setting), else the one it was trained with.
-    sampling = (report.get("config") or {}).get("sampling") or (meta.get("train_config") or {}).get("sampling")
-    if sampling:
-        card["sampling"] = dict(sampling)
-    keep = {k: meta[k] for k in ("stage", "step", "train_config", "data_hash") if k in meta}
-    save_bundle(bundle, model, estimator, card, model_meta=keep, estimator_meta=estimator_meta)
-    print(f"bundle -> {bundle}")
+def _collapse_status(calibrations, strict: bool) -> int:
+    """Say loudly which models have a collapsed latent (training/calibrate.py); with --strict that fails."""
+    collapsed = [name for name, report in calibrations if (report or {}).get("collapsed")]
+    for name in collapsed:
+        print(f"react-ros: COLLAPSED LATENT: {name}: its samples do not differ at any calibrated temperature "
+              "(a failed training, not a model; see the card's diversity_calibration)", file=sys.stderr)
+    return 3 if strict and collapsed else 0
