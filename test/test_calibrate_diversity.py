@@ -99,3 +99,33 @@ def test_a_perceived_model_on_data_without_videos_says_what_is_missing(data, tmp
     monkeypatch.setenv("REACT_ROS_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ValueError, match="has no videos"):
         speaker_source(ModelCard(extra={"speaker_attributes": "perceived"}), data, "val")
+
+
+def test_a_collapsed_latent_is_reported_not_hidden_behind_a_temperature(tmp_path, monkeypatch, capsys):
+    """Issue 26: samples that do not differ at any temperature (FRDiv 7e-6 against the real 0.04, as measured on
+    held-out behaviour) are a failed training. The card says collapsed, the model runs at temperature 0 (its
+    mean answer), the command says so loudly and exits non-zero with --strict; a live latent is not flagged."""
+    import shutil
+
+    import react_ros.training.calibrate as calibrate
+    from react_ros.model.bundle import default_model_dir
+    from react_ros.model.card import ModelCard
+    from react_ros.training.cli import _collapse_status
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(default_model_dir(), bundle)
+    dead = [{"temperature": t, "FRCorr_per_pred": 0.4 - t / 100, "FRDiv": 7e-6 * t / 2} for t in calibrate.GRID]
+    monkeypatch.setattr(calibrate, "measure_grid", lambda *a, **k: {
+        "split": "val", "inputs": 3, "samples": 10, "seed": 0, "directions": "speaker->listener",
+        "real_frdiv": 0.04, "grid": dead})
+    report = calibrate.calibrate_bundle(bundle, "DATA", 0.25, "speaker->listener", progress=True, perceived="P")
+    assert report["collapsed"] and report["temperature"] == 0.0
+    assert ModelCard.read(bundle).extra["diversity_calibration"]["collapsed"] is True
+    assert "COLLAPSED LATENT" in capsys.readouterr().out
+    assert _collapse_status([("mirror", report)], strict=True) != 0
+    assert _collapse_status([("mirror", report)], strict=False) == 0
+    assert "COLLAPSED LATENT: mirror" in capsys.readouterr().err
+    alive = [{**r, "FRDiv": 0.01 * r["temperature"]} for r in dead]  # reaches 0.25 x 0.04 at temperature 1.05
+    lively = calibrate.choose_temperature({"real_frdiv": 0.04, "grid": alive}, 0.25)
+    assert not lively["collapsed"] and lively["temperature"] == 1.05
+    assert _collapse_status([("mirror", lively)], strict=True) == 0

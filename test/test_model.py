@@ -423,3 +423,37 @@ def test_lag_features_point_at_the_listeners_delay():
         with_lags = encoder(*full)
         encoder.lag_in.weight.zero_()
         assert (with_lags - encoder(*full)).abs().max() > 0.1  # they reach the condition
+
+
+def test_the_mean_path_learns_a_copy_and_a_cross_channel_answer(tmp_path):
+    """speaker_path: mean (issue 26): fitted by least squares before the autoencoder, it alone (decoder residual
+    silenced) reproduces a listener who copies half the speaker's AUs 5 frames later AND whose valence answers the
+    speaker's AU12 3 frames later: the per-attribute filter cannot draw the second, a cross-attribute map alone
+    fits the first with more noise; the blend holds both."""
+    au12 = schema.AU_NAMES.index("AU12")
+    model_config = dataclasses.replace(TINY, speaker_skip=12, speaker_path="mean", decoder_past=False)
+    config = TrainConfig(out=str(tmp_path), model=model_config, ae=StageConfig(steps=1, batch_size=16, warmup=1),
+                         checkpoint_every=5, val_every=5)
+
+    def law(clips):
+        for clip in clips:
+            clip.target[:, schema.AU] = 0.25 + 0.5 * np.roll(clip.visual, 5, axis=0)[:, schema.AU]
+            clip.target[:, schema.VALENCE] = -0.2 + 0.8 * np.roll(clip.visual, 3, axis=0)[:, au12]
+        return clips
+
+    trainer = Trainer(config, law(_clips(3, frames=300)), law(_clips(2, frames=200, seed=3)), progress=False)
+    trainer.run(("ae",))
+    report = trainer.history["mean_path"][0]
+    assert report["blend_cross"][schema.VALENCE] > 0  # valence needs the cross-attribute map
+    autoencoder, s = trainer.model.autoencoder, model_config.speaker_skip
+    with torch.no_grad():
+        autoencoder.decoder[-1].weight.zero_()
+        autoencoder.decoder[-1].bias.zero_()
+        speaker = torch.tensor(_clips(1, frames=60, seed=7)[0].visual[None, 40 - s:40])
+        window = autoencoder.decode(torch.zeros(1, model_config.latent_dim), None, speaker, torch.ones(1, s))
+    w = model_config.window
+    np.testing.assert_allclose(window[0, :, schema.AU].numpy(),
+                               (0.25 + 0.5 * speaker[0, s - 5:s - 5 + w, schema.AU]).numpy(), atol=0.03)
+    seen = 3  # frames t, t+1, t+2 answer speaker frames before t; the window's last frame answers one not yet seen
+    np.testing.assert_allclose(window[0, :seen, schema.VALENCE].numpy(),
+                               (-0.2 + 0.8 * speaker[0, s - 3:s - 3 + seen, au12]).numpy(), atol=0.05)

@@ -77,6 +77,27 @@ class ChannelFilter(nn.Module):
         return ((speaker_logits[:, None] * self.weight).sum(dim=2) + self.bias).flatten(1)
 
 
+class MeanPath(nn.Module):
+    """The listener's expected window from the speaker's last S frames (speaker_path: mean), one linear map in the
+    schema's ranges, fitted by least squares before the autoencoder trains and then frozen
+    (training/mean_path.py). It holds both answers the project measured against the model (issue 26): each
+    attribute filtered from its own past (wins where listeners copy a channel) and every attribute read from every
+    other (wins where listeners answer one channel with another), blended per attribute on the validation split.
+    The decoder adds a residual to it, so at temperature 0 the model answers at least with what least squares
+    learns from the speaker, and the latent and its diffusion model only what that mean leaves: who this listener
+    is and what they do that the speaker does not settle."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        w, s, d = config.window, config.speaker_skip, config.reaction_dim
+        self.weight = nn.Parameter(torch.zeros(s * d, w * d), requires_grad=False)
+        self.bias = nn.Parameter(torch.zeros(w * d), requires_grad=False)
+
+    def forward(self, speaker: torch.Tensor) -> torch.Tensor:
+        """(B, S, d) speaker frames in the schema's ranges (0 where absent) -> (B, w*d) expected window, in ranges."""
+        return speaker.flatten(1) @ self.weight + self.bias
+
+
 class ReactionAutoencoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -95,10 +116,12 @@ class ReactionAutoencoder(nn.Module):
             nn.init.zeros_(self.speaker_path.bias)
         elif config.speaker_skip and config.speaker_path in ("channel", "filter"):
             self.speaker_path = ChannelFilter(config)
+        elif config.speaker_skip and config.speaker_path == "mean":
+            self.speaker_path = MeanPath(config)
         elif config.speaker_skip and config.speaker_path == "lag":
             self.lag_copy = LagCopy(config)
         elif config.speaker_skip:
-            raise ValueError(f"speaker_path must be linear, channel, filter or lag, got {config.speaker_path!r}")
+            raise ValueError(f"speaker_path must be linear, channel, filter, mean or lag, got {config.speaker_path!r}")
 
     def _speaker(self, speaker: torch.Tensor | None, present: torch.Tensor | None) -> list[torch.Tensor]:
         """(B,S,25) frames and (B,S) present flags -> [(B,S*25) logits of present frames, (B,S) flags]; [] without
@@ -128,7 +151,7 @@ class ReactionAutoencoder(nn.Module):
         extra = self._speaker(speaker, speaker_present)
         seen = [past.flatten(1)] if self.config.decoder_past else []
         raw = self.decoder(torch.cat([latent, *seen, *extra], dim=1))
-        if self.config.speaker_path == "filter" and self.speaker_path is not None:
+        if self.config.speaker_path in ("filter", "mean") and self.speaker_path is not None:
             # In the schema's ranges, where a listener's copy of the speaker is linear (logits of near-zero
             # AUs are dominated by the clamp: measured FRCorr 0.44 there against 0.63 in ranges on mirror);
             # the filtered window enters as logits, so the decoder adds a residual and the output stays valid.

@@ -26,7 +26,8 @@ class ModelConfig:
     # How the skipped speaker frames reach the window: "linear" (one learned map from all attributes to all),
     # "channel" (each attribute filtered from its own past values only, autoencoder.ChannelFilter), "filter" (the
     # same in the schema's ranges, fitted by least squares before training and frozen: the latent models what it
-    # leaves) or "lag" (a copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
+    # leaves), "mean" (the listener's expected window from every speaker attribute and each attribute's own past,
+    # fitted by least squares and frozen, autoencoder.MeanPath) or "lag" (a copy at a lag and gains the latent chooses, see autoencoder.LagCopy).
     speaker_path: str = "linear"
     # Whether the window decoder sees the listener's past (the encoder always does). Off, the decoder cannot
     # lean on a past that on the robot is its own output (exposure bias): the past reaches the window only

@@ -7,6 +7,11 @@ FRDiv on the same inputs), and runs each trained model at the lowest temperature
 (when none does, the grid temperature with the best validation FRCorr: that model's diversity is not in its
 temperature). The rule reads only the model and its validation split, so it is the same for every family and
 every data set; the noise correlation and sampler stay the recipe's.
+
+A model whose samples do not differ at any grid temperature (FRDiv below COLLAPSE_FRACTION of the real spread)
+has a collapsed latent: a failed training, not a model. The report says `collapsed`, the model runs at
+temperature 0 (its mean answer, which is what its samples are anyway) rather than at a temperature that buys
+nothing, and `react-ros train` / `recipe` say so loudly (non-zero exit with --strict).
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-GRID = (0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2, 1.5, 2.0)
+GRID = (0.0, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2, 1.5, 2.0)  # 0: the model's mean answer
+COLLAPSE_FRACTION = 0.01
 
 
 def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directions: str = "speaker->listener",
@@ -56,8 +62,10 @@ def choose_temperature(measured: dict, fraction: float) -> dict:
     target = fraction * measured["real_frdiv"]
     reaching = [r for r in measured["grid"] if r["FRDiv"] >= target]
     best = max(measured["grid"], key=lambda r: r["FRCorr_per_pred"])
+    collapsed = max(r["FRDiv"] for r in measured["grid"]) < COLLAPSE_FRACTION * measured["real_frdiv"]
+    temperature = 0.0 if collapsed else reaching[0]["temperature"] if reaching else best["temperature"]
     return {**measured, "fraction": fraction, "target_frdiv": float(target), "reached": bool(reaching),
-            "temperature": reaching[0]["temperature"] if reaching else best["temperature"]}
+            "collapsed": bool(collapsed), "temperature": temperature}
 
 
 def calibrate_temperature(graphs, data: str | Path, sampling, fraction: float, split: str = "val",
@@ -109,6 +117,10 @@ def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, dire
         print(f"calibrated temperature {report['temperature']} on {data}/{split}: FRDiv target "
               f"{report['target_frdiv']:.4f} ({fraction} x the real reactions' {report['real_frdiv']:.4f})"
               + ("" if report["reached"] else ", not reached: the temperature with the best FRCorr"), flush=True)
+    if report["collapsed"]:
+        print(f"COLLAPSED LATENT: {bundle}: the model's samples do not differ at any temperature up to {max(GRID)} "
+              f"(FRDiv at most {max(r['FRDiv'] for r in report['grid']):.2e} against the real reactions' "
+              f"{report['real_frdiv']:.2e}); it runs at temperature 0, its mean answer", flush=True)
     return report
 
 

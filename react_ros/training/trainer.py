@@ -259,7 +259,7 @@ class Trainer:
         torch.manual_seed(config.seed)  # identical initial weights on every process
         if config.threads:
             torch.set_num_threads(config.threads)
-        self.train_clips = train
+        self.train_clips, self.val_clips = train, val or train
         self.train_sampler = WindowSampler(train, config.model, seed=config.seed + 1000 * self.rank)
         self.val_sampler = WindowSampler(val or train, config.model, seed=config.seed + 7)
         self.data_hash = data_hash
@@ -322,6 +322,12 @@ class Trainer:
             if self.config.model.speaker_path == "filter":  # fitted, not learned (also on resume: the same fit)
                 fit_speaker_filter(self.model, WindowSampler(self.train_clips, self.config.model,
                                                              seed=self.config.seed + 5))
+            elif self.config.model.speaker_path == "mean":  # the same: fitted first, then frozen
+                from react_ros.training.mean_path import install_mean_path
+
+                self.history["mean_path"] = [install_mean_path(
+                    self.model, WindowSampler(self.train_clips, self.config.model, seed=self.config.seed + 5),
+                    WindowSampler(self.val_clips, self.config.model, seed=self.config.seed + 6))]
             params = [p for p in self.model.autoencoder.parameters() if p.requires_grad]
         else:
             if resume and not self.checkpoint_path("diffusion").exists() and self.checkpoint_path("ae").exists():
