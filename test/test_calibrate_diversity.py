@@ -129,3 +129,14 @@ def test_a_collapsed_latent_is_reported_not_hidden_behind_a_temperature(tmp_path
     lively = calibrate.choose_temperature({"real_frdiv": 0.04, "grid": alive}, 0.25)
     assert not lively["collapsed"] and lively["temperature"] == 1.05
     assert _collapse_status([("mirror", lively)], strict=True) == 0
+
+
+def test_the_style_spread_is_how_much_listeners_liveliness_varies_around_the_mean_answer():
+    from react_ros.training.calibrate import style_spread
+
+    rng = np.random.default_rng(0)
+    mean = [0.5 + 0.1 * rng.standard_normal((300, 25)) for _ in range(4)]
+    livelier = [0.5 + g * (m - 0.5) for m, g in zip(mean, (1.2, 1 / 1.2, 1.2, 1 / 1.2), strict=True)]
+    assert abs(style_spread(livelier, mean) - np.log(1.2)) < 1e-6
+    assert style_spread(mean, mean) == 0.0  # every listener exactly as lively as the mean answer
+    assert style_spread([0.5 + 5.0 * (m - 0.5) for m in mean[:2]] + mean[2:], mean) == 0.6  # capped (log 5 / 2)

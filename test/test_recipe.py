@@ -234,3 +234,38 @@ def test_amplitude_gains_stretch_what_the_robot_shows_not_the_models_own_past():
     np.testing.assert_allclose(reaction[t], match_amplitude(visual[t - DELAY], gains, centre), atol=3e-3)
     last = online.next_start - 1  # the past holds the raw copy of the last frame generated
     np.testing.assert_allclose(online.past[0, -1], visual[last - DELAY], atol=2e-3)
+
+
+def test_a_listener_style_is_held_per_conversation_and_makes_samples_differ_in_expressiveness():
+    """style_gain_sd (issue 26): each sample's deviations from the centre are scaled by its own gain, drawn at
+    reset and held over every window, so one sample stays the livelier listener all conversation; without it,
+    generation draws exactly what it drew before (the same noise stream)."""
+    config = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
+                         pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
+    torch.manual_seed(0)
+    graphs = TorchGraphs(ReactionModel(config).eval())
+    rng = np.random.default_rng(1)
+    visual = schema.clip_to_range(rng.uniform(0, 1, (64, 25)).astype(np.float32))
+    audio = rng.normal(0, 1, (64, 8)).astype(np.float32)
+
+    def run(sd, seed=0):
+        online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(steps=2, temperature=0.0, style_gain_sd=sd)),
+                                 samples=6)
+        online.reset(seed)
+        return online.push(visual, audio).transpose(1, 0, 2), online.style  # (samples, T, 25)
+
+    plain, style = run(0.0)
+    assert style is None
+    assert np.abs(plain - plain[:1]).max() < 1e-6  # temperature 0: every sample is the mean answer
+    styled, style = run(0.5)
+    assert len(set(np.round(style, 4))) == 6
+    centre = schema.neutral_frame()
+    spread = np.abs(styled[..., schema.AU] - centre[schema.AU]).mean(axis=(1, 2))
+    order = np.argsort(style)
+    assert (np.diff(spread[order]) >= -1e-6).all()  # the higher a sample's gain, the livelier it is, throughout
+    first, second = (np.abs(styled[:, :32, schema.AU] - centre[schema.AU]).mean(axis=(1, 2)),
+                     np.abs(styled[:, 32:, schema.AU] - centre[schema.AU]).mean(axis=(1, 2)))
+    assert np.argmax(first) == np.argmax(second) == np.argmax(style)  # held, not redrawn per window
+    assert not np.allclose(run(0.5, seed=1)[1], style)  # a new conversation, a new listener
+    with pytest.raises(ValueError, match="style_gain_sd"):
+        SamplingConfig(style_gain_sd=-0.1)

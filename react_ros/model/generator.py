@@ -62,6 +62,12 @@ class SamplingConfig:
     # validation split (training/calibrate.py). The model's own past keeps the frames it generated.
     amplitude: tuple[float, ...] = ()
     amplitude_center: tuple[float, ...] = ()
+    # Listener style (issue 26): each sample's expressiveness, drawn once per conversation (at reset) as a gain
+    # exp(N(0, style_gain_sd)) on its deviations from the amplitude centre (the neutral frame without one), and
+    # held: samples then differ as more and less expressive people do, the diversity that costs appropriateness
+    # least (docs/model.md "What diversity costs"). The recipe measures the sd on the validation split: how much
+    # real listeners' liveliness varies around the model's mean answer (training/calibrate.py).
+    style_gain_sd: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.noise_correlation < 1.0:
@@ -73,6 +79,8 @@ class SamplingConfig:
         if len(self.amplitude) != len(self.amplitude_center) or len(self.amplitude) not in (0, schema.REACTION_DIM):
             raise ValueError(f"amplitude and amplitude_center must both be empty or both have {schema.REACTION_DIM} "
                              f"values, got {len(self.amplitude)} and {len(self.amplitude_center)}")
+        if not (np.isfinite(self.style_gain_sd) and 0.0 <= self.style_gain_sd <= 2.0):
+            raise ValueError(f"style_gain_sd must be in [0, 2], got {self.style_gain_sd}")
         if any(not np.isfinite(g) or g <= 0 for g in self.amplitude):
             raise ValueError(f"amplitude gains must be finite and > 0, got {self.amplitude}")
 
@@ -166,6 +174,11 @@ class OnlineGenerator:
         self.frames_seen = 0
         self.next_start = 0
         self.noise = None  # the last window's noise, for noise_correlation
+        # each sample's expressiveness for this conversation (SamplingConfig.style_gain_sd); its own stream, so a
+        # setting without style draws exactly the noise it always drew
+        sd = self.generate_window.sampling.style_gain_sd
+        self.style = (np.exp(np.random.default_rng([seed, 26]).normal(0.0, sd, self.samples)).astype(np.float32)
+                      if sd > 0 else None)
 
     @property
     def window(self) -> int:
@@ -229,8 +242,12 @@ class OnlineGenerator:
         self.past = np.concatenate([self.past, window], axis=1)[:, -self.config.past:]
         self.next_start += self.config.window
         sampling = self.generate_window.sampling
-        if sampling.amplitude:
-            window = match_amplitude(window, sampling.amplitude, sampling.amplitude_center)
+        if sampling.amplitude or self.style is not None:
+            gain = np.asarray(sampling.amplitude or np.ones(self.config.reaction_dim), np.float32)
+            center = sampling.amplitude_center or schema.neutral_frame()
+            if self.style is not None:
+                gain = self.style[:, None, None] * gain
+            window = match_amplitude(window, gain, center)
         return window.transpose(1, 0, 2)  # (w, samples, 25)
 
 

@@ -191,6 +191,7 @@ class ReactionSession:
         info = dict(loaded.info, sampler=sampling.sampler, steps=sampling.steps, temperature=sampling.temperature,
                     guidance=sampling.guidance, noise_correlation=sampling.noise_correlation,
                     blend_frames=sampling.blend_frames, amplitude_calibrated=bool(sampling.amplitude),
+                    style_gain_sd=sampling.style_gain_sd,
                     face_frontend=source.config.face_frontend, trained_face_frontend=trained)
         return cls(source, load_profile(config.robot_profile), config, info, **kwargs)
 
@@ -398,7 +399,8 @@ class ReactionSession:
             "fallback": self.fallback,
             "model": {k: v for k, v in self.info.items() if k.endswith("sha256")},
             "sampling": {k: self.info.get(k) for k in ("sampler", "steps", "temperature", "guidance",
-                                                       "noise_correlation", "blend_frames", "amplitude_calibrated")},
+                                                       "noise_correlation", "blend_frames", "amplitude_calibrated",
+                                                       "style_gain_sd")},
             "counts": self.totals(),
             "stages": {stage: s for stage, s in self.latency.summary().items() if stage != "end_to_end"},
         }

@@ -191,3 +191,50 @@ def calibrate_bundle_amplitude(bundle: str | Path, data: str | Path, directions:
               f"{report['FRCorr_per_pred_before']:.3f} -> {report['FRCorr_per_pred_after']:.3f}"
               + ("" if report["applied"] else ", no gain: not applied"), flush=True)
     return report
+
+
+# Style calibration: how much real listeners' expressiveness varies around the model's mean answer.
+STYLE_LIMITS = (0.0, 0.6)
+
+
+def style_spread(real: list[np.ndarray], mean: list[np.ndarray]) -> float:
+    """The sd over inputs of log(real listener's spread over time / the mean answer's), averaged over the
+    attributes that move: how much more or less expressive than the model's mean one listener is, from person to
+    person. real: (L, 25) paired reactions; mean: (L, 25) the model's answers at temperature 0 to the same inputs."""
+    logs = []
+    for r, m in zip(real, mean, strict=True):
+        r_std, m_std = r.std(axis=0), m.std(axis=0)
+        moving = (r_std > 1e-3) & (m_std > 1e-3)
+        if moving.any():
+            logs.append(float(np.mean(np.log(r_std[moving] / m_std[moving]))))
+    return float(np.clip(np.std(logs), *STYLE_LIMITS)) if len(logs) > 1 else 0.0
+
+
+def calibrate_bundle_style(bundle: str | Path, data: str | Path, directions: str, progress: bool = True,
+                           perceived: str | None = None, split: str = "val") -> dict:
+    """Measure the listener-style spread (SamplingConfig.style_gain_sd) of a bundle on `data`'s validation split
+    and write it to its card, before the temperature is calibrated (which then counts its diversity)."""
+    from react_ros.data.features import load_features
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.evaluation.pipeline import offline_predictions
+    from react_ros.evaluation.speakers import speaker_source
+    from react_ros.model.card import ModelCard
+    from react_ros.runtime import load_graphs
+
+    card = ModelCard.read(bundle)
+    tests = test_ground_truths(data, split, directions=directions)
+    if not tests:
+        raise ValueError(f"{data}: no {split} inputs to calibrate the listener style on")
+    features = load_features(data, split, directions, perceived=speaker_source(card, data, split, perceived))
+    loaded = load_graphs("torch", model_dir=bundle, threads=None)
+    mean_sampling = replace(card.sampling, temperature=0.0, amplitude=(), amplitude_center=(), style_gain_sd=0.0)
+    made = offline_predictions(loaded.graphs, features, 1, 0, mean_sampling)
+    sd = style_spread([t.listener for t in tests], [np.asarray(made[t.id][0, : len(t.speaker)]) for t in tests])
+    report = {"split": split, "inputs": len(tests), "style_gain_sd": round(sd, 4)}
+    card = replace(card.with_sampling(replace(card.sampling, style_gain_sd=report["style_gain_sd"])),
+                   extra=dict(card.extra, style_calibration=report))
+    card.write(bundle)
+    if progress:
+        print(f"listener style on {data}/{split}: expressiveness sd {report['style_gain_sd']:.3f} (log gain)",
+              flush=True)
+    return report

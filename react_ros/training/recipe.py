@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 # What decides how a trained model is sampled, not its weights: changing them re-writes the card, never retrains.
-SAMPLING_KEYS = ("sampling", "calibrate_diversity", "calibrate_amplitude")
+SAMPLING_KEYS = ("sampling", "calibrate_diversity", "calibrate_amplitude", "calibrate_style")
 
 
 def train_family(config_path: str | Path, data: Path, run: Path, progress: bool = True) -> tuple[Path, float]:

@@ -62,11 +62,14 @@ def check_estimator_data(config: TrainConfig) -> None:
 def calibrate(config: TrainConfig, bundle: Path, progress: bool = True) -> dict:
     """How a freshly written bundle is sampled, chosen on the validation split of the data it was trained on: the
     temperature (calibrate_diversity), then the amplitude (calibrate_amplitude). The one calibration step after
-    training, for `train` and `recipe` alike. Returns the reports by name."""
-    from react_ros.training.calibrate import calibrate_bundle, calibrate_bundle_amplitude
+    training, for `train` and `recipe` alike (the listener style first, when asked). Returns the reports by name."""
+    from react_ros.training.calibrate import calibrate_bundle, calibrate_bundle_amplitude, calibrate_bundle_style
 
     reports = {}
     perceived = config.perceived_root()
+    if config.calibrate_style:  # first: the temperature's diversity target then counts the style's
+        reports["style_calibration"] = calibrate_bundle_style(bundle, config.data, config.directions, progress,
+                                                              perceived=perceived)
     if config.calibrate_diversity > 0:
         reports["diversity_calibration"] = calibrate_bundle(bundle, config.data, config.calibrate_diversity,
                                                             config.directions, progress, perceived=perceived)

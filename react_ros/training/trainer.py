@@ -80,6 +80,10 @@ class TrainConfig:
     # validation split, and stretch what the robot shows by that much when it raises the split's FRCorr
     # (training/calibrate.py, calibrate_amplitude).
     calibrate_amplitude: bool = False
+    # Before both: measure how much real listeners' expressiveness varies around the model's mean answer on the
+    # validation split, and sample each conversation's listener with a gain of that spread (SamplingConfig.
+    # style_gain_sd, training/calibrate.py calibrate_bundle_style).
+    calibrate_style: bool = False
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
