@@ -15,7 +15,8 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.bench.repeats import spread, timed_rounds
-from react_ros.bench.timing import CpuMeter, rss_mb, summary_ms
+from react_ros.bench.timing import CpuMeter, rss_mb
+from react_ros.online.latency import summary_ms
 
 
 def synthetic_speaker(frames: int, audio_dim: int, seed: int = 0, block: int = 3000):
