@@ -24,20 +24,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def scene_frames(frames: int, video: str | None) -> list[np.ndarray]:
-    from react_ros.face.video import iter_video
+    """The frames `react-ros bench` times (its scene: react_ros/bench/stages.py), or a real clip at 640x480."""
+    if not video:
+        from react_ros.bench.stages import scene_inputs
 
-    source = Path(video) if video else ROOT / "react_ros" / "assets" / "demo_clip" / "speaker.mp4"
-    out = []
-    for frame in iter_video(source):
-        if video:
+        out = scene_inputs(frames)
+    else:
+        from react_ros.face.video import iter_video
+
+        out = []
+        for frame in iter_video(Path(video)):
             out.append(cv2.resize(frame, (640, 480)))
-        else:  # the face crop in the middle of a plain room-coloured 640x480 frame
-            scene = np.full((480, 640, 3), (70, 90, 110), np.uint8)
-            face = cv2.resize(frame, (240, 240))
-            scene[120:360, 200:440] = face
-            out.append(scene)
-        if len(out) >= frames:
-            break
+            if len(out) >= frames:
+                break
     while len(out) < frames:
         out.extend(out[: frames - len(out)])
     return out

@@ -10,14 +10,21 @@ The summary (summary.json) names the files and repeats the model's metrics.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 MODEL_ROW = "predictions"  # the row `react-ros eval --predictions FILE.npz` gives the file's reactions
 
 
+def react_ros(command: list[str]) -> int:
+    """One `react-ros` command, as a user types it (its own process: the tour sits below the command line, which
+    registers it, and does not import it back)."""
+    return subprocess.run([sys.executable, "-m", "react_ros.cli", *command], check=False).returncode
+
+
 def run_demo(out: Path, quick: bool = False, backend: str = "torch") -> int:
-    from react_ros.cli import main as react_ros
     from react_ros.data.synth import SynthConfig, generate
 
     out.mkdir(parents=True, exist_ok=True)

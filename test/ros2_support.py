@@ -2,9 +2,10 @@
 in ../shared/vendor/ros2, installed at test time into an isolated, cached venv.
 
 Why a venv and not the test's own Python: launch_testing's pytest plugin breaks every pytest 9 run, and the
-shared interpreter must stay as `scripts/setup.sh` leaves it. The venv sees the system site-packages
-(rclpy and the message wheels) and adds only what `ros2 launch` needs: the vendor packages and their small
-pure-Python dependencies from the package index. It is built once per (sources, Python) under
+shared interpreter must stay as `scripts/setup.sh` leaves it. The venv sees the test interpreter's own
+site-packages (rclpy and the message wheels, react_ros), wherever they are: the system's, a `python -m venv`'s
+or a user site. It adds only what `ros2 launch` needs: the vendor packages and their small pure-Python
+dependencies from the package index. It is built once per (sources, Python, environment) under
 $REACT_ROS_CACHE or $XDG_CACHE_HOME/react_ros (default ~/.cache/react_ros) and reused.
 
 `composition_interfaces` (no wheel) is stubbed by test/ros2_stubs, put on PYTHONPATH of the subprocesses
@@ -16,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import site
 import subprocess
 import sys
 import tarfile
@@ -58,6 +60,7 @@ def ros2_venv(vendor: Path) -> Path:
     for name in ARCHIVES:
         digest.update((vendor / name).read_bytes())
     digest.update(sys.version.encode())
+    digest.update("\n".join(interpreter_site_dirs()).encode())  # a venv's packages are not the system's
     venv = cache_root() / f"ros2-vendor-{digest.hexdigest()[:12]}"
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / f"{venv.name}.lock", "w") as lock:  # parallel test runs build it once
@@ -72,6 +75,28 @@ def ros2_venv(vendor: Path) -> Path:
             raise RuntimeError(f"could not build the ros2 venv: {error}\n{error.stdout}\n{error.stderr}") from error
         (venv / "ready").write_text("ok\n")
     return venv
+
+
+def interpreter_site_dirs() -> list[str]:
+    """The test interpreter's site-packages directories: in a `python -m venv` the venv's own (and the base's
+    only where the venv includes them), else the system's; the user site where it is enabled."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
+def _see_interpreter_packages(venv: Path) -> Path:
+    """A .pth file in the venv that adds the test interpreter's site directories with their own .pth files
+    (editable installs, the ROS wheels' start-up hook). `venv --system-site-packages` alone is not enough: a venv
+    made from a venv's Python gets the *base* interpreter's site-packages, where rclpy is not installed."""
+    python = str(venv / "bin" / "python")
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True, timeout=120).stdout.strip()
+    lines = [f"import site; site.addsitedir({d!r})" for d in interpreter_site_dirs()]
+    pth = Path(purelib) / "zz_react_ros_test_interpreter.pth"  # after the venv's own .pth files
+    pth.write_text("\n".join(lines) + "\n")
+    return pth
 
 
 def _build(vendor: Path, venv: Path) -> None:
@@ -91,6 +116,7 @@ def _build(vendor: Path, venv: Path) -> None:
                 archive.extractall(source)  # noqa: S202 (our own vendored archives)
     run(*pip, "--no-deps", "--no-build-isolation", *(str(source / package) for package in PACKAGES))
     shutil.rmtree(source, ignore_errors=True)
+    _see_interpreter_packages(venv)  # last: pip above installs into the venv, never over the interpreter's
 
 
 def ros2_environment(prefix: Path, domain_id: int) -> dict[str, str]:

@@ -53,6 +53,58 @@ def test_bench_quick_writes_json_with_sane_numbers(tmp_path):
     assert costs["condition"]["flops"] > costs["denoise"]["flops"] > costs["decode"]["flops"] > 0
     assert {t["target"] for t in report["targets"]} and all("met" in t for t in report["targets"])
     assert "ros" not in report
+    # The targets' ratios come from interleaved rounds: every round timed both backends, the ratio is per round.
+    ratios = report["ratios"]
+    assert ratios["rounds"] == 3 and all(len(v) == 3 for v in ratios["window_ms_by_round"].values())
+    speedup = ratios["ratios"]["ort_vs_torch"]
+    by_round = ratios["window_ms_by_round"]
+    assert speedup["values"] == pytest.approx([t / o for t, o in zip(by_round["torch"], by_round["ort-fp32"],
+                                                                     strict=True)], rel=1e-2)
+    assert speedup["min"] <= speedup["median"] <= speedup["max"]
+    assert stream["late_vs_fresh"]["rounds"] == 3 and stream["late_vs_fresh"]["ratio"]["n"] == 3
+    (row,) = [t for t in report["targets"] if t["target"].startswith("ONNX Runtime vs torch")]
+    assert row["value"] == speedup["median"] and row["spread"] == [speedup["min"], speedup["max"]]
+
+
+def test_interleaved_rounds_rotate_the_order_and_time_every_contender_each_round():
+    from react_ros.bench.repeats import interleaved
+
+    calls = []
+    times = interleaved({name: (lambda n=name: calls.append(n)) for name in "abc"}, rounds=3, budget_s=0.0, min_n=1)
+    assert {name: len(v) for name, v in times.items()} == {"a": 3, "b": 3, "c": 3}
+    firsts = calls[::2]  # one warm-up call and one timed call per contender and round
+    assert firsts == list("abc" "bca" "cab")
+    with pytest.raises(ValueError, match="at least one round"):
+        interleaved({"a": lambda: None}, rounds=0, budget_s=0.0)
+
+
+def test_a_target_is_missed_only_when_its_whole_spread_misses_it():
+    from react_ros.bench.repeats import per_round_ratios, spread, verdict
+
+    assert verdict(spread([1.2, 1.4, 1.1]), 1.0) is True
+    assert verdict(spread([0.86, 1.4, 1.2]), 1.0) == "unclear"  # the two runs of the issue, as one spread
+    assert verdict(spread([0.7, 0.95]), 1.0) is False
+    assert verdict(spread([0.95, 1.05]), 0.9, 1.1) is True and verdict(spread([1.0, 1.2]), 0.9, 1.1) == "unclear"
+    assert verdict(spread([1.15, 1.3]), 0.9, 1.1) is False and verdict(spread([]), 1.0) is None
+    # A speed-up is numerator time over denominator time, round by round (slow torch / fast ORT > 1).
+    ratio = per_round_ratios({"torch": [4.0, 8.0], "ort": [1.0, 2.0]}, "torch", "ort")
+    assert ratio["values"] == [4.0, 4.0] and ratio["median"] == 4.0
+
+
+def test_the_targets_table_says_unclear_when_the_spread_straddles_the_goal():
+    from react_ros.bench.report import markdown, targets
+
+    report = {"plan": {"threads": 1, "default_window": 8, "default_steps": 4, "samples": [1], "windows": [8],
+                       "steps": [4], "isolate": True},
+              "machine": {"cpu": "x", "cpus": 2, "load_average_at_start": [1.0], "onnxruntime": "1", "torch": "2",
+                          "python": "3"}, "backends": {}, "models": {}, "seconds": 1.0,
+              "ratios": {"ratios": {"int8cpu_vs_fp32": {"median": 1.2, "min": 0.86, "max": 1.4, "n": 9},
+                                    "int8_vs_fp32": {"median": 0.4, "min": 0.3, "max": 0.5, "n": 9}}}}
+    rows = {t["target"]: t for t in targets(report)}
+    assert rows["INT8 faster than FP32 on ORT (dynamic, CPU variant)"]["met"] == "unclear"
+    assert rows["INT8 faster than FP32 on ORT (static QDQ, the TensorRT file)"]["met"] is False
+    text = markdown(report, "react-ros bench")
+    assert "| 1.2 (0.86–1.4) | *unclear* |" in text and "| 0.4 (0.3–0.5) | **no** |" in text
 
 
 def test_long_stream_keeps_context_bounded():

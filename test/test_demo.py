@@ -8,7 +8,7 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.cli import main
-from react_ros.data.mars import test_ground_truths
+from react_ros.data.protocol import test_ground_truths
 from react_ros.evaluation.cli import load_predictions
 from react_ros.face.video import read_video
 

@@ -10,7 +10,10 @@ import pytest
 from react_ros import schema
 from react_ros.data import layout
 from react_ros.data.families import SUMMARIES, family
-from react_ros.data.listener_laws import (
+from react_ros.data.pairs import scan
+from react_ros.data.readers import read_attributes
+from react_ros.data.synth import SynthConfig, generate
+from react_ros.data.synthetic.laws import (
     COL,
     affect_listener,
     backchannel_listener,
@@ -19,8 +22,8 @@ from react_ros.data.listener_laws import (
     mirror_listener,
     partial_listener,
 )
-from react_ros.data.mars import read_attributes, scan
-from react_ros.data.synth import SynthConfig, _pause_onsets, generate, make_script, speaker_from_script
+from react_ros.data.synthetic.people import make_script, speaker_from_script
+from react_ros.data.synthetic.signals import pause_onsets
 from react_ros.metrics import best_lag
 
 GOLDEN = Path(__file__).parent / "data" / "synth_default_seed7.npz"
@@ -83,7 +86,7 @@ def test_backchannels_concentrate_in_the_speakers_pauses():
     rng, speaker = _speaker(1)
     listener = backchannel_listener(rng, speaker)
     after_pause = np.zeros(len(speaker.speaking), bool)
-    for onset in _pause_onsets(speaker.speaking):
+    for onset in pause_onsets(speaker.speaking):
         after_pause[onset:onset + 45] = True  # latency up to 15 frames + an event of up to 0.9 s
     brows_and_lips = listener.attributes[:, [COL["AU1"], COL["AU2"], COL["AU25"]]].sum(axis=1)
     nods = np.abs(listener.head_pose[:, 0])

@@ -14,21 +14,19 @@ from react_ros import schema
 from react_ros.data import layout
 from react_ros.data.audio_io import WavError, read_wav, wav_info, write_wav
 from react_ros.data.layout import ClipId
-from react_ros.data.mars import (
+from react_ros.data.mars import MarsDataset
+from react_ros.data.pairs import (
     DatasetError,
     Direction,
-    MarsDataset,
     Pair,
     Sample,
     appropriate_reactions,
-    audio_samples,
     ground_truth_ids,
     make_samples,
-    mean_reaction,
-    read_audio,
     scan,
-    test_ground_truths,
 )
+from react_ros.data.protocol import mean_reaction, test_ground_truths
+from react_ros.data.readers import audio_samples, read_audio
 from react_ros.metrics.resample import resample_to_length
 
 SR = schema.AUDIO_SAMPLE_RATE

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -126,13 +128,29 @@ def _wait_for_flushes(process: subprocess.Popen, count: int) -> int:
     return flushed
 
 
+def _lines_until(process: subprocess.Popen, prefix: str, hang_s: float = 600) -> list[str]:
+    """The writer's lines up to the first one starting with `prefix`. What is timed is the event (the line),
+    not the machine's speed: `hang_s` only stops a writer that never answers (a loaded 2-core machine may
+    take its time, and a recording that closes slowly still closes cleanly)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout] + [lines.put(None)],
+                     daemon=True).start()
+    seen = []
+    while True:
+        line = lines.get(timeout=hang_s)
+        assert line is not None, f"the writer ended without {prefix!r}: {seen[-5:]}"
+        seen.append(line)
+        if line.startswith(prefix):
+            return seen
+
+
 def test_sigint_closes_the_recording_cleanly(tmp_path):
     process, path = _start_writer(tmp_path)
     flushed = _wait_for_flushes(process, 30)
     process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, rest
-    written = int(rest.strip().splitlines()[-1].split()[1])
+    rest = _lines_until(process, "interrupted")  # the handler closed the file, then KeyboardInterrupt
+    assert process.wait(timeout=600) == 0, rest[-5:]
+    written = int(rest[-1].split()[1])
     assert written >= flushed
     with open(path, "rb") as f:  # a seeking reader needs the footer and summary of a clean close
         reader = make_reader(f)

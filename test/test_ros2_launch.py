@@ -45,6 +45,17 @@ def ros2(tmp_path_factory):
     return venv / "bin" / "ros2", env
 
 
+def test_the_ros2_venv_sees_this_interpreters_packages(ros2):
+    """rclpy as the test's interpreter has it, wherever that is (a `python -m venv` too, not only the system's)."""
+    import rclpy
+
+    ros2_bin, env = ros2
+    found = subprocess.run([str(ros2_bin.parent / "python"), "-c", "import rclpy; print(rclpy.__file__)"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0, found.stderr
+    assert Path(found.stdout.strip()).resolve() == Path(rclpy.__file__).resolve()
+
+
 def test_ros2_finds_the_package_and_its_executables(ros2):
     ros2_bin, env = ros2
     listed = subprocess.run([str(ros2_bin), "pkg", "executables", "react_ros"], env=env, capture_output=True,

@@ -10,7 +10,8 @@ import pytest
 from react_ros import schema
 from react_ros.cli import main
 from react_ros.data import layout
-from react_ros.data.mars import scan, test_ground_truths
+from react_ros.data.pairs import scan
+from react_ros.data.protocol import test_ground_truths
 from react_ros.data.synth import SynthConfig, generate
 
 

@@ -36,6 +36,8 @@ def add_commands(commands) -> None:
     bench.add_argument("--sampler", default="dpm", choices=["dpm", "ddim"])
     bench.add_argument("--threads", type=int, default=1, help="inference threads (the reaction node's default: 1)")
     bench.add_argument("--budget", type=float, default=None, help="seconds of timing per cell (default 0.4)")
+    bench.add_argument("--repeats", type=int, default=None,
+                       help="interleaved rounds behind each ratio of the targets (default 9, --quick 3)")
     bench.add_argument("--long-minutes", type=float, default=None, help="simulated conversation (default 30 min)")
     bench.add_argument("--ros-seconds", type=float, default=None, help="seconds of the demo clip through ROS (all)")
     bench.add_argument("--no-ros", action="store_true", help="skip the end-to-end run through ROS 2")
@@ -60,16 +62,19 @@ def plan_from(args: argparse.Namespace):
     if args.quick:
         plan = BenchPlan(backends=("torch", "ort-fp32"), steps=(1, 4), windows=(8,), samples=(1,), budget_s=0.05,
                          long_minutes=0.2, ros=False, tune=False, protocol=False, isolate=False, quick=True,
-                         ros_camera_seconds=0.0)
+                         ros_camera_seconds=0.0, repeats=3, repeat_budget_s=0.03)
     else:
         plan = BenchPlan()
     for key, value in (("backends", args.backends), ("steps", args.steps), ("windows", args.windows),
-                       ("samples", args.samples), ("budget_s", args.budget), ("long_minutes", args.long_minutes),
+                       ("samples", args.samples), ("budget_s", args.budget), ("repeats", args.repeats),
+                       ("long_minutes", args.long_minutes),
                        ("ros_seconds", args.ros_seconds), ("work_dir", args.work_dir),
                        ("ros_camera_seconds", args.ros_camera_seconds)):
         if value is not None:
             setattr(plan, key, tuple(value) if isinstance(value, list) else value)
     plan.sampler, plan.threads, plan.progress = args.sampler, args.threads, not args.quiet
+    if plan.repeats < 1:
+        raise ValueError(f"--repeats must be at least 1 (got {plan.repeats})")
     if args.no_ros:
         plan.ros, plan.ros_camera_seconds = False, 0.0
     if args.no_tune:

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from react_ros.bench.stages import FPS, window_inputs
-from react_ros.bench.timing import measure, summary_ms
+from react_ros.bench.timing import measure
 from react_ros.model.config import speaker_skip_inputs
+from react_ros.online.latency import summary_ms
 
 REACT_WINDOW = 30
 REACT_STEPS = 50

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from react_ros.bench.timing import summary_ms
+from react_ros.online.latency import summary_ms
 
 SIZES = ((640, 480), (1280, 720))
 RELIABILITIES = ("best_effort", "reliable")

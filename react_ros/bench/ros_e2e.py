@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from react_ros import schema
-from react_ros.bench.timing import peak_rss_mb, summary_ms
+from react_ros.bench.timing import peak_rss_mb
+from react_ros.online.latency import summary_ms
 
 
 def run(seconds: float | None = None, backend: str = "onnxruntime", steps: int = 0, engine_dir: str = "",

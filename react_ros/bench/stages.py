@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from react_ros import schema
-from react_ros.bench.timing import measure, summary_ms
+from react_ros.bench.timing import measure
 from react_ros.model.config import speaker_skip_inputs
+from react_ros.online.latency import summary_ms
 
 FPS = schema.FPS
 

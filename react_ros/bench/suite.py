@@ -1,8 +1,11 @@
 """The benchmark plan and its jobs. Each backend runs in its own spawned process (`isolate=True`), so its
-peak RSS and CPU time are its own and thread settings do not leak between backends."""
+peak RSS and CPU time are its own and thread settings do not leak between backends. The ratios the targets
+compare (ORT vs torch, INT8 vs FP32) come from one more job that interleaves the backends round by round
+(bench/repeats.py), so that a change of load between two backends' processes does not move them."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import platform
 import time
@@ -26,6 +29,8 @@ class BenchPlan:
     sampler: str = "dpm"
     threads: int = 1
     budget_s: float = 0.4  # timing budget per measured cell
+    repeats: int = 9  # interleaved rounds behind every ratio (bench/repeats.py)
+    repeat_budget_s: float = 0.25  # timing budget per backend per round
     long_minutes: float = 30.0
     ros: bool = True
     ros_seconds: float | None = None  # None: the whole demo clip
@@ -112,6 +117,33 @@ def backend_job(name: str, models: dict[int, BenchModel], plan: BenchPlan) -> di
     return result
 
 
+# The targets' ratios: (name, numerator backend, denominator backend): a speed-up of the denominator.
+RATIOS = (("ort_vs_torch", "torch", "ort-fp32"), ("int8cpu_vs_fp32", "ort-fp32", "ort-int8cpu"),
+          ("int8_vs_fp32", "ort-fp32", "ort-int8"))
+
+
+def ratio_job(model: BenchModel, plan: BenchPlan) -> dict:
+    """The window at the default setting on every backend a target compares, in interleaved rounds (one
+    process, each backend loaded once): per-round speed-ups with their spread."""
+    from react_ros.bench.repeats import interleaved, per_round_ratios
+    from react_ros.bench.stages import window_inputs
+    from react_ros.model.generator import SamplingConfig, WindowGenerator
+
+    sampling = SamplingConfig(sampler=plan.sampler, steps=plan.default_steps)
+    names = [n for n in dict.fromkeys(b for _, *pair in RATIOS for b in pair) if n in plan.backends]
+    contenders = {}
+    for name in names:
+        graphs, _ = load_backend(name, model, plan.threads)
+        x = window_inputs(graphs.config, 1)
+        contenders[name] = functools.partial(WindowGenerator(graphs, sampling), x["visual"], x["visual_present"],
+                                             x["audio"], x["audio_present"], x["past"], x["noise"])
+    times = interleaved(contenders, plan.repeats, plan.repeat_budget_s)
+    return {"rounds": plan.repeats, "budget_s": plan.repeat_budget_s, "window": model.window,
+            "steps": plan.default_steps, "samples": 1,
+            "window_ms_by_round": {n: [round(t * 1e3, 4) for t in v] for n, v in times.items()},
+            "ratios": {key: per_round_ratios(times, a, b) for key, a, b in RATIOS if a in times and b in times}}
+
+
 def tune_job(model: BenchModel, plan: BenchPlan) -> list[dict]:
     """ONNX Runtime session options for the default setting: threads x spinning x graph optimisation level."""
     from react_ros.bench.stages import window_latency
@@ -140,7 +172,7 @@ def stream_job(backend: str, model: BenchModel, plan: BenchPlan) -> dict:
 
     graphs, _ = load_backend(backend, model, plan.threads)
     result = long_stream(graphs, SamplingConfig(sampler=plan.sampler, steps=plan.default_steps), plan.long_minutes,
-                         progress=plan.progress)
+                         progress=plan.progress, rounds=plan.repeats)
     result.update(backend=backend, peak_rss_mb=round(peak_rss_mb(), 1))
     return result
 
@@ -211,6 +243,9 @@ def run_plan(plan: BenchPlan) -> dict:
         say(f"backend {name} ...", flush=True)
         report["backends"][name] = _call(plan, backend_job, name, models, plan)
     default_model = models[plan.default_window]
+    if sum(name in plan.backends for name in ("torch", "ort-fp32", "ort-int8cpu", "ort-int8")) >= 2:
+        say(f"ratios: {plan.repeats} interleaved rounds ...", flush=True)
+        report["ratios"] = _call(plan, ratio_job, default_model, plan)
     if plan.tune and default_model.export_dir is not None:
         say("ONNX Runtime session options ...", flush=True)
         report["ort_tuning"] = _call(plan, tune_job, default_model, plan)

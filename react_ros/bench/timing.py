@@ -1,12 +1,11 @@
-"""Clocks and summaries: repeated timing with a time budget, median/p99, process CPU time and memory."""
+"""Clocks: repeated timing with a time budget, process CPU time and memory (median/p99 summaries:
+`react_ros.online.latency.summary_ms`)."""
 from __future__ import annotations
 
 import os
 import resource
 import time
 from collections.abc import Callable
-
-from react_ros.online.latency import summary_ms  # noqa: F401 (one home; re-exported for the benchmarks)
 
 
 def measure(fn: Callable[[], object], budget_s: float = 0.5, min_n: int = 10, max_n: int = 2000,

@@ -1,5 +1,5 @@
-"""`react-ros run`: the whole robot pipeline in one process on a clip (default: the bundled demo clip), and
-`react-ros data demo-clip`: regenerate that clip."""
+"""`react-ros run`: the whole robot pipeline in one process on a clip (default: the bundled demo clip;
+`react-ros data demo-clip` regenerates it)."""
 from __future__ import annotations
 
 import argparse
@@ -36,25 +36,6 @@ def add_commands(commands) -> None:
     run.add_argument("--fast", action="store_true",
                      help="publish as fast as the reaction node keeps up instead of in real time (tests)")
     run.set_defaults(func=run_command)
-
-    # `react-ros data` is registered by cli.py; add the demo clip generator to it when present.
-    data = commands.choices.get("data")
-    if data is not None:
-        for action in data._subparsers._group_actions:
-            demo = action.add_parser("demo-clip", help="regenerate the bundled demo clip (speaker.mp4 + speaker.wav)")
-            demo.add_argument("--out", default=None, help="folder (default: react_ros/assets/demo_clip)")
-            demo.add_argument("--seconds", type=float, default=16.0)
-            demo.add_argument("--size", type=int, default=128)
-            demo.add_argument("--seed", type=int, default=0)
-            demo.set_defaults(func=demo_clip_command)
-
-
-def demo_clip_command(args: argparse.Namespace) -> int:
-    from react_ros.data.democlip import CLIP_DIR, make_demo_clip
-
-    video, wav = make_demo_clip(args.out or CLIP_DIR, args.seconds, args.size, args.seed)
-    print(f"wrote {video} and {wav}")
-    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:

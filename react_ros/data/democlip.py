@@ -1,6 +1,6 @@
 """The bundled demo clip: a synthetic speaker (video face crop + 16 kHz speech-like audio) for `react-ros run`.
 
-Made by the project's synthetic conversation generator (react_ros.data.synth) and face renderer, so it
+Made by the project's synthetic conversation generator (react_ros.data.synthetic) and face renderer, so it
 is reproducible byte for byte from the seed:  `react-ros data demo-clip --out react_ros/assets/demo_clip`.
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ def default_clip() -> tuple[Path, Path]:
 def make_demo_clip(out: str | Path = CLIP_DIR, seconds: float = 16.0, size: int = 128, seed: int = 0) -> tuple[Path, Path]:
     """Write speaker.mp4 (size x size, 30 fps) and speaker.wav (16 kHz mono) into `out`."""
     from react_ros.data.audio_io import write_wav
-    from react_ros.data.synth import FPS, SR, make_script, speaker_from_script
+    from react_ros.data.synthetic.people import make_script, speaker_from_script
+    from react_ros.data.synthetic.signals import FPS, SR
     from react_ros.face.renderer import FaceRenderer
     from react_ros.face.video import write_video
 

@@ -1,11 +1,11 @@
 """Families of synthetic dyadic behaviour (`react-ros data synth --family NAME`, docs/families.md).
 
 The recipe must learn listeners it was not designed on, so the synthetic data comes in families whose
-listeners follow different laws. Every family keeps the session structure of `react_ros.data.synth`
+listeners follow different laws. Every family keeps the session structure of `react_ros.data.synthetic.people`
 (one speaker script per session, replayed per clip with its own timing; one listener with person-specific
 traits per clip), so the appropriate reactions of an input stay genuinely multiple. `default` is the
 original generator and writes byte-identical files for a seed. Each law is one small function in
-`react_ros.data.listener_laws` (imported only when data is made, so the command line stays fast), stated
+`react_ros.data.synthetic.laws` (imported only when data is made, so the command line stays fast), stated
 here in a sentence or two and pinned by a test in test/test_families.py. None is tuned to the model.
 """
 from __future__ import annotations
@@ -42,6 +42,6 @@ def family(name: str) -> Family:
     """The family called `name`; a clear error naming the known ones otherwise."""
     if name not in SUMMARIES:
         raise ValueError(f"unknown family {name!r}; known: {', '.join(SUMMARIES)}")
-    from react_ros.data.listener_laws import PAIRS  # noqa: PLC0415 (numpy/scipy only when data is made)
+    from react_ros.data.synthetic.laws import PAIRS  # noqa: PLC0415 (numpy/scipy only when data is made)
 
     return Family(name, SUMMARIES[name], PAIRS[name])

@@ -6,7 +6,7 @@ memory-mapped) and whole clips (`Clip`) for evaluation.
 
 The other jobs have their own modules: pairs.py (scanning a split for dyadic pairs, inputs in both
 directions, appropriate reactions), readers.py (the file readers and checks), protocol.py (the REACT test
-protocol and mean reactions). Their public names are re-exported here, where callers have always found them.
+protocol and mean reactions): import their names from there (one import path per name).
 """
 from __future__ import annotations
 
@@ -19,23 +19,22 @@ import numpy as np
 
 from react_ros.data.audio_io import WavInfo
 from react_ros.data.layout import ClipId
-from react_ros.data.pairs import (  # noqa: F401 (re-exported: the reader's public names)
+from react_ros.data.pairs import (
     LAYOUT_HINT,
     MODALITIES,
     DatasetError,
     Direction,
-    Pair,
-    PairList,
     Sample,
-    appropriate_reactions,
-    ground_truth_ids,
     make_samples,
     modality_dir,
-    parse_directions,
     scan,
 )
-from react_ros.data.protocol import TestInput, mean_reaction, test_ground_truths  # noqa: F401
-from react_ros.data.readers import (  # noqa: F401
+
+# Names live in pairs/readers/protocol; import them from there. Until evaluation/families.py and
+# study/conditions.py do (issue 27, the lead's areas), they still reach test_ground_truths, read_attributes
+# and scan through here.
+from react_ros.data.protocol import test_ground_truths  # noqa: F401
+from react_ros.data.readers import (
     AUDIO_TOLERANCE_S,
     FPS,
     LENGTH_TOLERANCE,

@@ -1,7 +1,7 @@
 """The listener laws of the synthetic families (see `react_ros.data.families` for what each one does).
 
 The recipe must learn listeners it was not designed on, so the synthetic data comes in families whose
-listeners follow different laws. Every family keeps the session structure of `react_ros.data.synth`
+listeners follow different laws. Every family keeps the session structure of `react_ros.data.synthetic.people`
 (one speaker script per session, replayed per clip with its own timing; one listener with person-specific
 traits per clip), so the appropriate reactions of an input stay genuinely multiple. `default` is the
 original generator and writes byte-identical files for a seed. Each law is written down in its
@@ -16,25 +16,18 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from react_ros import schema
-from react_ros.data.synth import (
-    FPS,
+from react_ros.data.synthetic import signals
+from react_ros.data.synthetic.people import (
     ListenerTraits,
     Person,
     Script,
-    _add_bump,
-    _assemble,
-    _au_columns,
-    _blinks,
-    _bumps,
-    _delay,
-    _ou,
-    _pause_onsets,
     hum_audio,
     listener_reaction,
     speaker_from_script,
 )
+from react_ros.data.synthetic.signals import FPS
 
-COL = _au_columns()
+COL = signals.au_columns()
 SPEECH_MOUTH = ("AU25", "AU26")  # the speaker's syllables: a listener who mirrors a face does not mouth words
 MIRRORED_AUS = tuple(name for name in schema.AU_NAMES if name not in SPEECH_MOUTH)
 _SMOOTH = 2.0  # frames (Gaussian sigma): mirrored channels are slightly smoother than the speaker's
@@ -50,14 +43,14 @@ def _listener_person(rng: np.random.Generator, aus: np.ndarray, valence: np.ndar
     nod = np.zeros(length) if nod is None else nod
     hum = np.zeros(length) if hum is None else hum
     aus = aus + rng.normal(0.0, 0.015, size=aus.shape)
-    attributes = _assemble(aus, valence, arousal)
+    attributes = signals.assemble(aus, valence, arousal)
     times = np.arange(length) / FPS
     head = np.stack([
         0.18 * nod * np.sin(2 * np.pi * 2.2 * times),
         0.05 * np.sin(2 * np.pi * 0.09 * times + rng.uniform(0, 6)) + (0.0 if yaw is None else yaw),
         0.03 * np.sin(2 * np.pi * 0.05 * times + rng.uniform(0, 6)),
     ], axis=1)
-    person = Person(attributes, head.astype(np.float32), _blinks(rng, length, rng.uniform(0.2, 0.45)),
+    person = Person(attributes, head.astype(np.float32), signals.blinks(rng, length, rng.uniform(0.2, 0.45)),
                     hum_audio(rng, hum, length), (hum > 0.1).astype(float))
     person.events.update(events or {})
     return person
@@ -65,7 +58,7 @@ def _listener_person(rng: np.random.Generator, aus: np.ndarray, valence: np.ndar
 
 def _mirrored(speaker: np.ndarray, delay: int, gain: float) -> np.ndarray:
     """The speaker's (L, 25) attributes `delay` frames later, scaled by `gain` and slightly smoothed."""
-    return gain * gaussian_filter1d(_delay(speaker, delay).astype(np.float64), _SMOOTH, axis=0)
+    return gain * gaussian_filter1d(signals.delay(speaker, delay).astype(np.float64), _SMOOTH, axis=0)
 
 
 def _mirror_channels(speaker: np.ndarray, delay: int, gain: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,16 +99,16 @@ def backchannel_listener(rng: np.random.Generator, speaker: Person) -> Person:
     nod_p, brow_p, lip_p = rng.uniform(0.4, 0.9), rng.uniform(0.2, 0.7), rng.uniform(0.2, 0.7)
     latency = int(rng.integers(3, 12))
     nod, brow, lip, hum = (np.zeros(length) for _ in range(4))
-    for onset in _pause_onsets(speaker.speaking):
+    for onset in signals.pause_onsets(speaker.speaking):
         start = onset + latency + int(rng.integers(0, 5))
         if rng.random() < nod_p:
-            _add_bump(nod, start, rng.uniform(0.5, 0.9) * FPS, rng.uniform(0.6, 1.0))
+            signals.add_bump(nod, start, rng.uniform(0.5, 0.9) * FPS, rng.uniform(0.6, 1.0))
             if rng.random() < 0.4:
-                _add_bump(hum, start + 2, 0.35 * FPS, 1.0)
+                signals.add_bump(hum, start + 2, 0.35 * FPS, 1.0)
         if rng.random() < brow_p:
-            _add_bump(brow, start, rng.uniform(0.4, 0.8) * FPS, rng.uniform(0.5, 0.9))
+            signals.add_bump(brow, start, rng.uniform(0.4, 0.8) * FPS, rng.uniform(0.5, 0.9))
         if rng.random() < lip_p:
-            _add_bump(lip, start, rng.uniform(0.3, 0.6) * FPS, rng.uniform(0.4, 0.8))
+            signals.add_bump(lip, start, rng.uniform(0.3, 0.6) * FPS, rng.uniform(0.4, 0.8))
     aus = np.zeros((length, len(schema.AU_NAMES)))
     aus[:, COL["AU1"]] = 0.8 * brow
     aus[:, COL["AU2"]] = 0.6 * brow
@@ -124,7 +117,7 @@ def backchannel_listener(rng: np.random.Generator, speaker: Person) -> Person:
     aus[:, COL["AU17"]] = 0.3 * hum
     aus[:, COL["AU25"]] = 0.7 * lip
     aus[:, COL["AU26"]] = 0.35 * lip
-    valence = rng.uniform(-0.1, 0.3) + 0.15 * nod + _ou(rng, length, tau_s=8.0, scale=0.08)
+    valence = rng.uniform(-0.1, 0.3) + 0.15 * nod + signals.ou(rng, length, tau_s=8.0, scale=0.08)
     arousal = -0.1 + 0.3 * nod + 0.2 * brow
     return _listener_person(rng, aus, valence, arousal, nod=nod, hum=hum,
                             events={"nod": nod, "brow": brow, "lip": lip})
@@ -135,19 +128,19 @@ def affect_listener(rng: np.random.Generator, speaker: Person, bias: float | Non
     length = len(s)
     bias = float(rng.uniform(-0.6, 0.6)) if bias is None else bias
     coupling, mirror_gain, delay = rng.uniform(0.1, 0.3), rng.uniform(0.2, 0.4), int(rng.integers(6, 25))
-    delayed = _delay(s, delay)
-    own = np.tanh(bias + _ou(rng, length, tau_s=rng.uniform(3.0, 8.0), scale=0.25)
+    delayed = signals.delay(s, delay)
+    own = np.tanh(bias + signals.ou(rng, length, tau_s=rng.uniform(3.0, 8.0), scale=0.25)
                   + coupling * delayed[:, schema.VALENCE])
-    smile = np.clip(_bumps(rng, length, 0.15, (1.0, 3.0), weight=np.clip(0.3 + own, 0.0, 1.0))
+    smile = np.clip(signals.bumps(rng, length, 0.15, (1.0, 3.0), weight=np.clip(0.3 + own, 0.0, 1.0))
                     + mirror_gain * gaussian_filter1d(delayed[:, COL["AU12"]], _SMOOTH), 0.0, 1.0)
-    frown = _bumps(rng, length, 0.1, (1.0, 2.5), weight=np.clip(-own, 0.0, 1.0))
+    frown = signals.bumps(rng, length, 0.1, (1.0, 2.5), weight=np.clip(-own, 0.0, 1.0))
     aus = np.zeros((length, len(schema.AU_NAMES)))
     aus[:, COL["AU4"]] = 0.8 * frown
     aus[:, COL["AU6"]] = 0.7 * smile
     aus[:, COL["AU12"]] = smile
     aus[:, COL["AU15"]] = 0.5 * np.clip(-own, 0.0, 1.0)
     aus[:, COL["AU23"]] = 0.3 * frown
-    arousal = 0.4 * np.abs(own) - 0.1 + _ou(rng, length, tau_s=4.0, scale=0.1)
+    arousal = 0.4 * np.abs(own) - 0.1 + signals.ou(rng, length, tau_s=4.0, scale=0.1)
     return _listener_person(rng, aus, own + 0.2 * smile - 0.2 * frown, arousal,
                             events={"bias": np.array([bias])})
 
@@ -165,9 +158,9 @@ def partial_listener(rng: np.random.Generator, speaker: Person, copied: tuple[st
     aus = np.zeros((length, len(schema.AU_NAMES)))
     for name in schema.AU_NAMES:  # uncopied AUs: the listener's own occasional events, blind to the speaker
         aus[:, COL[name]] = copy[:, COL[name]] if name in copied else \
-            rng.uniform(0.3, 0.6) * _bumps(rng, length, 0.08, (0.5, 2.0))
-    valence = copy[:, schema.VALENCE] if "valence" in copied else np.tanh(_ou(rng, length, 5.0, 0.3, 0.1))
-    arousal = copy[:, schema.AROUSAL] if "arousal" in copied else np.tanh(_ou(rng, length, 4.0, 0.2))
+            rng.uniform(0.3, 0.6) * signals.bumps(rng, length, 0.08, (0.5, 2.0))
+    valence = copy[:, schema.VALENCE] if "valence" in copied else np.tanh(signals.ou(rng, length, 5.0, 0.3, 0.1))
+    arousal = copy[:, schema.AROUSAL] if "arousal" in copied else np.tanh(signals.ou(rng, length, 4.0, 0.2))
     return _listener_person(rng, aus, valence, arousal, events={"copied": np.array(copied)})
 
 
@@ -197,7 +190,7 @@ def dialogue_pair(rng: np.random.Generator, script: Script, length: int, reply_g
     listen_delay, listen_gain = int(rng.integers(4, 31)), rng.uniform(0.6, 1.0)
     reply_delay = int(rng.integers(8, 25))
     reply_gain = float(rng.uniform(0.4, 0.8)) if reply_gain is None else reply_gain
-    own = _bumps(rng, length, 0.08, (1.0, 2.5))
+    own = signals.bumps(rng, length, 0.08, (1.0, 2.5))
     script_smile = s[:, COL["AU12"]].astype(np.float64)
     speaker_smile, listener_smile = script_smile.copy(), np.zeros(length)
     for t in range(length):
@@ -209,7 +202,7 @@ def dialogue_pair(rng: np.random.Generator, script: Script, length: int, reply_g
     aus = s[:, schema.AU].astype(np.float64)
     aus[:, COL["AU12"]] += extra
     aus[:, COL["AU6"]] += 0.7 * extra
-    speaker.attributes = _assemble(aus, s[:, schema.VALENCE] + 0.3 * extra, s[:, schema.AROUSAL])
+    speaker.attributes = signals.assemble(aus, s[:, schema.VALENCE] + 0.3 * extra, s[:, schema.AROUSAL])
     speaker.events["reply"] = extra
     aus, valence, arousal = _mirror_channels(speaker.attributes, listen_delay, listen_gain)
     aus[:, COL["AU12"]] = gaussian_filter1d(listener_smile, 1.0)
