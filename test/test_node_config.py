@@ -81,7 +81,7 @@ def test_camera_node_exits_non_zero_on_a_bad_qos_parameter():
 
 def test_microphone_node_exits_non_zero_on_a_bad_depth_or_file():
     result = _run_node("react_ros.nodes.microphone_node", f"wav_file:={CLIP / 'speaker.wav'}", "depth:=0")
-    assert result.returncode == 1 and "QoS depth 0" in result.stdout + result.stderr
+    assert result.returncode == 1 and "parameter depth = 0 refused" in result.stdout + result.stderr
     result = _run_node("react_ros.nodes.microphone_node", "wav_file:=/nonexistent.wav")
     assert result.returncode == 1 and "nonexistent.wav" in result.stdout + result.stderr
 

@@ -18,7 +18,6 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float32MultiArray
@@ -27,7 +26,17 @@ from react_ros import schema
 from react_ros.nodes import common
 from react_ros.nodes.common import BadMessage, ConfigError, bgr_to_image
 from react_ros.nodes.condition_control import ConditionControl
-from react_ros.nodes.reaction_params import PARAMETERS, check_config, sampling_overrides, session_config
+from react_ros.nodes.parameters import declare
+from react_ros.nodes.reaction_params import (
+    LIVE,
+    PARAMETERS,
+    RANGES,
+    READ_ONLY,
+    check_config,
+    check_values,
+    sampling_overrides,
+    session_config,
+)
 from react_ros.nodes.session_recording import RecordingControl, SessionRecording, diagnostics_record
 from react_ros.online import SessionDiagnostics
 from react_ros.online.watchdog import WatchdogThread
@@ -47,8 +56,10 @@ LABELS = ",".join(schema.ATTRIBUTE_NAMES)
 class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
     def __init__(self, name: str = "reaction_node", **kwargs) -> None:
         super().__init__(name, **kwargs)
-        for key, (default, description) in PARAMETERS.items():
-            self.declare_parameter(key, default, ParameterDescriptor(description=description))
+        declare(self, PARAMETERS, RANGES, READ_ONLY)  # ConfigError (exit 1) for a wrong type or out of range
+        problem = check_values({key: self.param(key) for key in PARAMETERS})
+        if problem:
+            raise ConfigError(problem)
         self.session = None  # ReactionSession, made in configure
         self.recording = SessionRecording(self._on_record_error)
         self.last_diagnostics: dict[str, str] = {}
@@ -59,6 +70,7 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         self._diagnostics_out = self.create_publisher(DiagnosticArray, self.param("diagnostics_topic"), common.reliable_qos())
         self.create_timer(float(self.param("diagnostics_period_s")), self._guarded("diagnostics", self._diagnostics))
         self.add_on_set_parameters_callback(self._on_parameters)
+        self.add_on_set_parameters_callback(self._check_parameters)  # added last: called before the others
         try:
             from std_srvs.srv import SetBool
 
@@ -73,6 +85,19 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
     def param(self, name: str):
         return self.get_parameter(name).value
+
+    def _check_parameters(self, parameters):
+        """`ros2 param set`: rclpy has applied types and ranges; refuse what contradicts another parameter, and a
+        change that would silently not take effect because the node read the parameter at configure."""
+        from rcl_interfaces.msg import SetParametersResult
+
+        values = {key: self.param(key) for key in PARAMETERS} | {p.name: p.value for p in parameters}
+        problem = check_values(values)
+        held = [p.name for p in parameters if p.name in PARAMETERS and p.name not in LIVE]
+        if not problem and held and self.session is not None:
+            problem = (f"{', '.join(held)} is read at configure/activate: deactivate and clean up the node "
+                       "(ros2 lifecycle set), set it, configure again (or restart with it)")
+        return SetParametersResult(successful=not problem, reason=problem)
 
     @property
     def active(self) -> bool:
