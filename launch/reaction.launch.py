@@ -14,8 +14,10 @@ The same YAML drives the in-process bringup (`react-ros run`), which needs no la
 Every node is required: when one exits, the launch shuts down, and when it exits with an error (a
 configuration error: an unknown robot, a bad parameter) `ros2 launch` exits with status 1 after the node's reason.
 The nodes keep the environment's DDS settings, so they talk to any ROS 2 node in its default configuration.
-`fastdds_transports:=LARGE_DATA` opts in to Fast DDS's large-data transports for the launched nodes only;
-it costs interoperability: processes with Fast DDS's default transports do not discover them (docs/ros.md).
+`fastdds_transports:=...` opts in to other Fast DDS transports for the launched nodes only (docs/ros.md):
+`'UDPv4?sockets_size=4MB'` (quoted: `?` and `&` are shell characters) receives camera-sized best-effort frames
+from a default-configured camera driver and still talks to everyone; LARGE_DATA costs interoperability:
+processes with Fast DDS's default transports do not discover the nodes.
 """
 import os
 
@@ -32,8 +34,8 @@ from launch import LaunchDescription
 # Fast DDS's builtin transport names (FASTDDS_BUILTIN_TRANSPORTS); it ignores anything else with a warning.
 FASTDDS_TRANSPORTS = ("DEFAULT", "DEFAULTv6", "SHM", "UDPv4", "UDPv6", "LARGE_DATA", "LARGE_DATAv6", "P2P", "NONE")
 # Parameters that are strings whatever they look like (a participant "007" stays "007").
-STRINGS = {"video_file", "topic", "wav_file", "audio_type", "input_reliability", "robot_profile", "backend",
-           "fallback_backend", "engine_dir", "model_dir", "image_topic", "audio_topic", "face_frontend",
+STRINGS = {"video_file", "topic", "wav_file", "audio_type", "image_transport", "input_reliability", "robot_profile",
+           "backend", "fallback_backend", "engine_dir", "model_dir", "image_topic", "audio_topic", "face_frontend",
            "participant_id", "condition", "conditions_file", "output_dir"}
 
 
@@ -70,8 +72,9 @@ def fastdds_transports(context):
     value = LaunchConfiguration("fastdds_transports").perform(context).strip().strip("'\"")
     if not value:
         return []  # the environment's own setting (usually none: Fast DDS's default transports)
-    if value not in FASTDDS_TRANSPORTS:
-        raise ValueError(f"fastdds_transports {value!r}: expected one of {', '.join(FASTDDS_TRANSPORTS)}")
+    if value.split("?", 1)[0] not in FASTDDS_TRANSPORTS:  # NAME or NAME?option=value&... (Fast DDS >= 2.14)
+        raise ValueError(f"fastdds_transports {value!r}: expected one of {', '.join(FASTDDS_TRANSPORTS)}, "
+                         "optionally followed by ?sockets_size=4MB&... ")
     return [SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", value)]
 
 
@@ -106,7 +109,8 @@ def nodes(context):
             "autostart": "autostart", "audio_type": "audio_type", "input_reliability": "input_reliability",
             "input_depth": "input_depth", "robot_profile": "robot", "backend": "backend",
             "fallback_backend": "fallback_backend", "engine_dir": "engine_dir", "model_dir": "model_dir",
-            "image_topic": "image_topic", "audio_topic": "audio_topic", "face_frontend": "face_frontend",
+            "image_topic": "image_topic", "image_transport": "image_transport", "audio_topic": "audio_topic",
+            "face_frontend": "face_frontend",
             "record": "record", "record_raw_media": "record_raw_media", "participant_id": "participant_id",
             "condition": "condition", "conditions_file": "conditions_file", "output_dir": "output_dir",
         })],
@@ -129,6 +133,8 @@ def generate_launch_description():
         argument("engine_dir", "TensorRT engines / ONNX models"),
         argument("model_dir", "model bundle (default: the demo model)"),
         argument("image_topic", "speaker camera topic"),
+        argument("image_transport", "raw | compressed (sensor_msgs/CompressedImage on <image_topic>/compressed, "
+                                    "as image_transport republishes it)"),
         argument("audio_topic", "speaker audio topic"),
         argument("face_frontend", "speaker front end: auto (the model card's) | haar | mesh (real faces)"),
         argument("use_camera", "start the built-in camera node", "true"),
@@ -147,8 +153,9 @@ def generate_launch_description():
         argument("audio_type", "uint8_array | audio_common_stamped | audio_common"),
         argument("input_reliability", "camera/microphone subscriptions of the reaction node: best_effort | reliable"),
         argument("input_depth", "their queue depth (keep last)"),
-        argument("fastdds_transports", "opt-in FASTDDS_BUILTIN_TRANSPORTS for the launched nodes, e.g. LARGE_DATA "
-                                       "(then processes with Fast DDS's default transports do not discover them); "
-                                       "not given = the environment's setting"),
+        argument("fastdds_transports", "opt-in FASTDDS_BUILTIN_TRANSPORTS for the launched nodes: "
+                                       "'UDPv4?sockets_size=4MB' receives camera-sized best-effort frames from a "
+                                       "default-configured driver; LARGE_DATA cuts them off from default-configured "
+                                       "processes; not given = the environment's setting (docs/ros.md)"),
     ]
     return LaunchDescription([*arguments, OpaqueFunction(function=fastdds_transports), OpaqueFunction(function=nodes)])

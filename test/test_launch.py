@@ -71,13 +71,10 @@ def test_node_names_and_parameters_match_the_yaml(tree):
     from react_ros.nodes.reaction_node import PARAMETERS
 
     config = yaml.safe_load((ROOT / "config" / "reaction.yaml").read_text())
-    declared = {
-        "reaction_node": set(PARAMETERS),
-        "camera_node": set(re.findall(r'declare_parameter\("(\w+)"',
-                                      (ROOT / "react_ros/nodes/camera_node.py").read_text())),
-        "microphone_node": set(re.findall(r'declare_parameter\("(\w+)"',
-                                          (ROOT / "react_ros/nodes/microphone_node.py").read_text())),
-    }
+    from react_ros.nodes import camera_node, microphone_node
+
+    declared = {"reaction_node": set(PARAMETERS), "camera_node": set(camera_node.PARAMETERS),
+                "microphone_node": set(microphone_node.PARAMETERS)}
     for node_name, params in declared.items():  # the YAML sets exactly what each node declares
         assert set(config[node_name]["ros__parameters"]) == params, node_name
     for call in _launched_nodes(tree):

@@ -145,3 +145,31 @@ def test_the_stamped_reaction_carries_the_frame_stamp_and_the_attribute_names(co
         node.shutdown_gracefully()
         node.destroy_node()
         tester.destroy_node()
+
+
+def test_compressed_camera_input_as_image_transport_publishes_it(context):
+    """image_transport:=compressed: CompressedImage on <image_topic>/compressed; each frame answered with its stamp."""
+    from sensor_msgs.msg import CompressedImage, JointState
+
+    from react_ros.nodes.common import bgr_to_compressed, reliable_qos, sensor_qos
+
+    node = make_node(context, image_transport="compressed")
+    tester = rclpy.create_node("compressed_tester", context=context)
+    stamped = []
+    tester.create_subscription(JointState, "/react_ros/reaction_stamped", stamped.append, reliable_qos())
+    images = tester.create_publisher(CompressedImage, "/camera/image_raw/compressed", sensor_qos())
+    frame = np.full((48, 64, 3), 128, np.uint8)
+    try:
+        assert spin_until(context, [node, tester], lambda: images.get_subscription_count() > 0)
+        sent = [msg.header.stamp for msg in (bgr_to_compressed(frame, time.time() + k * 0.033) for k in range(3))]
+        for k, stamp in enumerate(sent):
+            msg = bgr_to_compressed(frame, 0.0)
+            msg.header.stamp = stamp
+            images.publish(msg)
+            spin_until(context, [node, tester], lambda k=k: len(stamped) > k, 5.0)
+        assert [m.header.stamp for m in stamped] == sent
+        assert node.session.totals()["bad_images"] == 0
+    finally:
+        node.shutdown_gracefully()
+        node.destroy_node()
+        tester.destroy_node()

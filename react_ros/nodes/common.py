@@ -223,6 +223,46 @@ def image_to_bgr(msg) -> np.ndarray:
     return image if image.flags.writeable and image.flags.c_contiguous else np.array(image, order="C")
 
 
+IMAGE_TRANSPORTS = ("raw", "compressed")
+
+
+def compressed_to_bgr(msg) -> np.ndarray:
+    """sensor_msgs/CompressedImage as image_transport's `compressed` plugin publishes it (format "jpeg", "png",
+    or "<encoding>; jpeg compressed bgr8": it compressed bgr8, or mono8) -> BGR uint8 or gray. Raises BadMessage;
+    compressedDepth is not a camera image."""
+    import cv2
+
+    form = str(msg.format).strip().lower()
+    codec = form.split(";")[-1].split()[0] if form else "jpeg"
+    if "compresseddepth" in form or codec not in ("jpeg", "jpg", "png"):
+        raise BadMessage("unknown_encoding", f"compressed image format {clip_text(msg.format)} (supported: jpeg, png)")
+    data = msg.data if isinstance(msg.data, bytes) else bytes(msg.data)
+    if not data:
+        raise BadMessage("empty_image", "compressed image with no bytes")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise BadMessage("bad_image_size", f"{len(data)} bytes that do not decode as {codec}")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    return image
+
+
+def bgr_to_compressed(image: np.ndarray, stamp_seconds: float, quality: int = 90, frame_id: str = ""):
+    """(H, W, 3) BGR uint8 -> sensor_msgs/CompressedImage as image_transport's compressed plugin makes it."""
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    msg = CompressedImage(format="bgr8; jpeg compressed bgr8", data=encoded.tobytes())
+    msg.header.stamp = seconds_to_stamp(stamp_seconds)
+    msg.header.frame_id = frame_id
+    return msg
+
+
 def bgr_to_image(image: np.ndarray, stamp_seconds: float, frame_id: str = ""):
     """(H, W, 3) BGR uint8 -> sensor_msgs/Image bgr8."""
     from sensor_msgs.msg import Image

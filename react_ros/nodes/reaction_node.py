@@ -6,7 +6,7 @@ Everything between the messages is a ReactionSession (online/session.py, no ROS)
 conditions. activate: inputs, session start, recording if `record`. deactivate / shutdown: the face eases to
 neutral, the recording closes. `autostart` (default) configures and activates at once: a configuration error
 then raises ConfigError (exit 1 with the reason); without autostart /diagnostics says ERROR with the reason.
-  in   image_topic (sensor_msgs/Image), audio_topic (UInt8MultiArray S16LE, nodes/common.py; or audio_common)
+  in   image_topic (sensor_msgs/Image; or CompressedImage on image_topic/compressed: `image_transport`), audio_topic (UInt8MultiArray S16LE, nodes/common.py; or audio_common)
   out  reaction_topic (Float32MultiArray, 25 labelled values), reaction_stamped_topic (JointState: the same,
        with the camera frame's stamp), joint_topic (JointState: the profile's joints),
        face_image_topic (Image bgr8, screen faces), /diagnostics every `diagnostics_period_s`
@@ -19,7 +19,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float32MultiArray
 
 from react_ros import schema
@@ -145,10 +145,11 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         inputs = MutuallyExclusiveCallbackGroup()
         self.session.start(int(self.param("seed")))
         qos = {"reliability": str(self.param("input_reliability")), "depth": int(self.param("input_depth"))}
-        self._inputs = [common.create_input_subscription(self, kind, self.param(topic), self._guarded(what, fn),
+        self._inputs = [common.create_input_subscription(self, kind, topic, self._guarded(what, fn),
                                                          callback_group=inputs, **qos)
-                        for kind, topic, what, fn in ((Image, "image_topic", "image dropped", self._image),
-                                                      (self._audio_msg, "audio_topic", "audio dropped", self._audio))]
+                        for kind, topic, what, fn in ((*self._image_input(), "image dropped", self._image),
+                                                      (self._audio_msg, self.param("audio_topic"), "audio dropped",
+                                                       self._audio))]
         self._watchdog = WatchdogThread(self._guarded("watchdog", self._watchdog_step),
                                         1.0 / float(self.param("watchdog_rate_hz"))).start()
         if self.param("record"):
@@ -184,14 +185,22 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
     # ------------------------------------------------------------------------------------- messages in
 
-    def _image(self, msg: Image) -> None:
+    def _image_input(self):
+        """(message type, topic) of the camera input: image_transport's compressed topic is <image_topic>/compressed."""
+        if self.param("image_transport") == "compressed":
+            return CompressedImage, self.param("image_topic").rstrip("/") + "/compressed"
+        return Image, self.param("image_topic")
+
+    def _image(self, msg) -> None:
         image, reason = None, None
+        compressed = isinstance(msg, CompressedImage)
         try:
-            image = common.image_to_bgr(msg)
+            image = common.compressed_to_bgr(msg) if compressed else common.image_to_bgr(msg)
         except BadMessage as error:
             reason = error.reason
             self.get_logger().warning(f"{self.param('image_topic')}: {error}", throttle_duration_sec=5.0)
-        self.recording.write(self.param("image_topic"), "sensor_msgs/msg/Image", msg)
+        kind, topic = self._image_input()
+        self.recording.write(topic, f"sensor_msgs/msg/{kind.__name__}", msg)
         self.session.on_image(image, common.stamp_to_seconds(msg.header.stamp), self._publish_reaction,
                               bad_reason=reason)
 

@@ -10,6 +10,8 @@ from react_ros.online import PipelineConfig, SessionConfig
 PARAMETERS: dict[str, tuple[object, str]] = {
     "autostart": (True, "configure and activate at start (false: wait for a lifecycle manager)"),
     "image_topic": ("/camera/image_raw", "speaker camera, sensor_msgs/Image"),
+    "image_transport": ("raw", "raw (sensor_msgs/Image on image_topic) | compressed (sensor_msgs/CompressedImage on "
+                               "image_topic + '/compressed', as image_transport publishes it)"),
     "audio_topic": ("/audio", "speaker microphone"),
     "audio_type": ("uint8_array", "uint8_array (built-in layout) | audio_common_stamped | audio_common"),
     "audio_sample_rate": (16000, "rate of audio messages that do not say theirs"),
@@ -127,10 +129,13 @@ CROP_MODES = ("full_frame", "haar")
 def check_config(param: Callable[[str], object]):
     """The parameters that need no model, checked before the backend loads: the robot profile (returned), the
     crop mode and the input QoS. Raises ConfigError with the reason."""
-    from react_ros.nodes.common import ConfigError, clip_text, input_qos
+    from react_ros.nodes.common import IMAGE_TRANSPORTS, ConfigError, clip_text, input_qos
     from react_ros.robot import load_profile
 
     input_qos(str(param("input_reliability")), int(param("input_depth")))
+    if str(param("image_transport")) not in IMAGE_TRANSPORTS:
+        raise ConfigError(f"image_transport {clip_text(param('image_transport'))}: expected one of "
+                          f"{', '.join(IMAGE_TRANSPORTS)}")
     if str(param("crop_mode")) not in CROP_MODES:
         raise ConfigError(f"crop_mode {clip_text(param('crop_mode'))}: expected one of {', '.join(CROP_MODES)}")
     try:
