@@ -66,6 +66,7 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         # In-process observers (the bringup's summary): fn(command, publish wall time) after each reaction frame.
         self.output_hooks: list = []
         self._inputs, self._outputs, self._watchdog, self.config_error = [], {}, None, ""
+        self._stamps = common.ExactStamps()  # commands carry their camera frame's stamp exactly
         # /diagnostics from the start: an unconfigured or misconfigured node says so (ERROR with the reason).
         self._diagnostics_out = self.create_publisher(DiagnosticArray, self.param("diagnostics_topic"), common.reliable_qos())
         self.create_timer(float(self.param("diagnostics_period_s")), self._guarded("diagnostics", self._diagnostics))
@@ -201,7 +202,7 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
             self.get_logger().warning(f"{self.param('image_topic')}: {error}", throttle_duration_sec=5.0)
         kind, topic = self._image_input()
         self.recording.write(topic, f"sensor_msgs/msg/{kind.__name__}", msg)
-        self.session.on_image(image, common.stamp_to_seconds(msg.header.stamp), self._publish_reaction,
+        self.session.on_image(image, self._stamps.seconds(msg.header.stamp), self._publish_reaction,
                               bad_reason=reason)
 
     def _audio(self, msg) -> None:
@@ -232,7 +233,8 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         output = command.output
         msg = common.array_msg(output.reaction, LABELS)
         self._outputs["reaction"].publish(msg)
-        self._outputs["stamped"].publish(common.joint_state_msg(schema.ATTRIBUTE_NAMES, output.reaction, command.stamp))
+        stamp = self._stamps.stamp(command.stamp)
+        self._outputs["stamped"].publish(common.joint_state_msg(schema.ATTRIBUTE_NAMES, output.reaction, stamp))
         self._publish_joints(command)
         published = time.time()
         for hook in self.output_hooks:
@@ -241,11 +243,12 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
     def _publish_joints(self, command) -> None:
         """The face: joint commands and, for screen faces, the rendered image."""
-        msg = common.joint_state_msg(self.session.profile.names, command.positions, command.stamp, command.velocities)
+        stamp = self._stamps.stamp(command.stamp)
+        msg = common.joint_state_msg(self.session.profile.names, command.positions, stamp, command.velocities)
         self._outputs["joints"].publish(msg)
         self.recording.write(self.param("joint_topic"), "sensor_msgs/msg/JointState", msg)  # every command
         if command.face is not None:
-            self._outputs["face"].publish(bgr_to_image(command.face, command.stamp, "face"))
+            self._outputs["face"].publish(bgr_to_image(command.face, stamp, "face"))
 
     def _watchdog_step(self) -> None:
         command = self.session.tick()
