@@ -2,7 +2,8 @@
 
 A publisher process sends bgr8 images at 30 fps (react_ros.nodes.common.bgr_to_image, with `input_qos` of the
 given reliability); a subscriber process (best effort or reliable, `input_qos`) counts what arrives. Both run
-with the given FASTDDS_BUILTIN_TRANSPORTS ('' = Fast DDS's default). Prints a Markdown table, writes JSON.
+with the given FASTDDS_BUILTIN_TRANSPORTS ('' = Fast DDS's default; each side may have its own), and ROS's default
+discovery range. Prints a Markdown table, writes JSON.
 Pass/fail belongs to the reader: the numbers depend on the machine and its load.
 
     python benchmarks/bench_image_delivery.py                     # 640x480 and 1280x720, 90 frames each case
@@ -20,6 +21,9 @@ import time
 from pathlib import Path
 
 TOPIC = "/bench/image_raw"
+# Fast DDS's default transports (shared memory + UDPv4, so it discovers and is discovered by default-configured
+# processes) with 4 MiB socket buffers on this side only (Fast DDS >= 2.14 reads options after '?').
+RECEIVER_TRANSPORTS = "DEFAULT?sockets_size=4MB"
 
 
 def publish(width: int, height: int, frames: int, reliability: str) -> None:
@@ -66,21 +70,31 @@ def subscribe(seconds: float, reliability: str) -> None:
     rclpy.shutdown()
 
 
-def run_case(width: int, height: int, frames: int, publisher_qos: str, subscriber_qos: str, transports: str) -> dict:
-    env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(101, 200)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+def environment(transports: str, domain: int) -> dict[str, str]:
+    """A process's environment: ROS's default discovery range, FASTDDS_BUILTIN_TRANSPORTS only when given."""
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain))
     env.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
+    env.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
     if transports:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = transports
+    return env
+
+
+def run_case(width: int, height: int, frames: int, publisher_qos: str, subscriber_qos: str, transports: str,
+             subscriber_transports: str | None = None) -> dict:
+    """`transports` for the publisher, `subscriber_transports` for the subscriber (None = the same)."""
+    domain = random.randint(101, 200)
+    subscriber_transports = transports if subscriber_transports is None else subscriber_transports
     me = [sys.executable, str(Path(__file__).resolve())]
     listener = subprocess.Popen([*me, "--role", "sub", "--seconds", str(frames / 30 + 8), "--sub-qos", subscriber_qos],
-                                env=env, stdout=subprocess.PIPE, text=True)
+                                env=environment(subscriber_transports, domain), stdout=subprocess.PIPE, text=True)
     subprocess.run([*me, "--role", "pub", "--size", f"{width}x{height}", "--frames", str(frames),
-                    "--pub-qos", publisher_qos], env=env, check=True)
+                    "--pub-qos", publisher_qos], env=environment(transports, domain), check=True)
     out, _ = listener.communicate(timeout=60)
     received = json.loads(out.strip().splitlines()[-1])["received"]
     return {"size": f"{width}x{height}", "publisher": publisher_qos, "subscriber": subscriber_qos,
-            "transports": transports or "default", "frames": frames, "received": received,
-            "fraction": received / frames}
+            "transports": transports or "default", "subscriber_transports": subscriber_transports or "default",
+            "frames": frames, "received": received, "fraction": received / frames}
 
 
 def main() -> None:
@@ -92,7 +106,8 @@ def main() -> None:
     parser.add_argument("--pub-qos", default="best_effort")
     parser.add_argument("--sub-qos", default="best_effort")
     parser.add_argument("--case", action="append", default=None,
-                        help="PUBLISHER_QOS,SUBSCRIBER_QOS,TRANSPORTS (repeatable; default: four cases, see below)")
+                        help="PUBLISHER_QOS,SUBSCRIBER_QOS,TRANSPORTS[,SUBSCRIBER_TRANSPORTS] (repeatable; TRANSPORTS "
+                             "'' = Fast DDS's default; default: the cases below)")
     parser.add_argument("--out", default=None, help="write the JSON here")
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in (args.size or ["640x480", "1280x720"])]
@@ -102,17 +117,18 @@ def main() -> None:
     if args.role == "sub":
         subscribe(args.seconds, args.sub_qos)
         return
-    cases = [tuple(c.split(",", 2)) for c in args.case] if args.case else [
+    cases = [tuple(c.split(",", 3)) for c in args.case] if args.case else [
         ("best_effort", "best_effort", ""), ("best_effort", "best_effort", "LARGE_DATA"),
-        ("reliable", "reliable", ""), ("reliable", "best_effort", "")]
+        ("best_effort", "best_effort", "", RECEIVER_TRANSPORTS), ("reliable", "reliable", ""),
+        ("reliable", "best_effort", "")]
     load = os.getloadavg()[0]
-    rows = [run_case(w, h, args.frames, pub, sub, transports) for w, h in sizes for pub, sub, transports in cases]
+    rows = [run_case(w, h, args.frames, *case) for w, h in sizes for case in cases]
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} at the start")
-    print("| size | publisher | subscriber | FASTDDS_BUILTIN_TRANSPORTS | received |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| size | publisher | subscriber | publisher transports | subscriber transports | received |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(f"| {row['size']} | {row['publisher']} | {row['subscriber']} | {row['transports']} | "
-              f"{row['received']}/{row['frames']} ({100 * row['fraction']:.0f} %) |")
+              f"{row['subscriber_transports']} | {row['received']}/{row['frames']} ({100 * row['fraction']:.0f} %) |")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         machine = {"cpus": os.cpu_count(), "load_average_start": round(load, 2),

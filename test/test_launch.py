@@ -71,13 +71,10 @@ def test_node_names_and_parameters_match_the_yaml(tree):
     from react_ros.nodes.reaction_node import PARAMETERS
 
     config = yaml.safe_load((ROOT / "config" / "reaction.yaml").read_text())
-    declared = {
-        "reaction_node": set(PARAMETERS),
-        "camera_node": set(re.findall(r'declare_parameter\("(\w+)"',
-                                      (ROOT / "react_ros/nodes/camera_node.py").read_text())),
-        "microphone_node": set(re.findall(r'declare_parameter\("(\w+)"',
-                                          (ROOT / "react_ros/nodes/microphone_node.py").read_text())),
-    }
+    from react_ros.nodes import camera_node, microphone_node
+
+    declared = {"reaction_node": set(PARAMETERS), "camera_node": set(camera_node.PARAMETERS),
+                "microphone_node": set(microphone_node.PARAMETERS)}
     for node_name, params in declared.items():  # the YAML sets exactly what each node declares
         assert set(config[node_name]["ros__parameters"]) == params, node_name
     for call in _launched_nodes(tree):
@@ -87,9 +84,9 @@ def test_node_names_and_parameters_match_the_yaml(tree):
         assert isinstance(parameters, ast.List)
         first = parameters.elts[0]
         assert isinstance(first, ast.Name) and first.id == "params_file"  # the shared YAML comes first
-        for item in parameters.elts[1:]:
-            assert isinstance(item, ast.Dict)
-            for key in item.keys:
+        for item in parameters.elts[1:]:  # given(context, {parameter: launch argument}): only arguments given
+            assert _call_name(item) == "given" and isinstance(item.args[1], ast.Dict)
+            for key in item.args[1].keys:
                 assert key.value in declared[name], f"{name} has no parameter {key.value!r}"
 
 
@@ -98,8 +95,9 @@ def test_launch_configurations_are_declared_arguments(tree):
         return {n.args[0].value for n in ast.walk(tree)
                 if _call_name(n) == name and n.args and isinstance(n.args[0], ast.Constant)}
 
-    declared = constants("DeclareLaunchArgument")
-    used = constants("LaunchConfiguration") | constants("text")
+    declared = constants("DeclareLaunchArgument") | constants("argument")
+    used = constants("LaunchConfiguration") | {value.value for n in ast.walk(tree) if _call_name(n) == "given"
+                                               for value in n.args[1].values}
     assert used <= declared, used - declared
     assert {"robot", "backend", "engine_dir", "image_topic", "audio_topic", "record", "use_camera",
             "use_microphone", "camera_device", "video_file", "wav_file"} <= declared
@@ -115,8 +113,8 @@ def test_robot_profiles_and_launch_are_installed_by_setup():
 def test_every_launch_argument_the_docs_name_is_declared(tree):
     """docs/ros.md lists the launch arguments and the launch file's docstring names `autostart`: a documented
     argument that is not declared is silently ignored by `ros2 launch`."""
-    declared = {n.args[0].value for n in ast.walk(tree)
-                if _call_name(n) == "DeclareLaunchArgument" and n.args and isinstance(n.args[0], ast.Constant)}
+    declared = {n.args[0].value for n in ast.walk(tree) if _call_name(n) in ("DeclareLaunchArgument", "argument")
+                and n.args and isinstance(n.args[0], ast.Constant)}
     docs = (ROOT / "docs" / "ros.md").read_text()
     listed = re.search(r"Launch arguments: (.*?)\.\n", docs, re.S).group(1)
     named = set(re.findall(r"`(\w+)`", listed))

@@ -8,6 +8,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("rclpy")
@@ -81,7 +82,7 @@ def test_camera_node_exits_non_zero_on_a_bad_qos_parameter():
 
 def test_microphone_node_exits_non_zero_on_a_bad_depth_or_file():
     result = _run_node("react_ros.nodes.microphone_node", f"wav_file:={CLIP / 'speaker.wav'}", "depth:=0")
-    assert result.returncode == 1 and "QoS depth 0" in result.stdout + result.stderr
+    assert result.returncode == 1 and "parameter depth = 0 refused" in result.stdout + result.stderr
     result = _run_node("react_ros.nodes.microphone_node", "wav_file:=/nonexistent.wav")
     assert result.returncode == 1 and "nonexistent.wav" in result.stdout + result.stderr
 
@@ -111,3 +112,23 @@ def test_input_subscription_takes_parameters_and_qos_overrides():
         overridden.destroy_node()
     finally:
         context.try_shutdown()
+
+
+def test_compressed_images_decode_as_image_transport_makes_them():
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    from react_ros.nodes.common import BadMessage, bgr_to_compressed, compressed_to_bgr
+
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:, :32] = (255, 0, 0)  # blue on the left: the channel order survives the round trip
+    decoded = compressed_to_bgr(bgr_to_compressed(image, 1.5))
+    assert decoded.shape == (48, 64, 3) and decoded[24, 8, 0] > 200 and decoded[24, 8, 2] < 50
+    png = CompressedImage(format="png", data=cv2.imencode(".png", image)[1].tobytes())
+    np.testing.assert_array_equal(compressed_to_bgr(png), image)
+    for msg, reason in ((CompressedImage(format="16UC1; compressedDepth png", data=b"x"), "unknown_encoding"),
+                        (CompressedImage(format="jpeg", data=b""), "empty_image"),
+                        (CompressedImage(format="jpeg", data=b"not a jpeg"), "bad_image_size")):
+        with pytest.raises(BadMessage) as error:
+            compressed_to_bgr(msg)
+        assert error.value.reason == reason

@@ -145,3 +145,65 @@ def test_the_stamped_reaction_carries_the_frame_stamp_and_the_attribute_names(co
         node.shutdown_gracefully()
         node.destroy_node()
         tester.destroy_node()
+
+
+def test_compressed_camera_input_as_image_transport_publishes_it(context):
+    """image_transport:=compressed: CompressedImage on <image_topic>/compressed; each frame answered with its stamp."""
+    from sensor_msgs.msg import CompressedImage, JointState
+
+    from react_ros.nodes.common import bgr_to_compressed, reliable_qos, sensor_qos
+
+    node = make_node(context, image_transport="compressed")
+    tester = rclpy.create_node("compressed_tester", context=context)
+    stamped = []
+    tester.create_subscription(JointState, "/react_ros/reaction_stamped", stamped.append, reliable_qos())
+    images = tester.create_publisher(CompressedImage, "/camera/image_raw/compressed", sensor_qos())
+    frame = np.full((48, 64, 3), 128, np.uint8)
+    try:
+        assert spin_until(context, [node, tester], lambda: images.get_subscription_count() > 0)
+        sent = [msg.header.stamp for msg in (bgr_to_compressed(frame, time.time() + k * 0.033) for k in range(3))]
+        for k, stamp in enumerate(sent):
+            msg = bgr_to_compressed(frame, 0.0)
+            msg.header.stamp = stamp
+            images.publish(msg)
+            spin_until(context, [node, tester], lambda k=k: len(stamped) > k, 5.0)
+        assert [m.header.stamp for m in stamped] == sent
+        assert node.session.totals()["bad_images"] == 0
+    finally:
+        node.shutdown_gracefully()
+        node.destroy_node()
+        tester.destroy_node()
+
+
+def test_commands_carry_the_frame_stamp_exactly(context):
+    """sec/nanosec as the driver sent them, not through a float (a float near 1.8e9 s holds only ~0.24 us)."""
+    from builtin_interfaces.msg import Time
+    from sensor_msgs.msg import Image, JointState
+
+    from react_ros.nodes.common import bgr_to_image, reliable_qos, seconds_to_stamp, sensor_qos, stamp_to_seconds
+
+    node = make_node(context)
+    tester = rclpy.create_node("exact_stamp_tester", context=context)
+    stamped, joints = [], []
+    tester.create_subscription(JointState, "/react_ros/reaction_stamped", stamped.append, reliable_qos())
+    tester.create_subscription(JointState, "/react_ros/joint_commands", joints.append, reliable_qos(100))
+    images = tester.create_publisher(Image, "/camera/image_raw", sensor_qos())
+    frame = np.full((64, 64, 3), 128, np.uint8)
+    now = int(time.time())
+    sent = [Time(sec=now, nanosec=123_456_789 + k * 33_333_331) for k in range(4)]
+    assert any(seconds_to_stamp(stamp_to_seconds(s)) != s for s in sent)  # a float round trip would move them
+    try:
+        assert spin_until(context, [node, tester], lambda: images.get_subscription_count() > 0)
+        for k, stamp in enumerate(sent):
+            images.publish(bgr_to_image(frame, stamp))
+            spin_until(context, [node, tester], lambda k=k: len(stamped) > k, 5.0)
+        assert [m.header.stamp for m in stamped] == sent
+        def commanded() -> bool:
+            stamps = [m.header.stamp for m in joints]
+            return all(stamp in stamps for stamp in sent)
+
+        assert spin_until(context, [node, tester], commanded, 5.0)
+    finally:
+        node.shutdown_gracefully()
+        node.destroy_node()
+        tester.destroy_node()

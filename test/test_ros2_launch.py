@@ -2,18 +2,22 @@
 (unmodified upstream sources from ../shared/vendor/ros2, installed by test/ros2_support.py into a cached venv),
 react_ros registered by `react-ros ros-install` into a fresh prefix, the bundled demo clip.
 
-Checks: `ros2 pkg executables` finds the three node executables; the three nodes come up with the launch
-file's Fast DDS transport setting; every camera frame the reaction node received gets its JointState
+Checks: `ros2 pkg executables` finds the three node executables; the three nodes come up without any Fast DDS
+transport setting, and a plain rclpy subscriber in a default environment (no Fast DDS variables, ROS's default
+discovery range) receives their face commands; a node that dies of a configuration error makes `ros2 launch`
+exit non-zero with the reason; every camera frame the reaction node received gets its JointState
 (stamped with the frame's stamp), no frame lost mid-stream, audio reaches the front end; SIGINT shuts
 everything down cleanly (exit 0, every process "finished cleanly"); the MCAP recording is complete (footer).
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -77,10 +81,21 @@ def _wait_for(log: Path, pattern: str, process: subprocess.Popen, timeout_s: flo
     raise AssertionError(f"no {pattern!r} in the launch output:\n{log.read_text(errors='replace')[-4000:]}")
 
 
-def test_launch_runs_the_clip_and_shuts_down_cleanly(ros2, tmp_path):
+def default_environment(env: dict[str, str]) -> dict[str, str]:
+    """What a robot's own processes have: no Fast DDS variables and ROS's default discovery range (the
+    LOCALHOST range would hide that Fast DDS's LARGE_DATA and default transports do not discover each other)."""
+    return {k: v for k, v in env.items() if not k.startswith(("FASTDDS_", "FASTRTPS_", "RMW_FASTRTPS_"))
+            and k != "ROS_AUTOMATIC_DISCOVERY_RANGE"}
+
+
+def test_launch_runs_the_clip_talks_to_a_default_subscriber_and_shuts_down_cleanly(ros2, tmp_path):
     ros2_bin, env = ros2
+    env = default_environment(env)
     log = tmp_path / "launch.log"
     sessions = tmp_path / "sessions"
+    listener = subprocess.Popen([sys.executable, str(ROOT / "test" / "ros2_listener.py"), "120"], env=env,
+                                stdout=subprocess.PIPE, text=True)
+    assert listener.stdout.readline().strip() == "listening"
     command = [str(ros2_bin), "launch", "react_ros", "reaction.launch.py", f"video_file:={CLIP / 'speaker.mp4'}",
                f"wav_file:={CLIP / 'speaker.wav'}", "record:=true", f"output_dir:={sessions}"]
     with open(log, "w") as out:
@@ -92,16 +107,19 @@ def test_launch_runs_the_clip_and_shuts_down_cleanly(ros2, tmp_path):
         for name in ("react-ros-camera", "react-ros-microphone", "react-ros-reaction"):
             pid = int(re.search(rf"\[{name}-\d+\]: process started with pid \[(\d+)\]", text).group(1))
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            assert b"FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA" in environ, name  # set by the launch file
+            assert not [v for v in environ if v.startswith(b"FASTDDS_")], name  # the launch sets none by default
         published = int(_wait_for(log, r"\[camera_node\]: end of .* after (\d+) frames", process, 120).group(1))
         _wait_for(log, r"\[microphone_node\]: end of .* after \d+ chunks", process, 10)
         time.sleep(1.0)  # the last frames through the reaction node
+        listener.send_signal(signal.SIGINT)
+        heard = json.loads(listener.communicate(timeout=30)[0])
         os.kill(process.pid, signal.SIGINT)
         code = process.wait(timeout=60)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        for running in (process, listener):
+            if running.poll() is None:
+                os.killpg(running.pid, signal.SIGKILL) if running is process else running.kill()
+                running.wait()
     text = log.read_text(errors="replace")
     assert code == 0, text[-4000:]
     for name in ("react-ros-camera", "react-ros-microphone", "react-ros-reaction"):
@@ -132,7 +150,31 @@ def test_launch_runs_the_clip_and_shuts_down_cleanly(ros2, tmp_path):
     assert len(frames) >= 30  # how many depends on how long the reaction node took to configure
     answered = [stamp for stamp in frames if stamp in commands]
     assert len(answered) >= len(frames) - 2, f"{len(frames)} frames, {len(answered)} commands for them"
+    # The outside subscriber heard (nearly) every reaction the node made: it was not cut off.
+    assert heard["reactions"] >= len(answered) - 5, (heard, len(answered))
+    assert heard["face_commands"] >= heard["reactions"], heard
     assert np.mean(audio_present) > 0.5  # the microphone's audio reached the front end
     latency_ms = np.array([(commands[s] - s) * 1e-6 for s in answered])
     print(f"\n{len(frames)} frames received of {published}, {len(answered)} answered, end to end median "
-          f"{np.median(latency_ms):.1f} ms, p99 {np.percentile(latency_ms, 99):.1f} ms")
+          f"{np.median(latency_ms):.1f} ms, p99 {np.percentile(latency_ms, 99):.1f} ms; a default-environment "
+          f"subscriber heard {heard['reactions']} reactions, {heard['face_commands']} face commands")
+
+
+@pytest.mark.parametrize("arguments,reason", [
+    (["robot:=nonexistent"], "robot profile 'nonexistent' not found"),
+    (["input_reliability:=sometimes"], "reliability 'sometimes'"),
+    (["params_file:={broken}"], "Couldn't parse params file"),
+    (["use_camera:=true", "video_file:=/nonexistent/clip.mp4"], "/nonexistent/clip.mp4"),
+])
+def test_a_node_that_dies_of_a_configuration_error_fails_the_launch(ros2, tmp_path, arguments, reason):
+    ros2_bin, env = ros2
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("reaction_node:\n  ros__parameters:\n    steps: [1, 2\n")  # not YAML
+    command = [str(ros2_bin), "launch", "react_ros", "reaction.launch.py", "use_camera:=false",
+               "use_microphone:=false", *(a.format(broken=broken) for a in arguments)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert reason in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert re.search(r"required node \w+ exited with status [1-9]", output), output[-3000:]

@@ -10,6 +10,8 @@ Parameters (config/reaction.yaml, section `camera_node`):
     reliability (str, best_effort), depth (int, 5)   publisher QoS (sensor data; `reliable` for subscribers
                              that only take reliable publishers)
 
+Every parameter has its type and range on its descriptor and is read-only (read once at start); a value of the
+wrong type or out of range stops the node with exit status 1 and a message naming it (nodes/parameters.py).
 Stamps are the time the frame was read (the capture time for a camera). A file plays in real time at
 `rate`; when it ends without `loop` the node stops publishing and sets `finished`.
 """
@@ -24,21 +26,28 @@ from sensor_msgs.msg import Image
 
 from react_ros.capture import open_frames
 from react_ros.nodes.common import bgr_to_image, input_qos
+from react_ros.nodes.parameters import declare
+
+PARAMETERS = {
+    "device": (0, "camera index, used when video_file is empty"),
+    "video_file": ("", "a video file to play instead of a camera"),
+    "rate": (30.0, "frames per second published (0 = the file's own rate)"),
+    "loop": (False, "replay the file when it ends"),
+    "topic": ("/camera/image_raw", "sensor_msgs/Image topic"),
+    "frame_id": ("camera", "header.frame_id of the images"),
+    "width": (0, "resize to this width before publishing (0 = as captured)"),
+    "height": (0, "resize to this height before publishing (0 = as captured)"),
+    "reliability": ("best_effort", "publisher QoS: best_effort (sensor data) | reliable"),
+    "depth": (5, "publisher QoS: queue depth (keep last)"),
+}
+RANGES = {"device": (0, 255), "rate": (0.0, 1000.0), "width": (0, 16384), "height": (0, 16384), "depth": (1, 1000)}
 
 
 class CameraNode(Node):
     def __init__(self, name: str = "camera_node", manual: bool = False, **kwargs) -> None:
         super().__init__(name, **kwargs)
-        self.declare_parameter("device", 0)
-        self.declare_parameter("video_file", "")
-        self.declare_parameter("rate", 30.0)
-        self.declare_parameter("loop", False)
-        self.declare_parameter("topic", "/camera/image_raw")
-        self.declare_parameter("frame_id", "camera")
-        self.declare_parameter("width", 0)
-        self.declare_parameter("height", 0)
-        self.declare_parameter("reliability", "best_effort")
-        self.declare_parameter("depth", 5)
+        self.frames = None  # opened below, after the parameters are checked
+        declare(self, PARAMETERS, RANGES, read_only=PARAMETERS)  # read once: a change needs a restart
         p = self.get_parameter
         self.video_file = str(p("video_file").value)
         self.loop = bool(p("loop").value)
@@ -94,7 +103,8 @@ class CameraNode(Node):
         self.publish_frame(frame)
 
     def destroy_node(self) -> None:
-        self.frames.release()
+        if self.frames is not None:
+            self.frames.release()
         super().destroy_node()
 
 

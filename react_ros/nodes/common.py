@@ -112,6 +112,37 @@ def stamp_to_seconds(stamp) -> float:
     return float(stamp.sec) + float(stamp.nanosec) * 1e-9
 
 
+class ExactStamps:
+    """The integer stamps (builtin_interfaces/Time) of recent input messages by their float seconds, so that an
+    output carries its input's stamp exactly: a float near 1.8e9 s holds only about 0.24 us, so sec/nanosec ->
+    seconds -> sec/nanosec can move a stamp by up to ~120 ns and exact-stamp matching (message_filters) fails."""
+
+    def __init__(self, size: int = 256) -> None:
+        from collections import OrderedDict
+
+        self._stamps: OrderedDict = OrderedDict()
+        self._size = size
+
+    def seconds(self, stamp) -> float:
+        """A message's stamp -> float seconds (for the library), remembering the exact stamp."""
+        seconds = stamp_to_seconds(stamp)
+        self._stamps[seconds] = stamp
+        self._stamps.move_to_end(seconds)
+        while len(self._stamps) > self._size:
+            self._stamps.popitem(last=False)
+        return seconds
+
+    def stamp(self, seconds: float):
+        """Float seconds -> the exact stamp of the input they came from, else the nearest nanosecond."""
+        exact = self._stamps.get(seconds)
+        return exact if exact is not None else seconds_to_stamp(seconds)
+
+
+def as_stamp(value):
+    """builtin_interfaces/Time as it is, or float seconds -> Time."""
+    return seconds_to_stamp(value) if isinstance(value, (int, float, np.floating)) else value
+
+
 def seconds_to_stamp(seconds: float):
     from builtin_interfaces.msg import Time
 
@@ -131,12 +162,13 @@ def array_msg(values, label: str):
     return msg
 
 
-def joint_state_msg(names, positions, stamp_seconds: float, velocities=None):
-    """sensor_msgs/JointState: a stamped, labelled vector (joint commands, or the 25-d reaction by name)."""
+def joint_state_msg(names, positions, stamp, velocities=None):
+    """sensor_msgs/JointState: a stamped, labelled vector (joint commands, or the 25-d reaction by name).
+    stamp: builtin_interfaces/Time, or float seconds."""
     from sensor_msgs.msg import JointState
 
     msg = JointState()
-    msg.header.stamp = seconds_to_stamp(stamp_seconds)
+    msg.header.stamp = as_stamp(stamp)
     msg.name = [str(name) for name in names]
     msg.position = [float(v) for v in positions]
     msg.velocity = [float(v) for v in velocities] if velocities is not None else []
@@ -223,13 +255,53 @@ def image_to_bgr(msg) -> np.ndarray:
     return image if image.flags.writeable and image.flags.c_contiguous else np.array(image, order="C")
 
 
-def bgr_to_image(image: np.ndarray, stamp_seconds: float, frame_id: str = ""):
-    """(H, W, 3) BGR uint8 -> sensor_msgs/Image bgr8."""
+IMAGE_TRANSPORTS = ("raw", "compressed")
+
+
+def compressed_to_bgr(msg) -> np.ndarray:
+    """sensor_msgs/CompressedImage as image_transport's `compressed` plugin publishes it (format "jpeg", "png",
+    or "<encoding>; jpeg compressed bgr8": it compressed bgr8, or mono8) -> BGR uint8 or gray. Raises BadMessage;
+    compressedDepth is not a camera image."""
+    import cv2
+
+    form = str(msg.format).strip().lower()
+    codec = form.split(";")[-1].split()[0] if form else "jpeg"
+    if "compresseddepth" in form or codec not in ("jpeg", "jpg", "png"):
+        raise BadMessage("unknown_encoding", f"compressed image format {clip_text(msg.format)} (supported: jpeg, png)")
+    data = msg.data if isinstance(msg.data, bytes) else bytes(msg.data)
+    if not data:
+        raise BadMessage("empty_image", "compressed image with no bytes")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise BadMessage("bad_image_size", f"{len(data)} bytes that do not decode as {codec}")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    return image
+
+
+def bgr_to_compressed(image: np.ndarray, stamp_seconds: float, quality: int = 90, frame_id: str = ""):
+    """(H, W, 3) BGR uint8 -> sensor_msgs/CompressedImage as image_transport's compressed plugin makes it."""
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    msg = CompressedImage(format="bgr8; jpeg compressed bgr8", data=encoded.tobytes())
+    msg.header.stamp = seconds_to_stamp(stamp_seconds)
+    msg.header.frame_id = frame_id
+    return msg
+
+
+def bgr_to_image(image: np.ndarray, stamp, frame_id: str = ""):
+    """(H, W, 3) BGR uint8 -> sensor_msgs/Image bgr8. stamp: builtin_interfaces/Time, or float seconds."""
     from sensor_msgs.msg import Image
 
     image = np.ascontiguousarray(image, dtype=np.uint8)
     msg = Image()
-    msg.header.stamp = seconds_to_stamp(stamp_seconds)
+    msg.header.stamp = as_stamp(stamp)
     msg.header.frame_id = frame_id
     msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
     if image.ndim == 2:

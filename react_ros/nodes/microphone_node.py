@@ -12,6 +12,8 @@ Parameters (config/reaction.yaml, section `microphone_node`):
     loop (bool, false)        replay the file when it ends
     topic (str, /audio)
     reliability (str, best_effort), depth (int, 5)   publisher QoS (sensor data)
+Every parameter has its type and range on its descriptor and is read-only (read once at start); a value of the
+wrong type or out of range stops the node with exit status 1 and a message naming it (nodes/parameters.py).
 """
 from __future__ import annotations
 
@@ -24,20 +26,28 @@ from rclpy.node import Node
 from std_msgs.msg import UInt8MultiArray
 
 from react_ros.nodes.common import input_qos, make_audio_msg
+from react_ros.nodes.parameters import declare
+
+PARAMETERS = {
+    "wav_file": ("", "play this WAV file instead of capturing"),
+    "device_index": (-1, "pyaudio input device (-1 = the default input)"),
+    "sample_rate": (16000, "capture rate (a WAV file keeps its own rate)"),
+    "channels": (1, "capture channels"),
+    "chunk_ms": (32.0, "chunk length in milliseconds"),
+    "loop": (False, "replay the file when it ends"),
+    "topic": ("/audio", "audio topic"),
+    "reliability": ("best_effort", "publisher QoS: best_effort (sensor data) | reliable"),
+    "depth": (5, "publisher QoS: queue depth (keep last)"),
+}
+RANGES = {"device_index": (-1, 1024), "sample_rate": (8000, 384000), "channels": (1, 16), "chunk_ms": (1.0, 1000.0),
+          "depth": (1, 1000)}
 
 
 class MicrophoneNode(Node):
     def __init__(self, name: str = "microphone_node", manual: bool = False, **kwargs) -> None:
         super().__init__(name, **kwargs)
-        self.declare_parameter("wav_file", "")
-        self.declare_parameter("device_index", -1)
-        self.declare_parameter("sample_rate", 16000)
-        self.declare_parameter("channels", 1)
-        self.declare_parameter("chunk_ms", 32.0)
-        self.declare_parameter("loop", False)
-        self.declare_parameter("topic", "/audio")
-        self.declare_parameter("reliability", "best_effort")
-        self.declare_parameter("depth", 5)
+        self._stream = None  # opened below, after the parameters are checked
+        declare(self, PARAMETERS, RANGES, read_only=PARAMETERS)  # read once: a change needs a restart
         p = self.get_parameter
         self.wav_file = str(p("wav_file").value)
         self.loop = bool(p("loop").value)

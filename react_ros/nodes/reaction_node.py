@@ -6,7 +6,7 @@ Everything between the messages is a ReactionSession (online/session.py, no ROS)
 conditions. activate: inputs, session start, recording if `record`. deactivate / shutdown: the face eases to
 neutral, the recording closes. `autostart` (default) configures and activates at once: a configuration error
 then raises ConfigError (exit 1 with the reason); without autostart /diagnostics says ERROR with the reason.
-  in   image_topic (sensor_msgs/Image), audio_topic (UInt8MultiArray S16LE, nodes/common.py; or audio_common)
+  in   image_topic (sensor_msgs/Image; or CompressedImage on image_topic/compressed: `image_transport`), audio_topic (UInt8MultiArray S16LE, nodes/common.py; or audio_common)
   out  reaction_topic (Float32MultiArray, 25 labelled values), reaction_stamped_topic (JointState: the same,
        with the camera frame's stamp), joint_topic (JointState: the profile's joints),
        face_image_topic (Image bgr8, screen faces), /diagnostics every `diagnostics_period_s`
@@ -18,16 +18,25 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float32MultiArray
 
 from react_ros import schema
 from react_ros.nodes import common
 from react_ros.nodes.common import BadMessage, ConfigError, bgr_to_image
 from react_ros.nodes.condition_control import ConditionControl
-from react_ros.nodes.reaction_params import PARAMETERS, check_config, sampling_overrides, session_config
+from react_ros.nodes.parameters import declare
+from react_ros.nodes.reaction_params import (
+    LIVE,
+    PARAMETERS,
+    RANGES,
+    READ_ONLY,
+    check_config,
+    check_values,
+    sampling_overrides,
+    session_config,
+)
 from react_ros.nodes.session_recording import RecordingControl, SessionRecording, diagnostics_record
 from react_ros.online import SessionDiagnostics
 from react_ros.online.watchdog import WatchdogThread
@@ -47,18 +56,22 @@ LABELS = ",".join(schema.ATTRIBUTE_NAMES)
 class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
     def __init__(self, name: str = "reaction_node", **kwargs) -> None:
         super().__init__(name, **kwargs)
-        for key, (default, description) in PARAMETERS.items():
-            self.declare_parameter(key, default, ParameterDescriptor(description=description))
+        declare(self, PARAMETERS, RANGES, READ_ONLY)  # ConfigError (exit 1) for a wrong type or out of range
+        problem = check_values({key: self.param(key) for key in PARAMETERS})
+        if problem:
+            raise ConfigError(problem)
         self.session = None  # ReactionSession, made in configure
         self.recording = SessionRecording(self._on_record_error)
         self.last_diagnostics: dict[str, str] = {}
         # In-process observers (the bringup's summary): fn(command, publish wall time) after each reaction frame.
         self.output_hooks: list = []
         self._inputs, self._outputs, self._watchdog, self.config_error = [], {}, None, ""
+        self._stamps = common.ExactStamps()  # commands carry their camera frame's stamp exactly
         # /diagnostics from the start: an unconfigured or misconfigured node says so (ERROR with the reason).
         self._diagnostics_out = self.create_publisher(DiagnosticArray, self.param("diagnostics_topic"), common.reliable_qos())
         self.create_timer(float(self.param("diagnostics_period_s")), self._guarded("diagnostics", self._diagnostics))
         self.add_on_set_parameters_callback(self._on_parameters)
+        self.add_on_set_parameters_callback(self._check_parameters)  # added last: called before the others
         try:
             from std_srvs.srv import SetBool
 
@@ -73,6 +86,19 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
     def param(self, name: str):
         return self.get_parameter(name).value
+
+    def _check_parameters(self, parameters):
+        """`ros2 param set`: rclpy has applied types and ranges; refuse what contradicts another parameter, and a
+        change that would silently not take effect because the node read the parameter at configure."""
+        from rcl_interfaces.msg import SetParametersResult
+
+        values = {key: self.param(key) for key in PARAMETERS} | {p.name: p.value for p in parameters}
+        problem = check_values(values)
+        held = [p.name for p in parameters if p.name in PARAMETERS and p.name not in LIVE]
+        if not problem and held and self.session is not None:
+            problem = (f"{', '.join(held)} is read at configure/activate: deactivate and clean up the node "
+                       "(ros2 lifecycle set), set it, configure again (or restart with it)")
+        return SetParametersResult(successful=not problem, reason=problem)
 
     @property
     def active(self) -> bool:
@@ -120,10 +146,11 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         inputs = MutuallyExclusiveCallbackGroup()
         self.session.start(int(self.param("seed")))
         qos = {"reliability": str(self.param("input_reliability")), "depth": int(self.param("input_depth"))}
-        self._inputs = [common.create_input_subscription(self, kind, self.param(topic), self._guarded(what, fn),
+        self._inputs = [common.create_input_subscription(self, kind, topic, self._guarded(what, fn),
                                                          callback_group=inputs, **qos)
-                        for kind, topic, what, fn in ((Image, "image_topic", "image dropped", self._image),
-                                                      (self._audio_msg, "audio_topic", "audio dropped", self._audio))]
+                        for kind, topic, what, fn in ((*self._image_input(), "image dropped", self._image),
+                                                      (self._audio_msg, self.param("audio_topic"), "audio dropped",
+                                                       self._audio))]
         self._watchdog = WatchdogThread(self._guarded("watchdog", self._watchdog_step),
                                         1.0 / float(self.param("watchdog_rate_hz"))).start()
         if self.param("record"):
@@ -159,15 +186,23 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
     # ------------------------------------------------------------------------------------- messages in
 
-    def _image(self, msg: Image) -> None:
+    def _image_input(self):
+        """(message type, topic) of the camera input: image_transport's compressed topic is <image_topic>/compressed."""
+        if self.param("image_transport") == "compressed":
+            return CompressedImage, self.param("image_topic").rstrip("/") + "/compressed"
+        return Image, self.param("image_topic")
+
+    def _image(self, msg) -> None:
         image, reason = None, None
+        compressed = isinstance(msg, CompressedImage)
         try:
-            image = common.image_to_bgr(msg)
+            image = common.compressed_to_bgr(msg) if compressed else common.image_to_bgr(msg)
         except BadMessage as error:
             reason = error.reason
             self.get_logger().warning(f"{self.param('image_topic')}: {error}", throttle_duration_sec=5.0)
-        self.recording.write(self.param("image_topic"), "sensor_msgs/msg/Image", msg)
-        self.session.on_image(image, common.stamp_to_seconds(msg.header.stamp), self._publish_reaction,
+        kind, topic = self._image_input()
+        self.recording.write(topic, f"sensor_msgs/msg/{kind.__name__}", msg)
+        self.session.on_image(image, self._stamps.seconds(msg.header.stamp), self._publish_reaction,
                               bad_reason=reason)
 
     def _audio(self, msg) -> None:
@@ -198,7 +233,8 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         output = command.output
         msg = common.array_msg(output.reaction, LABELS)
         self._outputs["reaction"].publish(msg)
-        self._outputs["stamped"].publish(common.joint_state_msg(schema.ATTRIBUTE_NAMES, output.reaction, command.stamp))
+        stamp = self._stamps.stamp(command.stamp)
+        self._outputs["stamped"].publish(common.joint_state_msg(schema.ATTRIBUTE_NAMES, output.reaction, stamp))
         self._publish_joints(command)
         published = time.time()
         for hook in self.output_hooks:
@@ -207,11 +243,12 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
     def _publish_joints(self, command) -> None:
         """The face: joint commands and, for screen faces, the rendered image."""
-        msg = common.joint_state_msg(self.session.profile.names, command.positions, command.stamp, command.velocities)
+        stamp = self._stamps.stamp(command.stamp)
+        msg = common.joint_state_msg(self.session.profile.names, command.positions, stamp, command.velocities)
         self._outputs["joints"].publish(msg)
         self.recording.write(self.param("joint_topic"), "sensor_msgs/msg/JointState", msg)  # every command
         if command.face is not None:
-            self._outputs["face"].publish(bgr_to_image(command.face, command.stamp, "face"))
+            self._outputs["face"].publish(bgr_to_image(command.face, stamp, "face"))
 
     def _watchdog_step(self) -> None:
         command = self.session.tick()

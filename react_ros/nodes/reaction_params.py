@@ -10,6 +10,8 @@ from react_ros.online import PipelineConfig, SessionConfig
 PARAMETERS: dict[str, tuple[object, str]] = {
     "autostart": (True, "configure and activate at start (false: wait for a lifecycle manager)"),
     "image_topic": ("/camera/image_raw", "speaker camera, sensor_msgs/Image"),
+    "image_transport": ("raw", "raw (sensor_msgs/Image on image_topic) | compressed (sensor_msgs/CompressedImage on "
+                               "image_topic + '/compressed', as image_transport publishes it)"),
     "audio_topic": ("/audio", "speaker microphone"),
     "audio_type": ("uint8_array", "uint8_array (built-in layout) | audio_common_stamped | audio_common"),
     "audio_sample_rate": (16000, "rate of audio messages that do not say theirs"),
@@ -58,6 +60,46 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "output_dir": ("out/sessions", "where recordings go"),
 }
 
+# Accepted values, inclusive (ROS 2 IntegerRange / FloatingPointRange on the descriptors; nodes/parameters.py).
+# Each excludes what cannot work: a rate or period of 0 (a dead timer, a division by zero), a negative timeout,
+# negative steps; the "unset" values (steps 0, temperature/guidance/noise_correlation < 0) stay inside.
+RANGES: dict[str, tuple[float, float]] = {
+    "audio_sample_rate": (1000, 384000),  # what the audio reader accepts from a message (nodes/common.py)
+    "input_depth": (1, 1000),
+    "max_stamp_skew_s": (0.0, 1e6),
+    "threads": (1, 256),
+    "steps": (0, 1000),
+    "temperature": (-1.0, 10.0),
+    "guidance": (-1.0, 100.0),
+    "noise_correlation": (-1.0, 1.0),
+    "seed": (0, 2**32 - 1),  # numpy's seeds
+    "samples": (1, 64),
+    "sample_index": (0, 63),  # and below `samples` (check_values)
+    "face_image_size": (16, 4096),
+    "smoothing_s": (0.0, 10.0),
+    "input_timeout_s": (0.01, 60.0),
+    "reset_after_gap_s": (0.1, 3600.0),
+    "watchdog_rate_hz": (1.0, 1000.0),
+    "diagnostics_period_s": (0.05, 3600.0),
+    "mime_delay_s": (0.0, 10.0),
+}
+# Read once when the node starts: a change needs a restart.
+READ_ONLY = ("autostart", "diagnostics_topic", "diagnostics_period_s")
+# Take effect while the node runs (a switch, or the next recording). Every other parameter is read at configure or
+# activate: a change is refused while the node is configured (it would silently do nothing).
+LIVE = ("record", "condition", "participant_id", "output_dir", "record_raw_media")
+
+
+def check_values(values: dict[str, object]) -> str:
+    """Checks across parameters (each one's own range is on its descriptor): '' when fine, else the reason."""
+    if int(values["sample_index"]) >= int(values["samples"]):
+        return (f"sample_index {values['sample_index']} must be below samples ({values['samples']}): it picks one "
+                "of the samples")
+    if float(values["reset_after_gap_s"]) < float(values["input_timeout_s"]):
+        return (f"reset_after_gap_s {values['reset_after_gap_s']} must be at least input_timeout_s "
+                f"({values['input_timeout_s']}): the face eases to neutral before the context resets")
+    return ""
+
 
 def session_config(param: Callable[[str], object]) -> SessionConfig:
     """param(name) -> value of the node's parameter."""
@@ -87,10 +129,13 @@ CROP_MODES = ("full_frame", "haar")
 def check_config(param: Callable[[str], object]):
     """The parameters that need no model, checked before the backend loads: the robot profile (returned), the
     crop mode and the input QoS. Raises ConfigError with the reason."""
-    from react_ros.nodes.common import ConfigError, clip_text, input_qos
+    from react_ros.nodes.common import IMAGE_TRANSPORTS, ConfigError, clip_text, input_qos
     from react_ros.robot import load_profile
 
     input_qos(str(param("input_reliability")), int(param("input_depth")))
+    if str(param("image_transport")) not in IMAGE_TRANSPORTS:
+        raise ConfigError(f"image_transport {clip_text(param('image_transport'))}: expected one of "
+                          f"{', '.join(IMAGE_TRANSPORTS)}")
     if str(param("crop_mode")) not in CROP_MODES:
         raise ConfigError(f"crop_mode {clip_text(param('crop_mode'))}: expected one of {', '.join(CROP_MODES)}")
     try:

@@ -23,7 +23,11 @@ def spin_nodes(factories: Sequence[Callable[..., object]], args: Sequence[str] |
     from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
-    rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)
+    try:
+        rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)
+    except RuntimeError as error:  # RCLError: a params file that does not parse, a malformed --ros-args
+        print(f"react_ros: cannot start: {error}", file=sys.stderr)
+        return 1
     stop = threading.Event()
     previous = {}
 

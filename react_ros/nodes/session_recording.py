@@ -119,7 +119,7 @@ class RecordingControl:
                                     self.session.profile)
         path = self.recording.start(self.param("output_dir"), participant, condition, metadata,
                                     bool(self.param("record_raw_media")),
-                                    (self.param("image_topic"), self.param("audio_topic")))
+                                    (self._image_input()[1], self.param("audio_topic")))
         self.get_logger().info(f"recording to {path}")
         return path
 

@@ -18,6 +18,7 @@ _BASE: dict[str, str] = {
     "std_msgs/String": "string data\n",
     "sensor_msgs/Image": ("std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\n"
                           "uint32 step\nuint8[] data\n"),
+    "sensor_msgs/CompressedImage": "std_msgs/Header header\nstring format\nuint8[] data\n",
     "sensor_msgs/JointState": "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\n"
                               "float64[] effort\n",
     "diagnostic_msgs/KeyValue": "string key\nstring value\n",
@@ -32,6 +33,7 @@ _DEPENDS: dict[str, tuple[str, ...]] = {
     "std_msgs/Float32MultiArray": ("std_msgs/MultiArrayLayout",),
     "std_msgs/UInt8MultiArray": ("std_msgs/MultiArrayLayout",),
     "sensor_msgs/Image": ("std_msgs/Header",),
+    "sensor_msgs/CompressedImage": ("std_msgs/Header",),
     "sensor_msgs/JointState": ("std_msgs/Header",),
     "diagnostic_msgs/DiagnosticStatus": ("diagnostic_msgs/KeyValue",),
     "diagnostic_msgs/DiagnosticArray": ("std_msgs/Header", "diagnostic_msgs/DiagnosticStatus"),
