@@ -1,6 +1,7 @@
 """Launch react_ros on a robot: camera + microphone (optional, built in) -> reaction node -> face commands.
 
     ros2 launch react_ros reaction.launch.py robot:=animatronic backend:=tensorrt engine_dir:=/opt/engines
+    ros2 launch react_ros reaction.launch.py robot:=arkit_blendshapes vmc:=true vmc_host:=192.168.1.20
     ros2 launch react_ros reaction.launch.py use_camera:=false image_topic:=/head_camera/image_raw \
         use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=mime
 
@@ -76,6 +77,11 @@ def generate_launch_description():
                               description="camera/microphone subscriptions of the reaction node: best_effort | "
                                           "reliable (a reliable-only driver, or large images over Fast DDS UDP)"),
         DeclareLaunchArgument("input_depth", default_value="5", description="their queue depth (keep last)"),
+        DeclareLaunchArgument("vmc", default_value="false",
+                              description="start the VMC bridge: joint commands -> avatar tools over OSC "
+                                          "(use with robot:=arkit_blendshapes, docs/human_face.md)"),
+        DeclareLaunchArgument("vmc_host", default_value="127.0.0.1", description="VMC receiver host"),
+        DeclareLaunchArgument("vmc_port", default_value="39539", description="VMC receiver UDP port"),
         DeclareLaunchArgument("fastdds_transports", default_value=os.environ.get("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA"),
                               description="FASTDDS_BUILTIN_TRANSPORTS for the nodes (LARGE_DATA: camera-sized "
                                           "images arrive; '' = Fast DDS default; an exported value wins)"),
@@ -132,4 +138,15 @@ def generate_launch_description():
             "output_dir": text("output_dir"),
         }],
     )
-    return LaunchDescription([*arguments, transports, camera, microphone, reaction])
+    vmc = Node(
+        package="react_ros",
+        executable="react-ros-vmc",
+        name="vmc_node",
+        output="screen",
+        condition=IfCondition(LaunchConfiguration("vmc")),
+        parameters=[params_file, {
+            "host": text("vmc_host"),
+            "port": ParameterValue(LaunchConfiguration("vmc_port"), value_type=int),
+        }],
+    )
+    return LaunchDescription([*arguments, transports, camera, microphone, reaction, vmc])

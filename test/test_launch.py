@@ -57,7 +57,7 @@ def test_launch_file_defines_generate_launch_description(tree):
 def test_executables_are_console_scripts(tree):
     scripts = _entry_points()
     nodes = _launched_nodes(tree)
-    assert len(nodes) == 3
+    assert len(nodes) == 4
     for call in nodes:
         assert _keyword(call, "package").value == "react_ros"
         executable = _keyword(call, "executable").value
@@ -69,6 +69,7 @@ def test_executables_are_console_scripts(tree):
 
 def test_node_names_and_parameters_match_the_yaml(tree):
     from react_ros.nodes.reaction_node import PARAMETERS
+    from react_ros.nodes.vmc_node import PARAMETERS as VMC_PARAMETERS
 
     config = yaml.safe_load((ROOT / "config" / "reaction.yaml").read_text())
     declared = {
@@ -77,6 +78,7 @@ def test_node_names_and_parameters_match_the_yaml(tree):
                                       (ROOT / "react_ros/nodes/camera_node.py").read_text())),
         "microphone_node": set(re.findall(r'declare_parameter\("(\w+)"',
                                           (ROOT / "react_ros/nodes/microphone_node.py").read_text())),
+        "vmc_node": set(VMC_PARAMETERS),
     }
     for node_name, params in declared.items():  # the YAML sets exactly what each node declares
         assert set(config[node_name]["ros__parameters"]) == params, node_name

@@ -73,9 +73,10 @@ class RunResult:
 def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, config: str | Path | None = None,
              reaction_overrides: dict | None = None, fast: bool = False, max_seconds: float | None = None,
              record: bool = True, video_size: int = 128, progress: bool = True,
-             microphone: int | None = None) -> RunResult:
+             microphone: int | None = None, vmc: tuple[str, int] | None = None) -> RunResult:
     """video: a file, or an OpenCV camera index (live: real time, `max_seconds` long, default 30 s);
-    wav: a file, or None; microphone: a pyaudio input device (-1 = the default) instead of `wav`."""
+    wav: a file, or None; microphone: a pyaudio input device (-1 = the default) instead of `wav`;
+    vmc: (host, port) to also run the VMC bridge node (joint commands -> avatar tools)."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
@@ -148,6 +149,12 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
         microphone = MicrophoneNode(parameter_overrides=overrides(mic_params), manual=fast) if use_mic else None
         if microphone is not None:
             nodes.append(microphone)
+        if vmc is not None:
+            from react_ros.nodes.vmc_node import VmcNode
+
+            vmc_params = dict(params.get("vmc_node", {}), host=vmc[0], port=int(vmc[1]),
+                              joint_topic=str(reaction_params.get("joint_topic", "/react_ros/joint_commands")))
+            nodes.append(VmcNode(parameter_overrides=overrides(vmc_params)))
         spinning.set()
         for node in nodes:
             executor = SingleThreadedExecutor()
