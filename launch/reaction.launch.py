@@ -77,6 +77,8 @@ def generate_launch_description():
                               description="camera/microphone subscriptions of the reaction node: best_effort | "
                                           "reliable (a reliable-only driver, or large images over Fast DDS UDP)"),
         DeclareLaunchArgument("input_depth", default_value="5", description="their queue depth (keep last)"),
+        DeclareLaunchArgument("face_style", default_value="cartoon",
+                              description="rendered screen face: cartoon | human (docs/human_face.md)"),
         DeclareLaunchArgument("vmc", default_value="false",
                               description="start the VMC bridge: joint commands -> avatar tools over OSC "
                                           "(use with robot:=arkit_blendshapes, docs/human_face.md)"),
@@ -130,6 +132,7 @@ def generate_launch_description():
             "image_topic": text("image_topic"),
             "audio_topic": text("audio_topic"),
             "face_frontend": text("face_frontend"),
+            "face_style": text("face_style"),
             "record": ParameterValue(LaunchConfiguration("record"), value_type=bool),
             "record_raw_media": ParameterValue(LaunchConfiguration("record_raw_media"), value_type=bool),
             "participant_id": text("participant_id"),

@@ -28,6 +28,8 @@ def add_commands(commands) -> None:
     run.add_argument("--vmc", nargs="?", const="127.0.0.1:39539", default=None, metavar="HOST:PORT",
                      help="also stream the face to an avatar tool over VMC (OSC; default 127.0.0.1:39539); the robot "
                           "profile defaults to arkit_blendshapes (docs/human_face.md)")
+    run.add_argument("--face-style", default=None, choices=("cartoon", "human"),
+                     help="the screen face and the side-by-side video: cartoon | human (default: from the params file)")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--steps", type=int, default=None)
     run.add_argument("--participant", default=None, help="participant id (recording metadata)")
@@ -85,6 +87,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     for key, value in (("robot_profile", args.robot), ("backend", args.backend),
                        ("fallback_backend", args.fallback_backend), ("model_dir", args.model),
                        ("engine_dir", args.engine_dir), ("face_frontend", args.face_frontend),
+                       ("face_style", args.face_style),
                        ("seed", args.seed), ("steps", args.steps),
                        ("participant_id", args.participant), ("condition", args.condition)):
         if value is not None:

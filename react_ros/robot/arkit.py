@@ -2,7 +2,8 @@
 
 The mapping itself lives in config/robots/arkit_blendshapes.yaml (a robot profile like the others, so motion
 limits, smoothing and the watchdog apply); every row carries a `why`. Names and order are Apple's
-(ARFaceAnchor.BlendShapeLocation), the ones VRM "perfect sync" avatars and VMC tools read.
+(ARFaceAnchor.BlendShapeLocation, kept in react_ros.schema), the ones VRM "perfect sync" avatars and VMC
+tools read.
 """
 from __future__ import annotations
 
@@ -11,22 +12,12 @@ from pathlib import Path
 import yaml
 
 from react_ros.robot.profile import load_profile, profile_path
+from react_ros.schema import ARKIT_BLENDSHAPES
 
 __all__ = ["ARKIT_BLENDSHAPES", "ARKIT_PROFILE", "load_arkit_profile", "mapping_table"]
 
 ARKIT_PROFILE = "arkit_blendshapes"
 
-ARKIT_BLENDSHAPES: tuple[str, ...] = (
-    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
-    "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
-    "eyeSquintRight", "eyeWideRight", "jawForward", "jawLeft", "jawRight", "jawOpen", "mouthClose",
-    "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight", "mouthSmileLeft", "mouthSmileRight",
-    "mouthFrownLeft", "mouthFrownRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft",
-    "mouthStretchRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
-    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-    "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft", "noseSneerRight", "tongueOut",
-)
 
 
 def load_arkit_profile(name_or_path: str | Path = ARKIT_PROFILE):
