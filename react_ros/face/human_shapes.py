@@ -100,7 +100,7 @@ def blendshape_fields(vertices: np.ndarray, smile: np.ndarray) -> np.ndarray:
         suffix = "Left" if side == "L" else "Right"
         corner = [291, 308] if side == "L" else [61, 78]
         fields[f"mouthSmile{suffix}"] = np.asarray(smile, np.float64) * half[:, None]
-        for shape, move, radius in (("mouthFrown", (0.015 * sign, 0.07, -0.01), 0.14),
+        for shape, move, radius in (("mouthFrown", (0.02 * sign, 0.10, -0.01), 0.16),
                                     ("mouthDimple", (-0.035 * sign, 0.0, -0.03), 0.10),
                                     ("mouthStretch", (0.06 * sign, 0.035, -0.01), 0.14)):
             fields[f"{shape}{suffix}"] = spread(v, {k: np.array(move) for k in corner}, radius, mouth_area) * half[:, None]
@@ -114,7 +114,7 @@ def blendshape_fields(vertices: np.ndarray, smile: np.ndarray) -> np.ndarray:
         press.update({k: np.array([0.0, -0.012, -0.01]) for k in LANDMARKS["lower_lip_outer"][1:-1]})
         fields[f"mouthPress{suffix}"] = spread(v, press, 0.04, mouth_area) * half[:, None]
         brow = _group(f"brow_{side}")
-        fields[f"browDown{suffix}"] = spread(v, {k: np.array([-0.02 * sign, 0.06, 0.0]) for k in brow}, 0.12,
+        fields[f"browDown{suffix}"] = spread(v, {k: np.array([-0.035 * sign, 0.085, -0.01]) for k in brow}, 0.12,
                                              above_eyes)
         fields[f"browOuterUp{suffix}"] = spread(v, {k: np.array([0.0, -0.08, 0.0]) for k in LANDMARKS[f"outer_brow_{side}"]},
                                                 0.14, above_eyes)
@@ -127,8 +127,8 @@ def blendshape_fields(vertices: np.ndarray, smile: np.ndarray) -> np.ndarray:
                                              above_lower)
         fields[f"eyeWide{suffix}"] = spread(v, dict(zip(upper_lid[1:-1], -opening[1:-1] * 0.35, strict=True)), 0.06,
                                             above_lower)
-        squint = dict(zip(lower_lid[1:-1], -opening[1:-1] * 0.35, strict=True))
-        squint.update(zip(upper_lid[1:-1], opening[1:-1] * 0.15, strict=True))
+        squint = dict(zip(lower_lid[1:-1], -opening[1:-1] * 0.45, strict=True))
+        squint.update(zip(upper_lid[1:-1], opening[1:-1] * 0.2, strict=True))
         fields[f"eyeSquint{suffix}"] = spread(v, squint, 0.05)
         cheek = {k: np.array([0.0, -0.035, 0.02]) for k in LANDMARKS[f"cheek_{side}"]}
         fields[f"cheekSquint{suffix}"] = spread(v, cheek, 0.1)
