@@ -174,3 +174,22 @@ def test_a_screen_face_session_draws_the_style_it_is_configured_with():
     assert isinstance(made["human"], HumanFaceRenderer) and not isinstance(made["cartoon"], HumanFaceRenderer)
     smile = preset_reaction("happy")
     assert made["human"].render(smile).shape == (96, 96, 3)
+
+
+def test_the_operator_console_draws_the_face_style_it_is_given():
+    import cv2
+
+    from react_ros.study.console import OperatorConsole
+
+    class Runner:
+        live = {"reaction": preset_reaction("happy").tolist()}
+
+    pictures = {}
+    for style in ("cartoon", "human"):
+        console = OperatorConsole(Runner(), face_style=style)
+        try:
+            pictures[style] = cv2.imdecode(np.frombuffer(console._face_png(), np.uint8), cv2.IMREAD_COLOR)
+        finally:
+            console.server.server_close()
+    human = face_renderer("human", 192).render(preset_reaction("happy"))
+    assert np.array_equal(pictures["human"], human) and not np.array_equal(pictures["cartoon"], human)
