@@ -53,7 +53,9 @@ setup(
         # (the last wheel with these models) pins protobuf<5 where onnx needs >=6, and it would add a second
         # OpenCV (opencv-contrib-python) beside opencv-python-headless, which the Haar front end still uses.
         "ai-edge-litert>=1.2",
-        "silero-vad>=5.1",  # voice activity: its bundled ONNX model runs in onnxruntime (perception/voice.py)
+        "silero-vad>=5.1",
+        "python-osc>=1.8",  # blendshapes to avatar tools over VMC (robot/vmc.py)
+        "pygltflib>=1.16",  # `react-ros export animation`: glTF 2.0 with morph targets (face/gltf.py)  # voice activity: its bundled ONNX model runs in onnxruntime (perception/voice.py)
     ],
     extras_require={
         "ros": ROS_WHEELS,
@@ -62,7 +64,7 @@ setup(
         "foxglove": ["foxglove-sdk>=0.30,<0.31"],  # `study run --foxglove PORT`: the live stream
         # playwright: the console test; foxglove-sdk + websockets (a client): the live stream test
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "playwright>=1.40", "foxglove-sdk>=0.30,<0.31",
-                "websockets>=12"],
+                "websockets>=12", "trimesh>=4"],  # trimesh: a second glTF loader in test_animation_export
         # scripts/mutation.py (not in CI: slow). mutmut 2 mutates the source in place and runs a given test
         # command per mutant, which suits per-module test selection; mutmut 3's trampolines do not survive
         # this package's imports (its stats phase found no covered function).
@@ -74,6 +76,7 @@ setup(
             "react-ros-camera = react_ros.nodes.camera_node:main",
             "react-ros-microphone = react_ros.nodes.microphone_node:main",
             "react-ros-reaction = react_ros.nodes.reaction_node:main",
+            "react-ros-vmc = react_ros.nodes.vmc_node:main",
         ],
     },
     zip_safe=False,

@@ -1,6 +1,7 @@
 """Launch react_ros on a robot: camera + microphone (optional, built in) -> reaction node -> face commands.
 
     ros2 launch react_ros reaction.launch.py robot:=animatronic backend:=tensorrt engine_dir:=/opt/engines
+    ros2 launch react_ros reaction.launch.py robot:=arkit_blendshapes vmc:=true vmc_host:=192.168.1.20
     ros2 launch react_ros reaction.launch.py use_camera:=false image_topic:=/head_camera/image_raw \
         use_microphone:=false audio_topic:=/audio record:=true participant_id:=P07 condition:=mime
 
@@ -36,7 +37,7 @@ FASTDDS_TRANSPORTS = ("DEFAULT", "DEFAULTv6", "SHM", "UDPv4", "UDPv6", "LARGE_DA
 # Parameters that are strings whatever they look like (a participant "007" stays "007").
 STRINGS = {"video_file", "topic", "wav_file", "audio_type", "image_transport", "input_reliability", "robot_profile",
            "backend", "fallback_backend", "engine_dir", "model_dir", "image_topic", "audio_topic", "face_frontend",
-           "participant_id", "condition", "conditions_file", "output_dir"}
+           "participant_id", "condition", "conditions_file", "output_dir", "face_style", "host"}
 
 
 def given(context, arguments: dict) -> dict:
@@ -110,12 +111,21 @@ def nodes(context):
             "input_depth": "input_depth", "robot_profile": "robot", "backend": "backend",
             "fallback_backend": "fallback_backend", "engine_dir": "engine_dir", "model_dir": "model_dir",
             "image_topic": "image_topic", "image_transport": "image_transport", "audio_topic": "audio_topic",
-            "face_frontend": "face_frontend",
+            "face_frontend": "face_frontend", "face_style": "face_style",
             "record": "record", "record_raw_media": "record_raw_media", "participant_id": "participant_id",
             "condition": "condition", "conditions_file": "conditions_file", "output_dir": "output_dir",
         })],
     )
-    return [camera, microphone, reaction]
+    vmc = Node(  # the VMC bridge: joint commands -> avatar tools over OSC (docs/human_face.md)
+        package="react_ros",
+        executable="react-ros-vmc",
+        name="vmc_node",
+        output="screen",
+        condition=IfCondition(LaunchConfiguration("vmc")),
+        on_exit=on_exit,
+        parameters=[params_file, given(context, {"host": "vmc_host", "port": "vmc_port"})],
+    )
+    return [camera, microphone, reaction, vmc]
 
 
 def argument(name: str, description: str, default: str = "") -> DeclareLaunchArgument:
@@ -153,6 +163,11 @@ def generate_launch_description():
         argument("audio_type", "uint8_array | audio_common_stamped | audio_common"),
         argument("input_reliability", "camera/microphone subscriptions of the reaction node: best_effort | reliable"),
         argument("input_depth", "their queue depth (keep last)"),
+        argument("face_style", "rendered screen face: cartoon | human (docs/human_face.md)"),
+        argument("vmc", "start the VMC bridge: joint commands -> avatar tools over OSC (use with "
+                        "robot:=arkit_blendshapes, docs/human_face.md)", "false"),
+        argument("vmc_host", "VMC receiver host"),
+        argument("vmc_port", "VMC receiver UDP port"),
         argument("fastdds_transports", "opt-in FASTDDS_BUILTIN_TRANSPORTS for the launched nodes: "
                                        "'UDPv4?sockets_size=4MB' receives camera-sized best-effort frames from a "
                                        "default-configured driver; LARGE_DATA cuts them off from default-configured "

@@ -28,6 +28,7 @@ EXECUTABLES = {
     "react-ros-camera": "react_ros.nodes.camera_node:main",
     "react-ros-microphone": "react_ros.nodes.microphone_node:main",
     "react-ros-reaction": "react_ros.nodes.reaction_node:main",
+    "react-ros-vmc": "react_ros.nodes.vmc_node:main",
 }
 SHARED = ("package.xml", "launch", "config")  # what share/react_ros holds (data_files in setup.py)
 

@@ -101,6 +101,21 @@ def check_reactions(array: np.ndarray, source: str, tolerance: float = 1e-3) -> 
     return array.astype(np.float32, copy=False)
 
 
+# The 52 ARKit blendshapes (Apple's ARFaceAnchor.BlendShapeLocation names and order): what avatar tools, VRM
+# "perfect sync" models and the human-style face read. The reaction -> weights map is a robot profile
+# (config/robots/arkit_blendshapes.yaml, react_ros.robot.arkit).
+ARKIT_BLENDSHAPES: tuple[str, ...] = (
+    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
+    "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
+    "eyeSquintRight", "eyeWideRight", "jawForward", "jawLeft", "jawRight", "jawOpen", "mouthClose",
+    "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight", "mouthSmileLeft", "mouthSmileRight",
+    "mouthFrownLeft", "mouthFrownRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft",
+    "mouthStretchRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
+    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft", "noseSneerRight", "tongueOut",
+)
+
 # Layout of the optional 58-d FaceVerse 3DMM coefficients (MARS `coefficients/*.npy`).
 COEFFS_3DMM_DIM = 58
 COEFFS_EXPRESSION = slice(0, 52)

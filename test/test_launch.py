@@ -57,7 +57,7 @@ def test_launch_file_defines_generate_launch_description(tree):
 def test_executables_are_console_scripts(tree):
     scripts = _entry_points()
     nodes = _launched_nodes(tree)
-    assert len(nodes) == 3
+    assert len(nodes) == 4
     for call in nodes:
         assert _keyword(call, "package").value == "react_ros"
         executable = _keyword(call, "executable").value
@@ -69,12 +69,13 @@ def test_executables_are_console_scripts(tree):
 
 def test_node_names_and_parameters_match_the_yaml(tree):
     from react_ros.nodes.reaction_node import PARAMETERS
+    from react_ros.nodes.vmc_node import PARAMETERS as VMC_PARAMETERS
 
     config = yaml.safe_load((ROOT / "config" / "reaction.yaml").read_text())
     from react_ros.nodes import camera_node, microphone_node
 
     declared = {"reaction_node": set(PARAMETERS), "camera_node": set(camera_node.PARAMETERS),
-                "microphone_node": set(microphone_node.PARAMETERS)}
+                "microphone_node": set(microphone_node.PARAMETERS), "vmc_node": set(VMC_PARAMETERS)}
     for node_name, params in declared.items():  # the YAML sets exactly what each node declares
         assert set(config[node_name]["ros__parameters"]) == params, node_name
     for call in _launched_nodes(tree):

@@ -66,7 +66,7 @@ def test_ros2_finds_the_package_and_its_executables(ros2):
                             text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
     assert set(listed.stdout.split()) == {"react_ros", "react-ros-camera", "react-ros-microphone",
-                                          "react-ros-reaction"}
+                                          "react-ros-reaction", "react-ros-vmc"}
 
 
 def _wait_for(log: Path, pattern: str, process: subprocess.Popen, timeout_s: float) -> re.Match:

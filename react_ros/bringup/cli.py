@@ -25,6 +25,11 @@ def add_commands(commands) -> None:
     run.add_argument("--engine-dir", default=None)
     run.add_argument("--face-frontend", default=None, choices=("auto", "haar", "mesh"),
                      help="speaker front end (default: from the params file, auto = the one the model was trained on)")
+    run.add_argument("--vmc", nargs="?", const="127.0.0.1:39539", default=None, metavar="HOST:PORT",
+                     help="also stream the face to an avatar tool over VMC (OSC; default 127.0.0.1:39539); the robot "
+                          "profile defaults to arkit_blendshapes (docs/human_face.md)")
+    run.add_argument("--face-style", default=None, choices=("cartoon", "human"),
+                     help="the screen face and the side-by-side video: cartoon | human (default: from the params file)")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--steps", type=int, default=None)
     run.add_argument("--participant", default=None, help="participant id (recording metadata)")
@@ -54,7 +59,7 @@ def run_command(args: argparse.Namespace) -> int:
     if wav is not None and not wav.is_file():
         raise FileNotFoundError(f"speaker audio not found: {wav} (use --wav none for video only)")
     result = run_clip(video, wav, args.out, args.config, _overrides(args), fast=args.fast, max_seconds=args.seconds,
-                      record=not args.no_record)
+                      record=not args.no_record, vmc=_vmc(args))
     return _report(result)
 
 
@@ -63,13 +68,22 @@ def _overrides(args: argparse.Namespace) -> dict:
     for key, value in (("robot_profile", args.robot), ("backend", args.backend),
                        ("fallback_backend", args.fallback_backend), ("model_dir", args.model),
                        ("engine_dir", args.engine_dir), ("face_frontend", args.face_frontend),
+                       ("face_style", args.face_style),
                        ("seed", args.seed), ("steps", args.steps),
                        ("participant_id", args.participant), ("condition", args.condition)):
         if value is not None:
             overrides[key] = value
     if args.features_only:
         overrides["record_raw_media"] = False
+    if args.vmc is not None and args.robot is None:  # avatar tools read ARKit blendshape names
+        overrides["robot_profile"] = "arkit_blendshapes"
     return overrides
+
+
+def _vmc(args: argparse.Namespace) -> tuple[str, int] | None:
+    from react_ros.robot.vmc import parse_address
+
+    return None if args.vmc is None else parse_address(args.vmc)
 
 
 def _run_live(args: argparse.Namespace) -> int:
@@ -96,7 +110,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if args.mic is None and args.wav not in (None, "none"):
         wav = Path(args.wav)
     result = run_clip(video, wav, args.out, args.config, overrides, max_seconds=args.seconds,
-                      record=not args.no_record, microphone=args.mic)
+                      record=not args.no_record, microphone=args.mic, vmc=_vmc(args))
     return _report(result)
 
 

@@ -73,9 +73,10 @@ class RunResult:
 def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, config: str | Path | None = None,
              reaction_overrides: dict | None = None, fast: bool = False, max_seconds: float | None = None,
              record: bool = True, video_size: int = 128, progress: bool = True,
-             microphone: int | None = None) -> RunResult:
+             microphone: int | None = None, vmc: tuple[str, int] | None = None) -> RunResult:
     """video: a file, or an OpenCV camera index (live: real time, `max_seconds` long, default 30 s);
-    wav: a file, or None; microphone: a pyaudio input device (-1 = the default) instead of `wav`."""
+    wav: a file, or None; microphone: a pyaudio input device (-1 = the default) instead of `wav`;
+    vmc: (host, port) to also run the VMC bridge node (joint commands -> avatar tools)."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
@@ -148,6 +149,12 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
         microphone = MicrophoneNode(parameter_overrides=overrides(mic_params), manual=fast) if use_mic else None
         if microphone is not None:
             nodes.append(microphone)
+        if vmc is not None:
+            from react_ros.nodes.vmc_node import VmcNode
+
+            vmc_params = dict(params.get("vmc_node", {}), host=vmc[0], port=int(vmc[1]),
+                              joint_topic=str(reaction_params.get("joint_topic", "/react_ros/joint_commands")))
+            nodes.append(VmcNode(parameter_overrides=overrides(vmc_params)))
         spinning.set()
         for node in nodes:
             executor = SingleThreadedExecutor()
@@ -186,7 +193,8 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
     elapsed = time.time() - started
     summary = summarize(collected, camera_history, session_summary, diagnostics, fast, elapsed)
     video_path = out / "side_by_side.mp4"
-    write_side_by_side(video_path, frames_clip, collected, camera_history, profile, video_size)
+    write_side_by_side(video_path, frames_clip, collected, camera_history, profile, video_size,
+                       str(reaction_params.get("face_style", "cartoon")))
     summary.update(video=str(video_path), mcap=str(recorder_path) if recorder_path else None)
     summary_path = out / "latency.json"
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
@@ -287,16 +295,20 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def write_side_by_side(path: Path, frames_clip: np.ndarray, collected, camera_history, profile, size: int) -> int:
-    """speaker | robot face, one row per command of a published speaker frame."""
+def write_side_by_side(path: Path, frames_clip: np.ndarray, collected, camera_history, profile, size: int,
+                       face_style: str = "cartoon") -> int:
+    """speaker | robot face, one row per command of a published speaker frame. A blendshape profile drawn in the
+    human style shows its commanded weights themselves (what an avatar shows); other profiles show the reaction
+    and their joint commands as bars."""
     import cv2
 
-    from react_ros.face.renderer import FaceRenderer
     from react_ros.face.video import tile, write_video
+    from react_ros.online.face_style import face_renderer
 
     index_of = {round(stamp, 6): index for stamp, index, _ in camera_history}
-    renderer = FaceRenderer(size)
-    labels = ["speaker", f"robot ({profile.name})"]
+    renderer = face_renderer(face_style, size)
+    blendshapes = face_style == "human" and profile is not None and tuple(profile.names) == schema.ARKIT_BLENDSHAPES
+    labels = ["speaker", f"robot ({profile.name})" if profile is not None else "robot"]
 
     def frames():
         for stamp, _, reaction, positions, shown, _ in collected:
@@ -304,9 +316,12 @@ def write_side_by_side(path: Path, frames_clip: np.ndarray, collected, camera_hi
             if index is None or not 0 <= index < len(frames_clip):
                 continue
             speaker = cv2.resize(frames_clip[index], (size, size), interpolation=cv2.INTER_AREA)
-            face = renderer.render(shown if shown is not None else reaction)
-            if shown is None:
-                _draw_joint_bars(face, positions, profile)
+            if blendshapes:
+                face = renderer.render_weights(positions)
+            else:
+                face = renderer.render(shown if shown is not None else reaction)
+                if shown is None:
+                    _draw_joint_bars(face, positions, profile)
             yield tile([speaker, face], labels)
 
     try:

@@ -133,7 +133,17 @@ def score(predictions: dict[str, np.ndarray], tests: Sequence[TestInput], progre
         if p.ndim != 3 or p.shape[2] != schema.REACTION_DIM or p.shape[1] < len(test.speaker):
             raise ValueError(f"{test.id}: prediction shape {p.shape}, expected (K, >={len(test.speaker)}, 25)")
         preds.append(p[:, : len(test.speaker)])
-    return evaluate_ragged(preds, [t.gts for t in tests], [t.speaker for t in tests], progress=progress)
+    return score_ragged(preds, [t.gts for t in tests], [t.speaker for t in tests], progress=progress)
+
+
+def score_ragged(preds, gts, speakers, progress: bool = False) -> dict[str, float]:
+    """The REACT metrics (metrics.evaluate_ragged) and, beside FD_frame, the realism of what the human-style face
+    shows (FD_seen, FD_seen_delta: evaluation/seen_realism.py)."""
+    from react_ros.evaluation.seen_realism import seen_scores
+
+    scores = evaluate_ragged(preds, gts, speakers, progress=progress)
+    scores.update(seen_scores(preds, gts))
+    return scores
 
 
 PAIRED_GT = "GT, paired only"
@@ -176,7 +186,7 @@ def reference_scores(root: str | Path, tests: Sequence[TestInput], k: int = 10, 
         "MeanSeq": meanseq_reference(mean_sequence, len(tests), k, length=lengths),
         "MeanFr": meanfr_reference(mean_frame, len(tests), k, length=lengths),
     }
-    scores = {name: evaluate_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
+    scores = {name: score_ragged([np.asarray(p, np.float32) for p in preds], gts, speakers, progress=progress)
               for name, preds in references.items()}
     scores[DELAYED_MIMICRY].update({f"delay_frames {d}": float(v) for d, v in delays.items()})
     return scores

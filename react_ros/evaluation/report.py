@@ -21,6 +21,8 @@ COLUMNS = [
     ("FRSyn_lag_median", "median lag (frames)", "none"),
     ("FD_frame", "FD frame ↓", "low"),
     ("FD_delta", "FD Δ ↓", "low"),
+    ("FD_seen", "FD seen ↓", "low"),  # on the human-style face's landmarks (evaluation/seen_realism.py)
+    ("FD_seen_delta", "FD seen Δ ↓", "low"),
 ]
 
 

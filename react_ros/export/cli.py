@@ -1,4 +1,5 @@
-"""`react-ros export onnx | engines | check`: ONNX export + quantisation, TensorRT engines, parity report."""
+"""`react-ros export onnx | engines | check | animation`: ONNX export + quantisation, TensorRT engines, parity report,
+and a session's reactions as a glTF animation of the human-style face."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +30,17 @@ def add_commands(commands) -> None:
     onnx.add_argument("--batch", default=None, help="batch profile min,opt,max for TensorRT (default 1,2,32)")
     onnx.add_argument("--seed", type=int, default=0)
     onnx.set_defaults(func=run_onnx)
+
+    animation = sub.add_parser("animation", help="a session's reactions as a glTF 2.0 file (.glb): the human-style "
+                                                 "face, 52 ARKit morph targets, their weights over time")
+    animation.add_argument("--recording", default=None, help="a session MCAP (react-ros run, or the node's record)")
+    animation.add_argument("--reactions", default=None, help="or a .npy of (frames, 25) reactions")
+    animation.add_argument("--weights", default="reactions", choices=("reactions", "commands"),
+                           help="reactions: each reaction through the arkit_blendshapes map; commands: the weights "
+                                "the robot commanded (a session run with --robot arkit_blendshapes)")
+    animation.add_argument("--fps", type=float, default=30.0, help="keyframes per second (one per reaction frame)")
+    animation.add_argument("--out", required=True, help="the .glb file")
+    animation.set_defaults(func=run_animation)
 
     engines = sub.add_parser("engines", help="build TensorRT engines from an ONNX export (on the target device)")
     engines.add_argument("--onnx-dir", required=True)
@@ -226,3 +238,11 @@ def _argv(args: argparse.Namespace) -> list[str]:
     if getattr(args, "directions", "both") != "both":  # the metrics depend on it: the page must say it
         parts.append(f'--directions "{args.directions}"')
     return parts
+
+
+def run_animation(args: argparse.Namespace) -> int:
+    from react_ros.export.animation import write_session_animation
+
+    path, frames = write_session_animation(args.out, args.recording, args.reactions, args.weights, args.fps)
+    print(f"wrote {path}: {frames} frames at {args.fps:g} fps, 52 morph targets (glTF 2.0)")
+    return 0

@@ -45,6 +45,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "robot_profile": ("screen_face", "profile name in config/robots or a YAML path"),
     "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
     "face_image_size": (256, "rendered face size in pixels"),
+    "face_style": ("cartoon", "rendered face: cartoon | human (a shaded 3D human-style face, docs/human_face.md)"),
     "smoothing_s": (0.06, "joint smoothing time constant"),
     "input_timeout_s": (0.15, "no reaction for this long: ease to neutral"),
     "reset_after_gap_s": (3.0, "a gap this long starts a fresh speaker context"),
@@ -107,7 +108,8 @@ def session_config(param: Callable[[str], object]) -> SessionConfig:
                               seed=int(param("seed")), crop_mode=str(param("crop_mode")),
                               face_frontend=str(param("face_frontend")))
     return SessionConfig(pipeline, robot_profile=str(param("robot_profile")), face_image=str(param("face_image")),
-                         face_image_size=int(param("face_image_size")), smoothing_s=float(param("smoothing_s")),
+                         face_image_size=int(param("face_image_size")), face_style=str(param("face_style")),
+                         smoothing_s=float(param("smoothing_s")),
                          input_timeout_s=float(param("input_timeout_s")),
                          reset_after_gap_s=float(param("reset_after_gap_s")),
                          diagnostics_period_s=float(param("diagnostics_period_s")),
@@ -128,7 +130,7 @@ CROP_MODES = ("full_frame", "haar")
 
 def check_config(param: Callable[[str], object]):
     """The parameters that need no model, checked before the backend loads: the robot profile (returned), the
-    crop mode and the input QoS. Raises ConfigError with the reason."""
+    crop mode, the image transport, the face style and the input QoS. Raises ConfigError with the reason."""
     from react_ros.nodes.common import IMAGE_TRANSPORTS, ConfigError, clip_text, input_qos
     from react_ros.robot import load_profile
 
@@ -138,6 +140,10 @@ def check_config(param: Callable[[str], object]):
                           f"{', '.join(IMAGE_TRANSPORTS)}")
     if str(param("crop_mode")) not in CROP_MODES:
         raise ConfigError(f"crop_mode {clip_text(param('crop_mode'))}: expected one of {', '.join(CROP_MODES)}")
+    from react_ros.online.face_style import FACE_STYLES
+
+    if str(param("face_style")).strip().lower() not in FACE_STYLES:
+        raise ConfigError(f"face_style {clip_text(param('face_style'))}: expected one of {', '.join(FACE_STYLES)}")
     try:
         return load_profile(str(param("robot_profile")))
     except (OSError, ValueError, KeyError, TypeError) as error:

@@ -69,6 +69,7 @@ class SessionConfig:
     robot_profile: str = "screen_face"  # profile name in config/robots or a YAML path
     face_image: str = "auto"  # render the face: auto (screen profiles) | true | false
     face_image_size: int = 256
+    face_style: str = "cartoon"  # cartoon | human (online/face_style.py)
     smoothing_s: float = 0.06
     input_timeout_s: float = 0.15  # no reaction for this long: the watchdog eases to neutral (4.5 frames at 30 fps)
     reset_after_gap_s: float = 3.0  # a gap this long starts a fresh speaker context
@@ -159,9 +160,9 @@ class ReactionSession:
         self.render = profile.render if choice == "auto" else choice in ("true", "1", "yes")
         self.display = MotionController(RobotProfile.identity(), motion) if self.render else None
         if self.render and renderer is None:
-            from react_ros.face.renderer import FaceRenderer
+            from react_ros.online.face_style import face_renderer
 
-            renderer = FaceRenderer(config.face_image_size)
+            renderer = face_renderer(config.face_style, config.face_image_size)
         self.renderer = renderer if self.render else None
         self.counters: Counter[str] = Counter()
         self.latency = LatencyRecord()  # the whole run (summary, latency.json)

@@ -28,9 +28,10 @@ __all__ = ["OperatorConsole", "PAGE"]
 
 
 class OperatorConsole:
-    def __init__(self, runner, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, runner, host: str = "127.0.0.1", port: int = 0, face_style: str = "cartoon") -> None:
         self.runner = runner
         self._renderer = None
+        self.face_style = face_style  # cartoon | human: the face the console draws (online/face_style.py)
         self._render_lock = threading.Lock()
         console = self
 
@@ -123,12 +124,12 @@ class OperatorConsole:
         import cv2
         import numpy as np
 
-        from react_ros.face.renderer import FaceRenderer
+        from react_ros.online.face_style import face_renderer
 
         reaction = np.asarray(self.runner.live.get("reaction", schema.neutral_frame()), np.float32)
         with self._render_lock:
             if self._renderer is None:
-                self._renderer = FaceRenderer(192)
+                self._renderer = face_renderer(self.face_style, 192)
             image = self._renderer.render(reaction)
         return cv2.imencode(".png", image)[1].tobytes()
 
