@@ -99,6 +99,7 @@ class MeshVisualFrame(VisualFrame):
     faces: tuple[Box, ...] = ()  # every face found this frame (speaker or not)
     reason: str = "no_face"  # "ok", "no_face", "occluded", "turned", "no_image"
     geometry: FaceGeometry | None = None
+    speaker_id: int = 0  # the speaker's track (SpeakerTracker.track_id): a new value is a new person
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -243,7 +244,8 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
             values, measured = hide_mouth(values, measured)
             self.baseline.update(geometry.features, which=~_MOUTH_MEASURES)
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
-                               landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry)
+                               landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry,
+                               speaker_id=self.tracker.track_id)
 
 
 def part_visible(bgr: np.ndarray, points: np.ndarray, indices: tuple[int, ...]) -> bool:
