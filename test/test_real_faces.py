@@ -103,6 +103,21 @@ def test_top_expression_on_posed_photos(media, front, name, expected):
     assert _expression(front.process_image(cv2.imread(str(media / name))).attributes) == expected
 
 
+def test_a_held_broad_smile_reads_as_a_smile_for_10_seconds(media, front):
+    """Someone who arrives smiling and holds it: the baseline learns only from neutral-looking frames."""
+    front.reset()
+    image = cv2.imread(str(media / "0-f15-hao-ph.jpg"))
+    au12 = np.array([front.process_image(image).attributes[schema.index_of("AU12")] for _ in range(300)])
+    assert au12.min() >= 0.5
+
+
+def test_held_anger_reads_anger_for_2_seconds(media, front):
+    front.reset()
+    image = cv2.imread(str(media / "15-f13-anc-ph.jpg"))
+    tops = [_expression(front.process_image(image).attributes) for _ in range(60)]
+    assert tops.count("Anger") >= 0.8 * len(tops)
+
+
 def test_webcam_clip_smile_raises_au12_and_valence(media, front):
     front.reset()
     frames = [front.process_image(frame) for frame in _frames(media / "single_face.mp4")]

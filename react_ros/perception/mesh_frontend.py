@@ -29,7 +29,13 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.perception.audio_features import StreamingAudioFeatures
-from react_ros.perception.face_attributes import MOUTH_FEATURES, NeutralBaseline, attributes_from_geometry, hide_mouth
+from react_ros.perception.face_attributes import (
+    MOUTH_FEATURES,
+    NeutralBaseline,
+    activity,
+    attributes_from_geometry,
+    hide_mouth,
+)
 from react_ros.perception.face_crop import Box
 from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry, measure
 from react_ros.perception.face_models import (
@@ -239,10 +245,10 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         self._previous, self._previous_shape = landmarks.points, bgr.shape
         values, measured = attributes_from_geometry(geometry, self.baseline.value)
         if part_visible(bgr, landmarks.points, MOUTH):
-            self.baseline.update(geometry.features)
-        else:
+            self.baseline.update(geometry.features, frame_activity=activity(values))
+        else:  # the brows and eyes alone say whether the frame looks neutral
             values, measured = hide_mouth(values, measured)
-            self.baseline.update(geometry.features, which=~_MOUTH_MEASURES)
+            self.baseline.update(geometry.features, which=~_MOUTH_MEASURES, frame_activity=activity(values))
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
                                landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry,
                                speaker_id=self.tracker.track_id)
