@@ -10,7 +10,7 @@ from pathlib import Path
 # Modules that define `add_commands(subparsers)`: export (onnx/engines/check), run (ROS bringup), ...
 _COMMAND_MODULES = ["react_ros.training.cli", "react_ros.evaluation.cli", "react_ros.evaluation.tune",
                     "react_ros.evaluation.families", "react_ros.training.recipe", "react_ros.export.cli", "react_ros.bringup.cli", "react_ros.bench.cli",
-                    "react_ros.study.cli", "react_ros.perceive.cli", "react_ros.ament_install", "react_ros.demo"]
+                    "react_ros.study.cli", "react_ros.perceive.cli", "react_ros.evaluation.real_people", "react_ros.ament_install", "react_ros.demo"]
 
 
 def _data_synth(args: argparse.Namespace) -> int:
