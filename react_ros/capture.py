@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["DeviceError", "FrameSource", "OpenCVFrames", "open_frames", "check_camera", "open_microphone",
+__all__ = ["DeviceError", "FrameSource", "OpenCVFrames", "ResampledFrames", "resampled_count", "open_frames", "check_camera", "open_microphone",
            "check_microphone"]
 
 DEFAULT_RATE = 30.0
@@ -69,6 +69,45 @@ class OpenCVFrames:
 
     def release(self) -> None:
         self.capture.release()
+
+
+class ResampledFrames:
+    """A video file played at another frame rate with the right timing: output frame k (at k / rate seconds) is the
+    file frame on screen at that time (index floor(k * file_rate / rate)), so a 23.976 fps clip played at the
+    model's 30 fps repeats about one frame in five instead of running 1.25x too fast. `file_index`: the index in
+    the file of the frame read last."""
+
+    def __init__(self, source: FrameSource, rate: float) -> None:
+        if not rate > 0:
+            raise ValueError(f"ResampledFrames: rate must be > 0, got {rate!r}")
+        self.source, self.rate, self.file_rate = source, float(rate), float(source.rate)
+        self.is_camera = False
+        self._start()
+
+    def _start(self) -> None:
+        self.emitted, self.file_index, self._frame = 0, -1, None
+
+    def read(self) -> np.ndarray | None:
+        wanted = int(np.floor(self.emitted * self.file_rate / self.rate + 1e-6))
+        while self.file_index < wanted:
+            frame = self.source.read()
+            if frame is None:
+                return None
+            self._frame, self.file_index = frame, self.file_index + 1
+        self.emitted += 1
+        return self._frame
+
+    def rewind(self) -> bool:
+        self._start()
+        return self.source.rewind()
+
+    def release(self) -> None:
+        self.source.release()
+
+
+def resampled_count(frames: int, file_rate: float, rate: float) -> int:
+    """How many frames a `frames`-long file at `file_rate` gives when played at `rate` (ResampledFrames)."""
+    return int(np.ceil(frames * rate / file_rate - 1e-6))
 
 
 def _prop(capture, prop: int) -> float:

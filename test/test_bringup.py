@@ -84,3 +84,25 @@ def test_react_ros_run_reports_a_backend_fallback_in_latency_json(tmp_path):
     assert summary["fallback"]["requested"] == "tensorrt" and summary["fallback"]["used"] == "onnxruntime"
     assert "tensorrt" in summary["fallback"]["reason"].lower()
     assert summary["diagnostics"]["requested_backend"] == "tensorrt"
+
+
+def test_react_ros_run_plays_a_24_fps_video_at_its_own_pace(tmp_path):
+    """`--video` of a 23.976 fps clip: resampled to the model's 30 fps by time (not played 1.25x fast), said on
+    stdout and in latency.json; the reactions' stamps span the clip's own duration."""
+    from react_ros.data.democlip import default_clip
+    from react_ros.face.video import iter_video, write_video
+
+    clip = tmp_path / "clip24.mp4"
+    frames = [frame for index, frame in zip(range(48), iter_video(default_clip()[0]), strict=False)]
+    write_video(clip, frames, fps=24000 / 1001)
+    out = tmp_path / "run"
+    env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(1, 100)))
+    result = subprocess.run(
+        [sys.executable, "-m", "react_ros.cli", "run", "--fast", "--backend", "torch", "--video", str(clip),
+         "--wav", "none", "--no-record", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "23.976 fps, played at 30.000 fps" in result.stdout
+    summary = json.loads((out / "latency.json").read_text())
+    assert summary["video_fps"] == 23.976 and summary["played_fps"] == 30.0
+    assert summary["frames_published"] == 61  # 48 frames of 1/23.976 s = 2.002 s = 61 frames of 1/30 s

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from react_ros.capture import DeviceError, check_camera, check_microphone, open_frames, open_microphone
+from react_ros.capture import DeviceError, OpenCVFrames, check_camera, check_microphone, open_frames, open_microphone
 
 MISSING_CAMERA = 57  # no machine the tests run on has 58 cameras
 
@@ -172,3 +172,23 @@ def test_camera_node_publishes_a_fake_camera_frames(monkeypatch):
         node.destroy_node()
     finally:
         context.try_shutdown()
+
+
+def test_a_file_played_at_another_rate_keeps_its_timing():
+    """A 24 fps file played at 30 fps: output frame k shows the file frame on screen at k / 30 s (so about one in
+    five is repeated, none skipped), and the clip lasts as long as it does in the file."""
+    from react_ros.capture import ResampledFrames, resampled_count
+
+    source = OpenCVFrames.__new__(OpenCVFrames)  # a file source without a file: the fake capture's frames
+    source.capture, source.is_camera, source.rate = FakeCapture(frames(24), fps=24.0), False, 24.0
+    played = ResampledFrames(source, 30.0)
+    shown = []
+    while (frame := played.read()) is not None:
+        shown.append((int(frame[0, 0, 0]) // 10, played.file_index))
+    assert len(shown) == resampled_count(24, 24.0, 30.0) == 30  # one second either way
+    for k, (value, index) in enumerate(shown):
+        assert value == index == int(k * 24 / 30)  # the frame on screen at k / 30 s
+    faster = ResampledFrames(OpenCVFrames(0, lambda i: FakeCapture(frames(20), fps=60.0)), 30.0)
+    assert [int(faster.read()[0, 0, 0]) // 10 for _ in range(10)] == list(range(0, 20, 2))  # 60 fps: every other
+    with pytest.raises(ValueError, match="rate"):
+        ResampledFrames(source, 0.0)

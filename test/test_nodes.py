@@ -215,7 +215,8 @@ def test_bad_messages_are_counted_and_the_node_keeps_running(context, clip, tmp_
         assert int(d["bad_images"]) >= 3 and int(d["bad_audio"]) >= 2
         assert node.active and int(d["errors"]) == 0
         # The NaN float image was read as a frame without a face, not as a crash.
-        assert node.session.source.stats.images >= 26
+        # (the faceless frames may have made the speaker absent: the source was reset, its earlier counts kept)
+        assert node.session._earlier.images + node.session.source.stats.images >= 26
     finally:
         harness.close()
 

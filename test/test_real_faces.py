@@ -103,6 +103,21 @@ def test_top_expression_on_posed_photos(media, front, name, expected):
     assert _expression(front.process_image(cv2.imread(str(media / name))).attributes) == expected
 
 
+def test_a_held_broad_smile_reads_as_a_smile_for_10_seconds(media, front):
+    """Someone who arrives smiling and holds it: the baseline learns only from neutral-looking frames."""
+    front.reset()
+    image = cv2.imread(str(media / "0-f15-hao-ph.jpg"))
+    au12 = np.array([front.process_image(image).attributes[schema.index_of("AU12")] for _ in range(300)])
+    assert au12.min() >= 0.5
+
+
+def test_held_anger_reads_anger_for_2_seconds(media, front):
+    front.reset()
+    image = cv2.imread(str(media / "15-f13-anc-ph.jpg"))
+    tops = [_expression(front.process_image(image).attributes) for _ in range(60)]
+    assert tops.count("Anger") >= 0.8 * len(tops)
+
+
 def test_webcam_clip_smile_raises_au12_and_valence(media, front):
     front.reset()
     frames = [front.process_image(frame) for frame in _frames(media / "single_face.mp4")]
@@ -120,15 +135,21 @@ def test_cartoon_only_clip_reports_no_face(media, front):
     assert not any(front.process_image(frame).present for frame in _frames(media / "no_face.mp4"))
 
 
-def test_multi_face_photo_gives_one_stable_speaker(media, front):
-    front.reset()
+def test_multi_face_photo_gives_one_stable_speaker_whose_box_holds_one_face(media, front):
+    """The default (short-range) detector's box spans two neighbouring faces of the group photo; the speaker's box
+    is its landmarks' extent, which overlaps one face of the full-range detector's five and no other."""
     image = cv2.imread(str(media / "multi_face.jpg"))
+    every_face = MeshSpeakerFrontEnd(full_range=True).process_image(image).faces
+    assert len(every_face) == 5
+    front.reset()
     visuals = [front.process_image(image) for _ in range(20)]
-    assert len(visuals[0].faces) >= 2  # several faces found, one speaker chosen
-    largest = max(visuals[0].faces, key=lambda b: b[2] * b[3])
-    assert visuals[0].box == largest
-    # the same person every frame (tracked frames report the landmarks' box, detection frames BlazeFace's)
-    assert all(_box_iou(v.box, largest) > 0.5 for v in visuals) and front.tracker.track_id == 1
+    assert len(visuals[0].faces) >= 2 and front.tracker.track_id == 1  # several faces found, one speaker chosen
+    speaker = max(every_face, key=lambda face: _box_iou(face, visuals[0].box))
+    for visual in visuals:
+        overlaps = sorted((_box_iou(face, visual.box) for face in every_face), reverse=True)
+        assert overlaps[0] > 0.4 and overlaps[1] < 0.1, overlaps
+        assert _box_iou(visual.box, speaker) > 0.4  # the same person every frame
+        assert _expression(visual.attributes) == "Happy"  # she smiles (the mesh over two faces read Disgust)
 
 
 def test_full_range_detector_finds_every_face_of_the_group_photo(media):
@@ -137,6 +158,9 @@ def test_full_range_detector_finds_every_face_of_the_group_photo(media):
     visuals = [front.process_image(image) for _ in range(10)]
     assert len(visuals[0].faces) == 5  # the short-range default finds the 2 largest of these ~80 px faces
     assert all(v.present for v in visuals) and front.tracker.track_id == 1
+    # the speaker is the most central of the large faces (the girl in the middle), not the largest (right)
+    largest = max(visuals[0].faces, key=lambda b: b[2] * b[3])
+    assert _box_iou(visuals[0].box, largest) == 0.0
 
 
 def _box_iou(a, b) -> float:
@@ -159,6 +183,15 @@ def test_speaker_hands_over_only_after_the_takeover_delay():
     chosen = [tracker.choose([speaker, much_bigger]) for _ in range(15)]
     assert all(c is speaker for c in chosen[:14]) and chosen[14] is much_bigger
     assert tracker.track_id == 2
+
+
+def test_a_central_face_beats_a_slightly_larger_one_at_the_edge():
+    tracker = SpeakerTracker()
+    edge = Detection(box=(0.0, 0.0, 110.0, 110.0), keypoints=np.zeros((6, 2), np.float32), score=0.9)
+    centre = Detection(box=(270.0, 190.0, 100.0, 100.0), keypoints=np.zeros((6, 2), np.float32), score=0.9)
+    assert tracker.choose([edge, centre], (640, 480)) is centre
+    tracker.reset()
+    assert tracker.choose([edge, centre]) is edge  # no image size: the area alone
 
 
 def test_rendered_faces_are_found(front):

@@ -151,9 +151,10 @@ def test_session_gives_the_pipelines_reactions_as_profile_commands(loaded, clip)
     very reactions the pipeline makes for the same seed (the session adds no randomness)."""
     frames, samples, rate = clip
     clock = Clock(1000.0)  # stamps near the receive time (a garbage stamp would be replaced)
-    session = ReactionSession.from_loaded(loaded, config=SessionConfig(PipelineConfig(seed=3),
-                                                                       robot_profile="animatronic"),
-                                          clock=clock, wall_clock=clock)
+    # presence at once (no confirm, no ease from the start's neutral: test_presence.py tests those)
+    config = SessionConfig(PipelineConfig(seed=3), robot_profile="animatronic", presence_confirm_s=0.0,
+                           presence_ease_s=0.0)
+    session = ReactionSession.from_loaded(loaded, config=config, clock=clock, wall_clock=clock)
     session.start(3)
     pipeline = make_pipeline(loaded, seed=3)
     commands, expected = [], []

@@ -121,6 +121,7 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
     nodes = []
     reaction = camera = None
     recorder_path, diagnostics, session_summary, profile, camera_history = None, {}, {}, None, []
+    rates: dict = {}  # a file's own frame rate and the rate it was played at (resampled when they differ)
     # One single-threaded executor per node, each in its own thread (as separate processes would be).
     # A shared MultiThreadedExecutor scans its growing list of pending callbacks while holding the GIL;
     # once the camera, microphone and reaction callbacks queue up that starves them (measured: 8 s of
@@ -165,7 +166,15 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
         if live:
             total = int(max_seconds * camera.rate)
         else:
-            total = len(frames_clip) if max_seconds is None else min(len(frames_clip), int(max_seconds * camera.rate))
+            from react_ros.capture import resampled_count
+
+            file_rate = getattr(camera.frames, "file_rate", camera.rate)  # resampled to camera.rate when it differs
+            total = resampled_count(len(frames_clip), file_rate, camera.rate)
+            total = total if max_seconds is None else min(total, int(max_seconds * camera.rate))
+            rates = {"video_fps": round(file_rate, 3), "played_fps": round(camera.rate, 3)}
+            if progress and file_rate != camera.rate:
+                print(f"{video}: {file_rate:.3f} fps, played at {camera.rate:.3f} fps (frames repeated or skipped "
+                      "by their time)", flush=True)
         if fast:
             _play_fast(camera, microphone, total, published, collected)
         else:
@@ -195,7 +204,7 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
     video_path = out / "side_by_side.mp4"
     write_side_by_side(video_path, frames_clip, collected, camera_history, profile, video_size,
                        str(reaction_params.get("face_style", "cartoon")))
-    summary.update(video=str(video_path), mcap=str(recorder_path) if recorder_path else None)
+    summary.update(video=str(video_path), mcap=str(recorder_path) if recorder_path else None, **rates)
     summary_path = out / "latency.json"
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     return RunResult(out, video_path, recorder_path, summary_path, summary)

@@ -3,7 +3,9 @@
 Parameters (config/reaction.yaml, section `camera_node`):
     device (int, 0)          camera index, used when `video_file` is empty
     video_file (str, "")     a video file to play instead of a camera
-    rate (float, 30.0)       frames per second published (0 = the file's own rate)
+    rate (float, 30.0)       frames per second published (0 = the file's own rate); a file at another rate is
+                             resampled to it with the right timing (capture.ResampledFrames: a 23.976 fps
+                             clip at 30 fps repeats about one frame in five, it does not play 1.25x fast)
     loop (bool, false)       replay the file when it ends
     topic (str, /camera/image_raw), frame_id (str, camera)
     width, height (int, 0)   resize before publishing (0 = as captured)
@@ -24,7 +26,7 @@ import cv2
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from react_ros.capture import open_frames
+from react_ros.capture import ResampledFrames, open_frames
 from react_ros.nodes.common import bgr_to_image, input_qos
 from react_ros.nodes.parameters import declare
 
@@ -60,6 +62,9 @@ class CameraNode(Node):
         if rate <= 0:
             rate = self.frames.rate
         self.rate = rate
+        if self.video_file and abs(rate - self.frames.rate) > 1e-3:
+            self.get_logger().info(f"{self.video_file}: {self.frames.rate:.3f} fps resampled to {rate:.3f} fps")
+            self.frames = ResampledFrames(self.frames, rate)
         self.publisher = self.create_publisher(Image, str(p("topic").value), qos)
         self.published = 0
         self.finished = False
@@ -77,7 +82,7 @@ class CameraNode(Node):
             frame = self.frames.read()
         if frame is None:
             return None
-        self.frame_index += 1
+        self.frame_index = getattr(self.frames, "file_index", self.frame_index + 1)
         if self.size[0] > 0 and self.size[1] > 0:
             frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         return frame

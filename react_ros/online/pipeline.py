@@ -89,6 +89,8 @@ class ReactionOutput:
     latency: dict[str, float] = field(default_factory=dict)  # seconds per stage
     speaker: np.ndarray | None = None  # (25,) speaker attributes of this frame (neutral when no face)
     audio_features: np.ndarray | None = None  # (A,) the audio feature frame paired with it
+    face_reason: str = ""  # why the face is missing (the mesh front end's reason: no_face, occluded, turned, ...)
+    speaker_id: int | None = None  # the front end's speaker track (changes with the person); None: not tracked
 
 
 @dataclass
@@ -160,6 +162,13 @@ class ReactionPipeline:
         self._audio_received = 0  # samples since origin, at the chunk's rate
         self._audio_frames = 0
         self.stats = PipelineStats()
+
+    def reset_context(self, seed: int | None = None) -> None:
+        """Another speaker took over: forget the generated past and the speaker context, keep the front end
+        (its tracker and the new speaker's neutral) and the audio stream."""
+        self.seed = self.config.seed if seed is None else int(seed)
+        self.generator.reset(self.seed)
+        self._queue.clear()
 
     # ------------------------------------------------------------------------------------------ audio
 
@@ -238,12 +247,14 @@ class ReactionPipeline:
         try:
             visual = self.front_end.process_image(image)
             attributes, face = visual.attributes, bool(visual.present)
+            reason, speaker_id = getattr(visual, "reason", ""), getattr(visual, "speaker_id", None)
             measured = getattr(visual, "measured", None)  # mesh front end: unmeasured values -> neutral
             if measured is not None and face:
                 attributes = np.where(measured, attributes, schema.neutral_frame()).astype(np.float32)
         except Exception:  # noqa: BLE001
             self.stats.errors += 1
             attributes, face = schema.neutral_frame(), False
+            reason, speaker_id = "error", None
         t1 = time.perf_counter()
         latency["front_end"] = t1 - t0
         audio, audio_present = self._paired_audio(stamp)
@@ -255,7 +266,8 @@ class ReactionPipeline:
         frame = self._queue.popleft() if self._queue else self._neutral_frames(1)[0]
         reaction = schema.clip_to_range(frame[self.config.sample_index])
         output = ReactionOutput(stamp, index, reaction, schema.clip_to_range(frame), face, audio_present, latency,
-                                np.asarray(attributes, np.float32), np.asarray(audio, np.float32))
+                                np.asarray(attributes, np.float32), np.asarray(audio, np.float32),
+                                "" if face else (reason if reason and reason != "ok" else "no_face"), speaker_id)
         self.stats.outputs += 1
         self.stats.face_present += int(face)
         self.stats.audio_present += int(audio_present)

