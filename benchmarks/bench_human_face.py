@@ -26,7 +26,7 @@ TARGET_MS = 5.0  # the issue's budget per 256x256 frame on one core
 
 
 def reactions(frames: int) -> np.ndarray:
-    from react_ros.data.synth import make_script, speaker_from_script
+    from react_ros.data.synthetic.people import make_script, speaker_from_script
 
     script = make_script(np.random.default_rng((0, 0)), frames)
     return speaker_from_script(np.random.default_rng((0, 0, 0)), script, frames).attributes

@@ -23,7 +23,7 @@ pytest.importorskip("pythonosc")
 
 def demo_clip_attributes() -> np.ndarray:
     """The bundled demo clip's speaker attributes (the clip is rendered from these, same seed)."""
-    from react_ros.data.synth import make_script, speaker_from_script
+    from react_ros.data.synthetic.people import make_script, speaker_from_script
 
     length = 480
     script = make_script(np.random.default_rng((0, 0)), length)
