@@ -10,7 +10,7 @@ def _run(args: argparse.Namespace) -> int:
     from react_ros.data.democlip import default_clip
     from react_ros.runtime import load_graphs
     from react_ros.study.console import run_participant
-    from react_ros.study.runner import RunOptions, StudyRunner, load_clip
+    from react_ros.study.runner import ClipInput, RunOptions, StudyRunner, model_session
     from react_ros.study.studyfile import check_pseudonym, load_study
 
     study = load_study(args.study)
@@ -21,17 +21,18 @@ def _run(args: argparse.Namespace) -> int:
     video, wav = default_clip()
     video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
-    clip = load_clip(video, wav, loaded.estimator_fn,
-                     max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions))
-    needs_model = any(c.kind == "generative" for c in study.conditions)
+    clip = ClipInput(video, wav, max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions),
+                     fps=study.fps)
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
     if args.console and not args.real_time:
         print("note: --console without --real-time: the offline clip runs as fast as it can", file=sys.stderr)
     options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
                          trace=args.trace)
     for participant in args.participant:  # one after the other (a scripted study, or a session of several)
-        runner = StudyRunner(study, participant, args.out, clip, loaded.graphs if needs_model else None, options,
-                             {**info, "clip": str(video)})
+        session = model_session(loaded, study, args.face_frontend)
+        runner = StudyRunner(study, participant, args.out, clip, loaded.graphs, options,
+                             {**info, **session.summary()["sampling"], "face_frontend": session.info["face_frontend"],
+                              "clip": str(video)}, session=session)
         print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
               flush=True)
         stream = None
@@ -97,6 +98,8 @@ def add_commands(commands) -> None:
     run.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
     run.add_argument("--model", default="", help="model directory (default: the shipped demo model)")
     run.add_argument("--threads", type=int, default=1)
+    run.add_argument("--face-frontend", default="auto", choices=("auto", "haar", "mesh"),
+                     help="speaker front end (auto: the one the model card says it was trained on)")
     run.add_argument("--real-time", action="store_true", help="pace frames at the study's fps, as live")
     run.add_argument("--flush-interval", type=float, default=0.5, help="seconds; the most a crash can lose")
     run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")

@@ -135,8 +135,7 @@ class OperatorConsole:
     def _camera_png(self) -> bytes:
         import cv2
 
-        clip = self.runner.clip
-        return cv2.imencode(".png", clip.images[int(self.runner.live.get("clip_frame", 0)) % len(clip)])[1].tobytes()
+        return cv2.imencode(".png", self.runner.clip.image(int(self.runner.live.get("clip_frame", 0))))[1].tobytes()
 
 
 PAGE = """<!doctype html>

@@ -27,27 +27,26 @@ that is not done: the frames already recorded in its segments count, and a new s
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from react_ros import schema
 from react_ros.study.conditions import (
-    ConditionSwitcher,
     GenerativeSource,
     MimeSource,
     NeutralSource,
     ReplaySource,
     ScriptedSource,
-    SpeakerFrame,
     SwitchEvent,
 )
+from react_ros.study.speaker import ClipFeatures, ClipInput, LiveInput, load_clip  # noqa: F401 (their old home)
 from react_ros.study.studyfile import ConditionSpec, Study, check_pseudonym
 
 REACTION_TOPIC = "/react_ros/reaction"
@@ -100,68 +99,20 @@ def count_frames(paths: list[Path]) -> int:
     return sum(1 for p in paths if p.is_file() for _ in read_messages(p, topics=[FRAME_TOPIC]))
 
 
-# ------------------------------------------------------------------------------------------------ the clip
-
-@dataclass
-class ClipFeatures:
-    """A speaker clip turned into per-frame front-end features (and its raw media for recording)."""
-
-    attributes: np.ndarray  # (T, 25)
-    face_present: np.ndarray  # (T,) bool
-    audio: np.ndarray  # (T, A)
-    audio_present: np.ndarray  # (T,) bool
-    images: np.ndarray  # (T, H, W, 3) uint8
-    samples: np.ndarray  # mono float32
-    sample_rate: int
-    fps: float = schema.FPS
-
-    def __len__(self) -> int:
-        return len(self.attributes)
-
-    def frame(self, k: int) -> SpeakerFrame:
-        i = k % len(self)
-        return SpeakerFrame(self.attributes[i], self.audio[i], bool(self.face_present[i]), bool(self.audio_present[i]))
-
-    def audio_chunk(self, k: int) -> np.ndarray:
-        """The raw samples of frame k (int16), for raw-media recording."""
-        i = k % len(self)
-        a, b = int(round(i * self.sample_rate / self.fps)), int(round((i + 1) * self.sample_rate / self.fps))
-        return (np.clip(self.samples[a:b], -1, 1) * 32767).astype("<i2")
-
-
-def load_clip(video: str | Path, wav: str | Path | None, estimator_fn, crop_mode: str = "full_frame",
-              max_frames: int | None = None) -> ClipFeatures:
-    """The clip through the front end (its first `max_frames` frames: a condition never needs more, as the
-    clip loops)."""
-    from react_ros.data.audio_io import read_wav
-    from react_ros.face.video import read_video
-    from react_ros.perception.face_crop import FaceCropper
-    from react_ros.perception.frontend import SpeakerFrontEnd
-
-    images = read_video(video)[:max_frames]
-    if len(images) == 0:
-        raise ValueError(f"{video}: no frames")
-    samples, rate = read_wav(wav) if wav else (np.zeros(0, np.float32), 16000)
-    front_end = SpeakerFrontEnd(FaceCropper(crop_mode), estimator_fn)
-    attributes, present, audio = front_end.offline_features(list(images), samples, rate)
-    audio_frames = int(len(samples) * schema.FPS / rate)
-    audio_present = np.arange(len(images)) < audio_frames
-    return ClipFeatures(attributes, present, audio, audio_present, images, samples, rate)
-
-
 # ------------------------------------------------------------------------------------------------ sources
 
-def make_source(spec: ConditionSpec, study: Study, graphs=None):
+def make_source(spec: ConditionSpec, study: Study, graphs=None, base_sampling=None):
+    """The reaction source of one condition; a generative one samples with `base_sampling` (the model card's
+    resolved setting; SamplingConfig's defaults when None) overridden by the condition's options."""
     o = spec.options
     if spec.kind == "generative":
+        from react_ros.model.card import sampling_setting
         from react_ros.model.generator import SamplingConfig
 
         if graphs is None:
             raise ValueError(f"condition {spec.name!r} needs the model's graphs")
-        defaults = SamplingConfig()
-        sampling = SamplingConfig(sampler=o.get("sampler", defaults.sampler), steps=int(o.get("steps", defaults.steps)),
-                                  guidance=float(o.get("guidance", defaults.guidance)),
-                                  temperature=float(o.get("temperature", defaults.temperature)))
+        base = base_sampling if base_sampling is not None else SamplingConfig()
+        sampling = sampling_setting(None, asdict(base), {k: v for k, v in o.items() if k in SAMPLING_OPTIONS})
         return GenerativeSource(graphs, sampling, seed=int(o.get("seed", study.seed)))
     if spec.kind == "mime":
         return MimeSource(float(o.get("delay_s", 0.0)), study.fps)
@@ -171,6 +122,49 @@ def make_source(spec: ConditionSpec, study: Study, graphs=None):
         return ReplaySource.from_mars(study.resolve(str(o["data"])), str(o.get("split", "test")), int(o.get("pair", 0)),
                                       str(o.get("role", "listener")))
     return ScriptedSource(o["keyframes"], study.fps, bool(o.get("loop", False)), f"condition {spec.name!r}")
+
+
+SAMPLING_OPTIONS = ("sampler", "steps", "guidance", "temperature")  # a generative condition's sampling options
+
+
+def is_the_model(spec: ConditionSpec, sampling) -> bool:
+    """A generative condition that asks for nothing else than the session's model runs (`sampling`: its resolved
+    SamplingConfig; the seed is the session's start seed): that condition is the session's own model."""
+    if spec.kind != "generative" or sampling is None:
+        return False
+    return all(str(value) == str(getattr(sampling, key)) or _same_number(value, getattr(sampling, key))
+               for key, value in spec.options.items() if key in SAMPLING_OPTIONS)
+
+
+def _same_number(a, b) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def study_sources(study: Study, graphs=None, model_sampling=None) -> dict:
+    """The study's conditions as sources: a generative condition that is the session's model (see `is_the_model`)
+    is the session's own pipeline (`ModelCondition`), frame for frame what `react-ros run` runs; the others get
+    their own source; plus the operator's hold-neutral."""
+    from react_ros.study.live import ModelCondition
+
+    sources = {spec.name: ModelCondition() if is_the_model(spec, model_sampling)
+               else make_source(spec, study, graphs, model_sampling) for spec in study.conditions}
+    sources.setdefault(HOLD_NEUTRAL, NeutralSource())
+    return sources
+
+
+def model_session(loaded, study: Study, face_frontend: str = "auto"):
+    """The robot's ReactionSession on a loaded model, set up from its card by the one resolver
+    (model.card.run_setting: sampling, front end), as the reaction node sets it up; the study's robot profile."""
+    from react_ros.model.card import run_setting
+    from react_ros.online import PipelineConfig, ReactionSession, SessionConfig
+
+    setting = run_setting(loaded.info.get("model_dir"), face_frontend)
+    config = SessionConfig(PipelineConfig(seed=study.seed, face_frontend=setting.face_frontend),
+                           robot_profile=study.robot_profile, face_image="false", max_stamp_skew_s=math.inf)
+    return ReactionSession.from_loaded(loaded, setting.sampling, config)
 
 
 # ------------------------------------------------------------------------------------------------ messages
@@ -200,9 +194,14 @@ class RunOptions:
 
 
 class StudyRunner:
-    def __init__(self, study: Study, participant: str, out: str | Path, clip: ClipFeatures, graphs=None,
-                 options: RunOptions | None = None, model_info: dict | None = None) -> None:
-        from react_ros.robot import MotionController, load_profile
+    def __init__(self, study: Study, participant: str, out: str | Path, clip, graphs=None,
+                 options: RunOptions | None = None, model_info: dict | None = None, session=None) -> None:
+        """clip: the participant (a `ClipInput`, `LiveInput` or `ClipFeatures`, study/speaker.py); session: the
+        robot's ReactionSession (`model_session`); None: one over the clip's precomputed features (ClipFeatures
+        only). graphs: for generative conditions that are not the session's model."""
+        from react_ros.online import ReactionSession, SessionConfig
+        from react_ros.robot import load_profile
+        from react_ros.study.live import attach_conditions
 
         self.study = study
         self.participant = check_pseudonym(participant)
@@ -212,10 +211,18 @@ class StudyRunner:
         self.options = options or RunOptions()
         self.model_info = dict(model_info or {})
         self.profile = load_profile(study.robot_profile)
-        self.motion = MotionController(self.profile)
-        sources = {spec.name: make_source(spec, study, graphs) for spec in study.conditions}
-        sources.setdefault(HOLD_NEUTRAL, NeutralSource())
-        self.switcher = ConditionSwitcher(sources)
+        if session is None:
+            config = SessionConfig(robot_profile=study.robot_profile, face_image="false", max_stamp_skew_s=math.inf)
+            session = ReactionSession(clip.pipeline(), self.profile, config)
+        self.session = session
+        self._now = 0.0  # the session's clock: the stream's time (clip frames), or the wall clock (live)
+        if not clip.live:
+            session.clock = session.wall_clock = lambda: self._now
+        self.motion = session.motion
+        window = getattr(getattr(session.source, "generator", None), "generate_window", None)
+        sources = study_sources(study, graphs, getattr(window, "sampling", None))  # None: the session has no model
+        self.conditioned = attach_conditions(session, sources, initial=HOLD_NEUTRAL)
+        self.switcher = self.conditioned.switcher
         self.switcher.listeners.append(self._on_switch)
         self.recorder = None
         self.state: dict = {}
@@ -333,7 +340,10 @@ class StudyRunner:
         try:
             seed = int(spec.options.get("seed", self.study.seed)) + done  # a resumed segment gets fresh noise
             self.switcher.switch(spec.name, "resume" if (resumed or done) else "schedule", seed)
-            self.motion.reset()
+            self.clip.start(done)
+            self._origin = 1.0  # the stream's clock (s) at condition frame 0: any finite stamp is plausible
+            self._now = self._origin + done / self.study.fps
+            self.session.start(seed)  # fresh speaker context and noise, the face from neutral
             self._frames(entry, done)
             entry["status"] = "done"
             self._event("condition_done", condition=spec.name, frames=entry["frames"])
@@ -359,21 +369,27 @@ class StudyRunner:
             k += 1
 
     def _step(self, entry: dict, k: int) -> None:
-        frame = self.clip.frame(k)
+        commands = []
         t0 = time.perf_counter()
-        reaction = self.switcher.step(frame)
-        positions = self.motion.update(reaction, k / self.study.fps)  # stream time: the limits see real dt
+        self._now = self._origin + k / self.study.fps
+        clip_frame = self.clip.feed(self.session, k, self._origin, commands.append)  # audio, then the frame
         latency = time.perf_counter() - t0
+        if not commands:
+            raise RuntimeError(f"the session gave no reaction for frame {k} (see its counters: "
+                               f"{self.session.totals()})")
+        command = commands[0]
+        output = command.output
+        reaction, positions = output.reaction, command.positions
         now = time.time_ns()
         r = self.recorder
         r.write(REACTION_TOPIC, FLOAT_ARRAY, _array(reaction, "reaction"), now)
         r.write(JOINT_TOPIC, "sensor_msgs/msg/JointState",
                 {"header": _header(now, "face"), "name": self.profile.names, "position": positions.tolist(),
-                 "velocity": self.motion.velocities.tolist(), "effort": []}, now)
-        r.write(SPEAKER_TOPIC, FLOAT_ARRAY, _array(frame.attributes, "speaker"), now)
-        r.write(AUDIO_FEATURE_TOPIC, FLOAT_ARRAY, _array(frame.audio, "audio_features"), now)
+                 "velocity": command.velocities.tolist(), "effort": []}, now)
+        r.write(SPEAKER_TOPIC, FLOAT_ARRAY, _array(output.speaker, "speaker"), now)
+        r.write(AUDIO_FEATURE_TOPIC, FLOAT_ARRAY, _array(output.audio_features, "audio_features"), now)
         if self.study.raw_media:
-            image = self.clip.images[k % len(self.clip)]
+            image = self.clip.image(k)
             r.write(IMAGE_TOPIC, "sensor_msgs/msg/Image",
                     {"header": _header(now, "camera"), "height": image.shape[0], "width": image.shape[1],
                      "encoding": "bgr8", "is_bigendian": 0, "step": image.shape[1] * 3, "data": image.tobytes()}, now)
@@ -387,15 +403,15 @@ class StudyRunner:
                      "frames": entry["frames"], "time_left_s": (entry["frames"] - k - 1) / self.study.fps,
                      "switch_frame": self.switcher.events[-1].frame if self.switcher.events else 0,
                      "switcher_frame": self.switcher.frames, "reaction": reaction.tolist(),
-                     "speaker": np.asarray(frame.attributes).tolist(), "face_present": frame.face_present,
-                     "audio_present": frame.audio_present, "latency_ms": latency * 1000.0,
+                     "speaker": np.asarray(output.speaker).tolist(), "face_present": output.face_present,
+                     "audio_present": output.audio_present, "latency_ms": latency * 1000.0,
                      "joints": dict(zip(self.profile.names, positions.tolist(), strict=True)),
-                     "clip_frame": k % len(self.clip), "raw_media": self.study.raw_media}
+                     "clip_frame": clip_frame, "raw_media": self.study.raw_media}
         for listener in self.frame_listeners:
             listener(self.live)
         # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
         r.write(FRAME_TOPIC, FLOAT_ARRAY,
-                _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
+                _array([clip_frame, k, output.face_present, output.audio_present, latency],
                        "clip_frame,condition_frame,face_present,audio_present,latency_s"), now)
         if self.options.trace:
             print(f"frame {entry['index']} {k}", flush=True)
