@@ -43,7 +43,8 @@ def _run(args: argparse.Namespace) -> int:
             runner.frame_listeners.append(stream.publish)
             print(f"foxglove: {stream.url} (layout: config/foxglove/react_ros_layout.json)", flush=True)
         state = run_participant(runner, f"study {study.name}: participant {participant}",
-                                (args.console_host, args.console_port) if args.console else None, stream)
+                                (args.console_host, args.console_port, args.console_remote) if args.console else None,
+                                stream)
         if state is None:
             return 3
         for entry in state["conditions"]:
@@ -105,6 +106,8 @@ def add_commands(commands) -> None:
     run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")
     run.add_argument("--console-host", default="127.0.0.1")
     run.add_argument("--console-port", type=int, default=8765)
+    run.add_argument("--console-remote", action="store_true", help="allow --console-host beyond localhost (the "
+                     "robot can then be driven from that network by whoever has the printed URL and key)")
     run.add_argument("--foxglove", type=int, default=0, metavar="PORT", help="stream live to the Foxglove app on "
                      "this port (ws://CONSOLE_HOST:PORT; needs the foxglove extra)")
     run.add_argument("--ros", default="", metavar="NODE", help="drive the running reaction node (e.g. "

@@ -55,7 +55,7 @@ class RobotStudyRunner:
         self.link = link
         self.poll_s = poll_s
         self.state: dict = {}
-        self._commands: deque[str] = deque()
+        self._commands: deque[tuple[str, str]] = deque()  # (command, who sent it)
         self._signal = None
         self.live: dict = {"status": "starting"}  # what the operator console shows (console.py)
 
@@ -91,11 +91,12 @@ class RobotStudyRunner:
         self.state["events"].append({"type": kind, "time_ns": time.time_ns(), **values})
         write_json_atomic(self.state_path, self.state)
 
-    def command(self, text: str) -> None:
-        """An operator command: pause, resume, abort, neutral, switch NAME (applied within `poll_s`)."""
+    def command(self, text: str, by: str = "operator") -> None:
+        """An operator command: pause, resume, abort, neutral, switch NAME (applied within `poll_s`); `by` names
+        who sent it (e.g. which console), logged as a control event."""
         if text.strip().split(" ", 1)[0] not in COMMANDS:
             raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
-        self._commands.append(text.strip())
+        self._commands.append((text.strip(), by))
 
     def run(self) -> dict:
         """Every condition not done yet, on the robot; returns the state. Raises Aborted when stopped."""
@@ -183,7 +184,9 @@ class RobotStudyRunner:
     def _read_commands(self) -> list[str]:
         commands = ["abort"] if self._signal is not None else []
         while self._commands:
-            commands.append(self._commands.popleft())
+            command, by = self._commands.popleft()
+            self._event("control", command=command, by=by)
+            commands.append(command)
         path = self.dir / "control"
         try:
             text = path.read_text()

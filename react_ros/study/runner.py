@@ -418,25 +418,30 @@ class StudyRunner:
 
     # ---------------------------------------------------------------------------------------- control
 
-    def command(self, text: str) -> None:
-        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame."""
+    def command(self, text: str, by: str = "operator") -> None:
+        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame;
+        `by` names who sent it (e.g. which console) in the control event."""
         word, _, argument = text.strip().partition(" ")
         if word not in COMMANDS:
             raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
         if word == "switch" and argument.strip() not in self.switcher.sources:
             raise ValueError(f"unknown condition {argument.strip()!r}; known: {', '.join(self.switcher.sources)}")
-        self._commands.append(text.strip())
+        self._commands.append((text.strip(), by))
 
     def _read_control(self) -> list[str]:
-        commands = []
+        """The commands since the last frame (the console's and the control file's), each logged with its sender."""
+        received = []
         while self._commands:
-            commands.append(self._commands.popleft())
+            received.append(self._commands.popleft())
         try:
             text = self.control_path.read_text()
             self.control_path.unlink()
         except FileNotFoundError:
-            return commands
-        return commands + [line.strip() for line in text.splitlines() if line.strip()]
+            text = ""
+        received += [(line.strip(), "control file") for line in text.splitlines() if line.strip()]
+        for command, by in received:
+            self._event("control", command=command, by=by)
+        return [command for command, _ in received]
 
     def _check_control(self, entry: dict, k: int) -> None:
         commands = self._read_control()
