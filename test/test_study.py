@@ -433,9 +433,12 @@ conditions:
     worker.join(30)
     assert "aborted in condition 'mime'" in outcome["aborted"]
     first = out / "control" / "P05" / "01_mime_seg1.mcap"
-    events = [json.loads(m.message.data)["type"] for m in read_messages(first, topics=["/react_ros/study/events"])]
-    assert events == ["switch", "pause", "resume", "switch", "abort"]
-    switch = [json.loads(m.message.data) for m in read_messages(first, topics=["/react_ros/study/events"])][3]
+    recorded = [json.loads(m.message.data) for m in read_messages(first, topics=["/react_ros/study/events"])]
+    controls = [(e["command"], e["by"]) for e in recorded if e["type"] == "control"]  # each command, who sent it
+    assert controls == [(c, "control file") for c in ("pause", "resume", "neutral", "abort")]
+    recorded = [e for e in recorded if e["type"] != "control"]
+    assert [e["type"] for e in recorded] == ["switch", "pause", "resume", "switch", "abort"]
+    switch = recorded[3]
     assert (switch["current"], switch["reason"]) == (HOLD_NEUTRAL, "operator")
     reactions = [np.array(m.message.data) for m in _reactions(first)]
     assert all(np.allclose(r, schema.neutral_frame()) for r in reactions[switch["frame"]:])
