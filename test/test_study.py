@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mcap.reader import make_reader
 
 from react_ros import schema
 from react_ros.recording import read_messages, read_metadata
+from react_ros.recording.recover import has_summary
 from react_ros.study.conditions import (
     ConditionSwitcher,
     GenerativeSource,
@@ -334,14 +336,24 @@ conditions:
     # At most what was written since the last flush is lost (plus the frame being written).
     assert traced - int(flush_s * 30) - 2 <= readable <= traced
     assert len(_reactions(directory / "01_first_seg1.mcap")) == 60
+    assert not has_summary(cut)  # the mcap library's indexed reader cannot open the cut file
 
     resumed = _cli("study", "run", "--study", str(study_file), "--participant", "P07", "--out", str(out))
     assert resumed.returncode == 0, resumed.stderr
+    for path in sorted(directory.glob("*.mcap")):  # recovered before resuming: every summary reads
+        with open(path, "rb") as f:
+            reader = make_reader(f)
+            summary = reader.get_summary()
+            frames = sum(1 for _ in reader.iter_messages(topics=["/react_ros/study/frame"]))
+        assert summary is not None and summary.statistics.message_count > 0, path
+        assert frames == (readable if path == cut else 60 - readable if path.name == "02_second_seg2.mcap" else 60)
     state = json.loads((directory / "state.json").read_text())
     assert [c["segments"] for c in state["conditions"]] == [
         ["01_first_seg1.mcap"], ["02_second_seg1.mcap", "02_second_seg2.mcap"], ["03_third_seg1.mcap"]]
     switches = [(e["current"], e["reason"]) for e in state["events"] if e["type"] == "switch"]
     assert switches == [("first", "schedule"), ("second", "schedule"), ("second", "resume"), ("third", "schedule")]
+    assert [(e["file"], e["messages"] > 0) for e in state["events"] if e["type"] == "recovered"] == [
+        ("02_second_seg1.mcap", True)]
     second = directory / "02_second_seg2.mcap"
     assert int(read_metadata(second)["session"]["first_frame"]) == readable
     frame_numbers = [int(m.message.data[1]) for p in (cut, second)
@@ -352,6 +364,40 @@ conditions:
 
     rows = {r["condition"]: r for r in analyze([directory], tmp_path / "analysis").rows}
     assert [(rows[c]["frames"], rows[c]["segments"]) for c in ("first", "second", "third")] == [(60, 1), (60, 2), (60, 1)]
+
+
+def test_one_run_per_participant(tmp_path):
+    """A second run of a participant who is being run refuses (exit 2, saying so), and so does `forget`; the
+    same pseudonym twice on one command line is refused before anything runs."""
+    study_file = _write_study(tmp_path / "study.yaml", """
+name: busy
+duration_s: 60
+conditions:
+  - {name: mime, kind: mime}
+  - {name: neutral, kind: neutral}
+""")
+    out = tmp_path / "out"
+    twice = _cli("study", "run", "--study", str(study_file), "--participant", "P04", "P04", "--out", str(out))
+    assert twice.returncode == 2 and "P04 is given twice" in twice.stderr and not out.exists()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    first = subprocess.Popen([sys.executable, "-m", "react_ros.cli", "study", "run", "--study", str(study_file),
+                              "--participant", "P04", "--out", str(out), "--real-time", "--trace"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in first.stdout:
+            if line.startswith("frame 0 "):
+                break
+        second = _cli("study", "run", "--study", str(study_file), "--participant", "P04", "--out", str(out))
+        assert second.returncode == 2, second.stderr
+        assert f"participant P04 is being run by another process (pid {first.pid})" in second.stderr
+        erase = _cli("study", "forget", "P04", "--study", str(study_file), "--out", str(out))
+        assert erase.returncode == 2 and "being run by another process" in erase.stderr
+        assert first.poll() is None  # the first run goes on
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(60)
+    state = json.loads((out / "busy" / "P04" / "state.json").read_text())
+    assert [e["type"] for e in state["events"]].count("switch") == 1  # one run recorded, not two
 
 
 def test_every_condition_goes_through_the_same_motion_limits(tmp_path, clip):

@@ -10,12 +10,12 @@ def _run(args: argparse.Namespace) -> int:
     from react_ros.data.democlip import default_clip
     from react_ros.runtime import load_graphs
     from react_ros.study.console import run_participant
-    from react_ros.study.runner import ClipInput, RunOptions, StudyRunner, model_session
-    from react_ros.study.studyfile import check_pseudonym, load_study
+    from react_ros.study.runner import ClipInput, RunOptions, StudyRunner, check_not_running, model_session
+    from react_ros.study.studyfile import check_participants, load_study
 
     study = load_study(args.study)
-    for participant in args.participant:
-        check_pseudonym(participant)
+    check_participants(args.participant)
+    check_not_running(args.out, study, args.participant)
     if args.ros:  # the running robot's reaction node instead of the clip (wired by react_ros/cli.py)
         return args.ros_study(args)
     video, wav = default_clip()
@@ -76,6 +76,14 @@ def _forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recover(args: argparse.Namespace) -> int:
+    from react_ros.recording.recover import recover_all
+
+    for result in recover_all(args.paths):
+        print(result)
+    return 0
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from react_ros.study.analysis import analyze
 
@@ -127,6 +135,11 @@ def add_commands(commands) -> None:
     erase.add_argument("--study", required=True)
     erase.add_argument("--out", default="out/studies")
     erase.set_defaults(func=_forget)
+
+    recover = sub.add_parser("recover", help="rebuild the summary of MCAP recordings cut short (SIGKILL, power cut) "
+                             "so that the mcap library, ros2 bag and Foxglove open them (study run does it itself)")
+    recover.add_argument("paths", nargs="+", help="MCAP files or folders (searched recursively)")
+    recover.set_defaults(func=_recover)
 
     analyze = commands.add_parser("analyze", help="per participant and condition: how the robot's reactions relate "
                                                   "to the participant (Markdown report, plots, CSV table)")

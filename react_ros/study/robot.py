@@ -23,7 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Protocol
 
-from react_ros.study.runner import COMMANDS, Aborted, assign_row, study_root, write_json_atomic
+from react_ros.study.runner import COMMANDS, Aborted, assign_row, claim_participant, study_root, write_json_atomic
 from react_ros.study.studyfile import Study, check_pseudonym
 
 __all__ = ["RobotLink", "RobotStudyRunner"]
@@ -99,8 +99,15 @@ class RobotStudyRunner:
         self._commands.append((text.strip(), by))
 
     def run(self) -> dict:
-        """Every condition not done yet, on the robot; returns the state. Raises Aborted when stopped."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Every condition not done yet, on the robot; returns the state. Raises Aborted when stopped,
+        ParticipantBusy when another process runs this participant."""
+        lock = claim_participant(self.dir, self.participant)
+        try:
+            return self._run()
+        finally:
+            lock.close()
+
+    def _run(self) -> dict:
         self.state = self.state or self._load_state()
         known = self.link.conditions()
         missing = [name for name in self.state["order"] if known is not None and name not in known]

@@ -79,16 +79,60 @@ def study_root(out: str | Path, study: Study) -> Path:
     return Path(out) / study.name
 
 
+class ParticipantBusy(ValueError):
+    """Another process is running this participant."""
+
+
+def claim_participant(directory: Path, participant: str):
+    """An exclusive lock on the participant's folder for this process (released when the returned file is
+    closed, or by the system when the process dies, even by SIGKILL); ParticipantBusy when another holds it."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = open(directory / "run.lock", "a+")  # noqa: SIM115 (held open: the lock lives as long as the file)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise ParticipantBusy(f"participant {participant} is being run by another process (pid {holder}); one run "
+                              f"per participant: wait for it, or stop it first") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def check_not_running(out: str | Path, study: Study, participants) -> None:
+    """ParticipantBusy at once when another process runs one of them (before loading a model for nothing)."""
+    for participant in participants:
+        directory = study_root(out, study) / check_pseudonym(participant)
+        if (directory / "run.lock").is_file():
+            claim_participant(directory, participant).close()
+
+
+def _registry_lock(root: Path):
+    """The study's registry lock: participants start at the same time without taking the same row."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    lock = open(root / ".participants.lock", "a+")  # noqa: SIM115 (closed by the caller)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
 def assign_row(root: Path, participant: str) -> int:
     """The participant's counterbalancing row: kept if known, else the next one."""
-    path = root / "participants.json"
-    registry = json.loads(path.read_text()) if path.is_file() else {"next_row": 0, "participants": {}}
-    if participant not in registry["participants"]:
-        registry["participants"][participant] = registry["next_row"]
-        registry["next_row"] += 1
-        root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, registry)
-    return int(registry["participants"][participant])
+    with _registry_lock(root):
+        path = root / "participants.json"
+        registry = json.loads(path.read_text()) if path.is_file() else {"next_row": 0, "participants": {}}
+        if participant not in registry["participants"]:
+            registry["participants"][participant] = registry["next_row"]
+            registry["next_row"] += 1
+            write_json_atomic(path, registry)
+        return int(registry["participants"][participant])
 
 
 def count_frames(paths: list[Path]) -> int:
@@ -225,6 +269,7 @@ class StudyRunner:
         self.switcher = self.conditioned.switcher
         self.switcher.listeners.append(self._on_switch)
         self.recorder = None
+        self._lock = None  # the participant's lock file while this runner holds it
         self.state: dict = {}
         self._signal = None
         self._current: dict | None = None  # the condition entry being recorded
@@ -263,8 +308,19 @@ class StudyRunner:
     @property
     def order(self) -> list[str]:
         """This participant's condition order (assigns the counterbalancing row on first use)."""
+        self.claim()
         self.state = self.state or self._load_state()
         return list(self.state["order"])
+
+    def claim(self) -> None:
+        """Take the participant's lock (ParticipantBusy when another run holds it); kept until `release`."""
+        if self._lock is None:
+            self._lock = claim_participant(self.dir, self.participant)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def _save(self) -> None:
         write_json_atomic(self.state_path, self.state)
@@ -285,9 +341,17 @@ class StudyRunner:
     # ---------------------------------------------------------------------------------------- running
 
     def run(self) -> dict:
-        """Run (or resume) every condition not done yet; returns the state. Raises Aborted when stopped."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Run (or resume) every condition not done yet; returns the state. Raises Aborted when stopped,
+        ParticipantBusy when another process runs this participant."""
+        self.claim()
+        try:
+            return self._run()
+        finally:
+            self.release()
+
+    def _run(self) -> dict:
         self.state = self.state or self._load_state()
+        self._recover()
         if self.control_path.exists():
             self.control_path.unlink()  # commands for an earlier run do not apply to this one
         previous = {}
@@ -312,6 +376,17 @@ class StudyRunner:
 
     def _on_signal(self, signum, frame) -> None:
         self._signal = signum  # the frame loop stops at the next frame and closes the recording cleanly
+
+    def _recover(self) -> None:
+        """A crashed run's recordings get their summaries rebuilt before the participant resumes."""
+        from react_ros.recording.recover import has_summary, recover
+
+        for entry in self.state["conditions"]:
+            for name in entry["segments"]:
+                path = self.dir / name
+                if path.is_file() and not has_summary(path):
+                    result = recover(path)
+                    self._event("recovered", file=name, messages=result.messages)
 
     def _run_condition(self, entry: dict, resumed: bool) -> None:
         from react_ros.recording import McapRecorder
@@ -510,6 +585,7 @@ def forget(out: str | Path, study_name: str, participant: str) -> list[Path]:
     removed: list[Path] = []
     directory = root / participant
     if directory.is_dir():
+        claim_participant(directory, participant).close()  # ParticipantBusy while a run records them
         removed += sorted(p for p in directory.rglob("*") if p.is_file())
         shutil.rmtree(directory)
     registry_path = root / "participants.json"

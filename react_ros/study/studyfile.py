@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConditionSpec", "Study", "load_study", "latin_square", "check_pseudonym", "KINDS"]
+__all__ = ["ConditionSpec", "Study", "load_study", "latin_square", "check_pseudonym", "check_participants", "KINDS"]
 
 KINDS = ("generative", "mime", "neutral", "replay", "script")
 _ALLOWED = {
@@ -232,3 +232,14 @@ def study_from_dict(data, source: str = "<study>", base: Path = Path("."), path:
                  _number(data.get("seed", 0), f"{source}: seed", -1, integer=True),
                  str(data.get("robot_profile", "screen_face")),
                  _number(data.get("fps", 30.0), f"{source}: fps", 0), path, sha256)
+
+
+def check_participants(participants) -> list[str]:
+    """Pseudonyms for one `study run`, each once (a participant given twice would be recorded twice)."""
+    seen: list[str] = []
+    for participant in participants:
+        participant = check_pseudonym(participant)
+        if participant in seen:
+            raise ValueError(f"participant {participant} is given twice: one run per participant")
+        seen.append(participant)
+    return seen
