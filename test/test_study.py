@@ -400,6 +400,40 @@ conditions:
     assert [e["type"] for e in state["events"]].count("switch") == 1  # one run recorded, not two
 
 
+def _features(n: int = 10):
+    from react_ros.study.speaker import ClipFeatures
+
+    attributes = np.repeat(schema.neutral_frame()[None], n, 0)
+    return ClipFeatures(attributes, np.ones(n, bool), np.zeros((n, 8), np.float32), np.ones(n, bool),
+                        np.zeros((n, 8, 8, 3), np.uint8), np.zeros(16000, np.float32), 16000)
+
+
+def test_a_row_freed_by_forget_is_reused_and_rows_can_be_assigned_by_hand(tmp_path):
+    from react_ros.study.runner import RunOptions, StudyRunner, forget, row_counts
+
+    study = study_from_dict({"name": "rows", "duration_s": 1, "conditions": [
+        {"name": n, "kind": "neutral"} for n in ("a", "b", "c", "d")]})
+    out = tmp_path / "out"
+
+    def row(participant: str, wanted: int | None = None) -> int:
+        runner = StudyRunner(study, participant, out, _features(), options=RunOptions(row=wanted))
+        assert runner.order == study.order(runner.state["row"])
+        runner.release()
+        return runner.state["row"]
+
+    assert [row(p) for p in ("P01", "P02", "P03", "P04")] == [0, 1, 2, 3]
+    forget(out, "rows", "P02")
+    assert row_counts(out, study) == [1, 0, 1, 1]
+    assert row("P05") == 1 and row_counts(out, study) == [1, 1, 1, 1]  # the freed row, not row 0 again
+    assert row("P06") == 0
+    assert row("P07", wanted=3) == 3 and row_counts(out, study) == [2, 1, 1, 2]
+    assert row("P08") == 1  # the emptiest again
+    with pytest.raises(ValueError, match="already has row 3"):
+        row("P07", wanted=2)
+    with pytest.raises(ValueError, match="rows 0..3"):
+        row("P09", wanted=4)
+
+
 def test_every_condition_goes_through_the_same_motion_limits(tmp_path, clip):
     """A script that jumps to a full smile in one frame: the recorded joint commands respect the profile's
     velocity and position limits, although the reaction itself jumps."""

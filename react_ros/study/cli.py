@@ -26,8 +26,10 @@ def _run(args: argparse.Namespace) -> int:
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
     if args.console and not args.real_time:
         print("note: --console without --real-time: the offline clip runs as fast as it can", file=sys.stderr)
+    if args.row is not None and len(args.participant) != 1:
+        raise ValueError("--row assigns one participant's counterbalancing row: give one --participant")
     options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
-                         trace=args.trace)
+                         trace=args.trace, row=args.row)
     for participant in args.participant:  # one after the other (a scripted study, or a session of several)
         session = model_session(loaded, study, args.face_frontend)
         runner = StudyRunner(study, participant, args.out, clip, loaded.graphs, options,
@@ -101,6 +103,8 @@ def add_commands(commands) -> None:
     run.add_argument("--participant", required=True, nargs="+", help="pseudonyms such as P01 (never names); "
                      "several run one after the other")
     run.add_argument("--out", default="out/studies", help="recordings go to OUT/<study name>/<participant>/")
+    run.add_argument("--row", type=int, default=None, help="a new participant's counterbalancing row, by hand "
+                     "(default: the row with the fewest participants, so rows freed by forget are reused)")
     run.add_argument("--video", default="", help="speaker clip (default: the bundled demo clip)")
     run.add_argument("--wav", default="", help="speaker audio (default: the demo clip's)")
     run.add_argument("--no-audio", action="store_true")

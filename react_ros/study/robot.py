@@ -70,7 +70,7 @@ class RobotStudyRunner:
                 raise ValueError(f"{self.state_path}: the study file changed since participant {self.participant} "
                                  f"started; restore it, or record this participant under a new pseudonym")
             return state
-        order = self.study.order(assign_row(self.root, self.participant))
+        order = self.study.order(assign_row(self.root, self.participant, self.study.rows))
         return {"study": self.study.name, "study_sha256": self.study.sha256, "participant": self.participant,
                 "driver": "robot", "order": order, "status": "new", "events": [],
                 "conditions": [{"name": name, "index": i, "status": "pending", "segments": [], "elapsed_s": 0.0,

@@ -123,16 +123,36 @@ def _registry_lock(root: Path):
     return lock
 
 
-def assign_row(root: Path, participant: str) -> int:
-    """The participant's counterbalancing row: kept if known, else the next one."""
+def assign_row(root: Path, participant: str, rows: int = 1, wanted: int | None = None) -> int:
+    """The participant's counterbalancing row: kept if known; else `wanted` (assigned by hand), or the row with
+    the fewest participants now (the lowest of those), so a row freed by `forget` or by a dropout assigned
+    elsewhere is the next one taken and the design stays balanced. rows: the study's row count."""
     with _registry_lock(root):
         path = root / "participants.json"
-        registry = json.loads(path.read_text()) if path.is_file() else {"next_row": 0, "participants": {}}
-        if participant not in registry["participants"]:
-            registry["participants"][participant] = registry["next_row"]
-            registry["next_row"] += 1
-            write_json_atomic(path, registry)
-        return int(registry["participants"][participant])
+        registry = json.loads(path.read_text()) if path.is_file() else {"participants": {}}
+        known = registry["participants"].get(participant)
+        if known is not None:
+            if wanted is not None and int(known) % rows != wanted % rows:
+                raise ValueError(f"participant {participant} already has row {known}; a participant keeps their row "
+                                 f"(forget them first to assign another)")
+            return int(known)
+        if wanted is not None and not 0 <= wanted < rows:
+            raise ValueError(f"row {wanted} does not exist: this study has rows 0..{rows - 1}")
+        used = [int(r) % rows for r in registry["participants"].values()]
+        row = wanted if wanted is not None else min(range(rows), key=lambda r: (used.count(r), r))
+        registry["participants"][participant] = row
+        write_json_atomic(path, registry)
+        return row
+
+
+def row_counts(out: str | Path, study: Study) -> list[int]:
+    """Participants per counterbalancing row now (a balanced design: counts differ by at most one)."""
+    path = study_root(out, study) / "participants.json"
+    rows = json.loads(path.read_text())["participants"].values() if path.is_file() else []
+    counts = [0] * study.rows
+    for row in rows:
+        counts[int(row) % study.rows] += 1
+    return counts
 
 
 def count_frames(paths: list[Path]) -> int:
@@ -235,6 +255,7 @@ class RunOptions:
     flush_interval_s: float = 0.5  # the most a SIGKILL can lose
     backend: str = "torch"
     trace: bool = False  # print one line per recorded frame (used by the crash test)
+    row: int | None = None  # a new participant's counterbalancing row, assigned by hand (None: the emptiest)
 
 
 class StudyRunner:
@@ -296,7 +317,7 @@ class StudyRunner:
                                  f"started (sha256 {state.get('study_sha256', '')[:12]} -> {self.study.sha256[:12]}); "
                                  f"restore it, or record this participant under a new pseudonym")
             return state
-        row = assign_row(self.root, self.participant)
+        row = assign_row(self.root, self.participant, self.study.rows, self.options.row)
         order = self.study.order(row)
         return {"study": self.study.name, "study_sha256": self.study.sha256, "participant": self.participant,
                 "row": row, "order": order, "status": "new",

@@ -90,6 +90,11 @@ class Study:
         rows = latin_square(len(names))
         return [names[i] for i in rows[row % len(rows)]]
 
+    @property
+    def rows(self) -> int:
+        """Counterbalancing rows: participants are spread over them evenly (1 for a fixed order)."""
+        return 1 if self.counterbalance == "fixed" else len(latin_square(len(self.conditions)))
+
     def resolve(self, path: str) -> Path:
         """A path from the study file, relative to the file's folder."""
         p = Path(path)
