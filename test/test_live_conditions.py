@@ -214,10 +214,13 @@ def test_the_operator_console_runs_a_robot_session(tmp_path):
         thread.start()
 
         def state() -> dict:
-            return json.loads(urllib.request.urlopen(console.url + "api/state", timeout=5).read())
+            request = urllib.request.Request(console.base + "api/state", headers={"X-Console-Key": console.key})
+            return json.loads(urllib.request.urlopen(request, timeout=5).read())
 
         def post(command: str) -> dict:
-            request = urllib.request.Request(console.url + "api/control", json.dumps({"command": command}).encode())
+            request = urllib.request.Request(console.base + "api/control", json.dumps({"command": command}).encode(),
+                                             headers={"X-Console-Key": console.key,
+                                                      "Content-Type": "application/json"})
             return json.loads(urllib.request.urlopen(request, timeout=5).read())
 
         deadline = time.monotonic() + 10
@@ -226,7 +229,7 @@ def test_the_operator_console_runs_a_robot_session(tmp_path):
         s = state()
         assert s["condition"] == "mime" and s["active"] == "mime" and s["sources"] == ["mime", "nod", "neutral"]
         assert s["reaction"][schema.index_of("AU12")] == pytest.approx(0.9) and 0 < s["time_left_s"] <= 30
-        assert urllib.request.urlopen(console.url + "api/face.png", timeout=5).status == 200
+        assert urllib.request.urlopen(f"{console.base}api/face.png?key={console.key}", timeout=5).status == 200
         assert post("switch nod")["ok"]
         deadline = time.monotonic() + 5
         while node.params["condition"] != "nod" and time.monotonic() < deadline:

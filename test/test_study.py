@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mcap.reader import make_reader
 
 from react_ros import schema
 from react_ros.recording import read_messages, read_metadata
+from react_ros.recording.recover import has_summary
 from react_ros.study.conditions import (
     ConditionSwitcher,
     GenerativeSource,
@@ -334,14 +336,24 @@ conditions:
     # At most what was written since the last flush is lost (plus the frame being written).
     assert traced - int(flush_s * 30) - 2 <= readable <= traced
     assert len(_reactions(directory / "01_first_seg1.mcap")) == 60
+    assert not has_summary(cut)  # the mcap library's indexed reader cannot open the cut file
 
     resumed = _cli("study", "run", "--study", str(study_file), "--participant", "P07", "--out", str(out))
     assert resumed.returncode == 0, resumed.stderr
+    for path in sorted(directory.glob("*.mcap")):  # recovered before resuming: every summary reads
+        with open(path, "rb") as f:
+            reader = make_reader(f)
+            summary = reader.get_summary()
+            frames = sum(1 for _ in reader.iter_messages(topics=["/react_ros/study/frame"]))
+        assert summary is not None and summary.statistics.message_count > 0, path
+        assert frames == (readable if path == cut else 60 - readable if path.name == "02_second_seg2.mcap" else 60)
     state = json.loads((directory / "state.json").read_text())
     assert [c["segments"] for c in state["conditions"]] == [
         ["01_first_seg1.mcap"], ["02_second_seg1.mcap", "02_second_seg2.mcap"], ["03_third_seg1.mcap"]]
     switches = [(e["current"], e["reason"]) for e in state["events"] if e["type"] == "switch"]
     assert switches == [("first", "schedule"), ("second", "schedule"), ("second", "resume"), ("third", "schedule")]
+    assert [(e["file"], e["messages"] > 0) for e in state["events"] if e["type"] == "recovered"] == [
+        ("02_second_seg1.mcap", True)]
     second = directory / "02_second_seg2.mcap"
     assert int(read_metadata(second)["session"]["first_frame"]) == readable
     frame_numbers = [int(m.message.data[1]) for p in (cut, second)
@@ -352,6 +364,74 @@ conditions:
 
     rows = {r["condition"]: r for r in analyze([directory], tmp_path / "analysis").rows}
     assert [(rows[c]["frames"], rows[c]["segments"]) for c in ("first", "second", "third")] == [(60, 1), (60, 2), (60, 1)]
+
+
+def test_one_run_per_participant(tmp_path):
+    """A second run of a participant who is being run refuses (exit 2, saying so), and so does `forget`; the
+    same pseudonym twice on one command line is refused before anything runs."""
+    study_file = _write_study(tmp_path / "study.yaml", """
+name: busy
+duration_s: 60
+conditions:
+  - {name: mime, kind: mime}
+  - {name: neutral, kind: neutral}
+""")
+    out = tmp_path / "out"
+    twice = _cli("study", "run", "--study", str(study_file), "--participant", "P04", "P04", "--out", str(out))
+    assert twice.returncode == 2 and "P04 is given twice" in twice.stderr and not out.exists()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    first = subprocess.Popen([sys.executable, "-m", "react_ros.cli", "study", "run", "--study", str(study_file),
+                              "--participant", "P04", "--out", str(out), "--real-time", "--trace"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in first.stdout:
+            if line.startswith("frame 0 "):
+                break
+        second = _cli("study", "run", "--study", str(study_file), "--participant", "P04", "--out", str(out))
+        assert second.returncode == 2, second.stderr
+        assert f"participant P04 is being run by another process (pid {first.pid})" in second.stderr
+        erase = _cli("study", "forget", "P04", "--study", str(study_file), "--out", str(out))
+        assert erase.returncode == 2 and "being run by another process" in erase.stderr
+        assert first.poll() is None  # the first run goes on
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(60)
+    state = json.loads((out / "busy" / "P04" / "state.json").read_text())
+    assert [e["type"] for e in state["events"]].count("switch") == 1  # one run recorded, not two
+
+
+def _features(n: int = 10):
+    from react_ros.study.speaker import ClipFeatures
+
+    attributes = np.repeat(schema.neutral_frame()[None], n, 0)
+    return ClipFeatures(attributes, np.ones(n, bool), np.zeros((n, 8), np.float32), np.ones(n, bool),
+                        np.zeros((n, 8, 8, 3), np.uint8), np.zeros(16000, np.float32), 16000)
+
+
+def test_a_row_freed_by_forget_is_reused_and_rows_can_be_assigned_by_hand(tmp_path):
+    from react_ros.study.runner import RunOptions, StudyRunner, forget, row_counts
+
+    study = study_from_dict({"name": "rows", "duration_s": 1, "conditions": [
+        {"name": n, "kind": "neutral"} for n in ("a", "b", "c", "d")]})
+    out = tmp_path / "out"
+
+    def row(participant: str, wanted: int | None = None) -> int:
+        runner = StudyRunner(study, participant, out, _features(), options=RunOptions(row=wanted))
+        assert runner.order == study.order(runner.state["row"])
+        runner.release()
+        return runner.state["row"]
+
+    assert [row(p) for p in ("P01", "P02", "P03", "P04")] == [0, 1, 2, 3]
+    forget(out, "rows", "P02")
+    assert row_counts(out, study) == [1, 0, 1, 1]
+    assert row("P05") == 1 and row_counts(out, study) == [1, 1, 1, 1]  # the freed row, not row 0 again
+    assert row("P06") == 0
+    assert row("P07", wanted=3) == 3 and row_counts(out, study) == [2, 1, 1, 2]
+    assert row("P08") == 1  # the emptiest again
+    with pytest.raises(ValueError, match="already has row 3"):
+        row("P07", wanted=2)
+    with pytest.raises(ValueError, match="rows 0..3"):
+        row("P09", wanted=4)
 
 
 def test_every_condition_goes_through_the_same_motion_limits(tmp_path, clip):
@@ -433,9 +513,12 @@ conditions:
     worker.join(30)
     assert "aborted in condition 'mime'" in outcome["aborted"]
     first = out / "control" / "P05" / "01_mime_seg1.mcap"
-    events = [json.loads(m.message.data)["type"] for m in read_messages(first, topics=["/react_ros/study/events"])]
-    assert events == ["switch", "pause", "resume", "switch", "abort"]
-    switch = [json.loads(m.message.data) for m in read_messages(first, topics=["/react_ros/study/events"])][3]
+    recorded = [json.loads(m.message.data) for m in read_messages(first, topics=["/react_ros/study/events"])]
+    controls = [(e["command"], e["by"]) for e in recorded if e["type"] == "control"]  # each command, who sent it
+    assert controls == [(c, "control file") for c in ("pause", "resume", "neutral", "abort")]
+    recorded = [e for e in recorded if e["type"] != "control"]
+    assert [e["type"] for e in recorded] == ["switch", "pause", "resume", "switch", "abort"]
+    switch = recorded[3]
     assert (switch["current"], switch["reason"]) == (HOLD_NEUTRAL, "operator")
     reactions = [np.array(m.message.data) for m in _reactions(first)]
     assert all(np.allclose(r, schema.neutral_frame()) for r in reactions[switch["frame"]:])
@@ -482,13 +565,18 @@ def _live_runner(tmp_path, clip, text=CONSOLE_STUDY):
     return runner, worker, outcome
 
 
-def _http(url: str, command: str | None = None):
+def _http(url: str, command: str | None = None, key: str | None = None, headers: dict | None = None):
+    """GET (or POST a JSON command to) the console, presenting `key` as the page does."""
     import urllib.error
     import urllib.request
 
     data = None if command is None else json.dumps({"command": command}).encode()
+    sent = {"X-Console-Key": key} if key else {}
+    if command is not None:
+        sent["Content-Type"] = "application/json"
+    sent.update(headers or {})
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=sent), timeout=10) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -507,17 +595,17 @@ def test_console_shows_live_values_and_its_commands_apply_at_the_next_frame(tmp_
             status, page = _http(console.url)
             assert status == 200 and b"operator console" in page
             _wait(lambda: runner.live.get("frame", -1) >= 3, "frames")
-            first = json.loads(_http(console.url + "api/state")[1])
+            first = json.loads(_http(console.base + "api/state", key=console.key)[1])
             _wait(lambda: runner.live["frame"] > first["frame"], "the next frame")
-            second = json.loads(_http(console.url + "api/state")[1])
+            second = json.loads(_http(console.base + "api/state", key=console.key)[1])
             assert second["frame"] > first["frame"] and len(second["reaction"]) == 25
             assert (second["condition"], second["active"], second["participant"]) == ("mime", "mime", "P09")
             assert 0 < second["time_left_s"] < 20 and second["face_present"] is True
-            assert _http(console.url + "api/face.png")[1][:4] == b"\x89PNG"
-            assert _http(console.url + "api/camera.png")[0] == 403  # features-only study: no camera image
-            assert _http(console.url + "api/control", "switch nobody")[0] == 400
+            assert _http(console.base + "api/face.png", key=console.key)[1][:4] == b"\x89PNG"
+            assert _http(console.base + "api/camera.png", key=console.key)[0] == 403  # features-only study: no camera image
+            assert _http(console.base + "api/control", "switch nobody", key=console.key)[0] == 400
 
-            status, body = _http(console.url + "api/control", "switch nod")
+            status, body = _http(console.base + "api/control", "switch nod", key=console.key)
             assert status == 200
             clicked_at = json.loads(body)["frame"]
             _wait(lambda: runner.switcher.active == "nod", "switch")
@@ -525,13 +613,57 @@ def test_console_shows_live_values_and_its_commands_apply_at_the_next_frame(tmp_
             # Within one frame period: at most the frame in progress is still made by the old source.
             assert clicked_at <= event["frame"] <= clicked_at + 1 and event["reason"] == "operator"
 
-            assert _http(console.url + "api/control", "pause")[0] == 200
+            assert _http(console.base + "api/control", "pause", key=console.key)[0] == 200
             _wait(lambda: runner.live["status"] == "paused", "pause")
-            assert json.loads(_http(console.url + "api/state")[1])["status"] == "paused"
+            assert json.loads(_http(console.base + "api/state", key=console.key)[1])["status"] == "paused"
         finally:
             runner.command("abort")
             worker.join(30)
     assert "aborted" in outcome
+
+
+def test_console_refuses_requests_without_its_key_from_other_sites_or_hosts(tmp_path, clip, capsys):
+    """Every refused request changes nothing; the console's own JSON request with its key switches, and the
+    control event names the console that sent it. Beyond localhost needs allow_remote (and warns); a port
+    in use is a ConsoleError that names it."""
+    from react_ros.study.console import ConsoleError, OperatorConsole
+
+    runner, worker, outcome = _live_runner(tmp_path, clip)
+    with OperatorConsole(runner) as console:
+        try:
+            _wait(lambda: runner.live.get("frame", -1) >= 2, "frames")
+            host = f"127.0.0.1:{console.port}"
+            assert _http(console.base)[0] == 403  # the page needs the key in its URL
+            assert _http(console.base + "?key=wrong")[0] == 403
+            assert _http(console.base + "api/state")[0] == 403
+            assert _http(console.url)[0] == 200
+            control = console.base + "api/control"
+            refused = [
+                _http(control, "switch nod"),  # no key
+                _http(control, "switch nod", key="guess"),
+                _http(control, "switch nod", key=console.key, headers={"Content-Type": "text/plain"}),  # a form
+                _http(control, "switch nod", key=console.key, headers={"Origin": "http://evil.example"}),
+                _http(control, "switch nod", key=console.key, headers={"Host": f"evil.example:{console.port}"}),
+            ]
+            assert [status for status, _ in refused] == [403] * 5, refused
+            time.sleep(0.2)
+            assert runner.switcher.active == "mime" and not [e for e in runner.state["events"]
+                                                             if e["type"] == "control"]
+            status, _ = _http(control, "switch nod", key=console.key,
+                              headers={"Origin": f"http://{host}", "X-Console-Client": "desk1"})
+            assert status == 200
+            _wait(lambda: runner.switcher.active == "nod", "switch")
+            sent = [e for e in runner.state["events"] if e["type"] == "control"]
+            assert [(e["command"], e["by"]) for e in sent] == [("switch nod", "console desk1 at 127.0.0.1")]
+            with pytest.raises(ConsoleError, match=f"port {console.port} on 127.0.0.1 is in use"):
+                OperatorConsole(runner, "127.0.0.1", console.port)
+        finally:
+            runner.command("abort")
+            worker.join(30)
+    with pytest.raises(ConsoleError, match="--console-remote"):
+        OperatorConsole(runner, "0.0.0.0", 0)
+    OperatorConsole(runner, "0.0.0.0", 0, allow_remote=True).server.server_close()
+    assert "WARNING: the operator console listens on 0.0.0.0" in capsys.readouterr().err
 
 
 def _chromium() -> str | None:
@@ -545,8 +677,45 @@ def _chromium() -> str | None:
     return None
 
 
+ATTACK = """<!doctype html><html><body><form id="f" method="POST" enctype="text/plain" target="sink">
+<input name='{"command":"switch nod","x":"' value='"}'></form><iframe name="sink"></iframe><script>
+async function attack(base) {
+  const body = JSON.stringify({command: 'switch nod'});
+  const tries = [
+    fetch(base + 'api/control', {method: 'POST', mode: 'no-cors', body}),
+    fetch(base + 'api/control', {method: 'POST', body, headers: {'Content-Type': 'application/json',
+                                                                 'X-Console-Key': 'guess'}}),
+    fetch(base + 'api/state').then(r => r.text()),
+  ];
+  const results = await Promise.allSettled(tries);
+  const form = document.getElementById('f'); form.action = base + 'api/control'; form.submit();
+  return results.map(r => r.status + ':' + (r.status === 'fulfilled' ? String(r.value).slice(0, 40) : ''));
+}
+</script></body></html>"""
+
+
+def _serve(page: str):
+    """Another site: a page on another origin of the operator's browser."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page.encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def test_console_in_headless_chromium(tmp_path, clip):
-    """The page loads in a real browser, shows live values, and its buttons change the robot's condition."""
+    """The page loads in a real browser, shows live values, and its buttons change the robot's condition; a
+    page of another site open in the same browser cannot change anything nor read the session."""
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
     browser_path = _chromium()
     if browser_path is None:
@@ -554,9 +723,17 @@ def test_console_in_headless_chromium(tmp_path, clip):
     from react_ros.study.console import OperatorConsole
 
     runner, worker, outcome = _live_runner(tmp_path, clip)
+    evil = _serve(ATTACK)
     try:
         with OperatorConsole(runner) as console, playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+            other = browser.new_page()
+            other.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+            results = other.evaluate(f"attack('{console.base}')")
+            assert not [r for r in results if "P09" in r or "mime" in r], results  # nothing of the session read
+            time.sleep(1.0)  # the form post has landed (refused)
+            assert runner.switcher.active == "mime" and not [e for e in runner.state["events"]
+                                                             if e["type"] == "control"]
             page = browser.new_page()
             page.goto(console.url)
             page.wait_for_function("Number(document.getElementById('frame').textContent) >= 3", timeout=30000)
@@ -572,12 +749,15 @@ def test_console_in_headless_chromium(tmp_path, clip):
             event = _switch_event(runner, "nod")
             after_click = runner.switcher.frames
             assert before <= event["frame"] <= after_click and event["reason"] == "operator"
+            sent = [e for e in runner.state["events"] if e["type"] == "control"]
+            assert sent[0]["command"] == "switch nod" and sent[0]["by"].startswith("console ")
             page.click("#neutral")
             page.wait_for_function("document.getElementById('active').textContent === 'hold_neutral'", timeout=30000)
             page.click("#stop")
             worker.join(30)
             browser.close()
     finally:
+        evil.shutdown()
         if worker.is_alive():
             runner.command("abort")
             worker.join(30)

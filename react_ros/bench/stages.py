@@ -87,13 +87,11 @@ def scene_front_ends(estimator_fn, budget_s: float = 0.5, frames: int = 60, thre
     out): haar (Haar cascade + the estimator, `crop_mode` haar) and mesh (BlazeFace + FaceMesh + geometry,
     detection every 3rd frame). The issue-14 target is mesh <= 8 ms median on one core."""
     from react_ros.perceive.frontends import build_frontend
-    from react_ros.perception.face_crop import FaceCropper
-    from react_ros.perception.frontend import SpeakerFrontEnd
 
     images = scene_inputs(frames)
     fronts = {"mesh": build_frontend("mesh", threads=threads)}
     if estimator_fn is not None:
-        fronts = {"haar": SpeakerFrontEnd(FaceCropper("haar"), estimator_fn), **fronts}
+        fronts = {"haar": build_frontend("haar", crop_mode="haar", estimator_fn=estimator_fn), **fronts}
     out = {}
     for name, front in fronts.items():
         state = {"i": 0, "present": 0, "n": 0}

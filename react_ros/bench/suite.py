@@ -67,7 +67,7 @@ def backend_job(name: str, models: dict[int, BenchModel], plan: BenchPlan) -> di
         session_frames,
         window_latency,
     )
-    from react_ros.model.card import ModelCard
+    from react_ros.model.card import ModelCard, run_setting
     from react_ros.model.generator import SamplingConfig
 
     started = time.perf_counter()
@@ -90,7 +90,8 @@ def backend_job(name: str, models: dict[int, BenchModel], plan: BenchPlan) -> di
                 result["scene_front_end"] = scene_front_ends(estimator_fn, plan.budget_s, threads=plan.threads)
                 if trained == "mesh":  # RTF + front end counts what the robot runs: the mesh on a camera frame
                     front_total = result["scene_front_end"]["mesh"]["median_ms"]
-                sampling = SamplingConfig(sampler=plan.sampler, steps=plan.default_steps)
+                sampling = run_setting(model.model_dir, "auto", {"sampler": plan.sampler,  # the robot's setting
+                                                                 "steps": plan.default_steps}).sampling
                 result["session_frame"] = session_frames(graphs, estimator_fn, sampling, plan.budget_s, trained)
         for samples in (plan.samples if window in plan.windows else ()):
             result["graphs"][f"w{window}_k{samples}"] = dict(graph_stages(graphs, samples, plan.budget_s),

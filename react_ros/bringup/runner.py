@@ -176,7 +176,8 @@ def run_clip(video: str | Path | int, wav: str | Path | None, out: str | Path, c
                 print(f"{video}: {file_rate:.3f} fps, played at {camera.rate:.3f} fps (frames repeated or skipped "
                       "by their time)", flush=True)
         if fast:
-            _play_fast(camera, microphone, total, published, collected)
+            _play_fast(camera, microphone, total, published, collected,
+                       lambda: reaction.session.counters["audio_chunks"])
         else:
             _wait_real_time(camera, microphone, total, collected, progress)
         time.sleep(0.3)
@@ -226,17 +227,25 @@ def _spin(executor, spinning: threading.Event) -> None:
                 return
 
 
-def _play_fast(camera, microphone, total: int, published: threading.Event, collected: list) -> None:
-    """Publish frame k's audio (up to the frame's end) then frame k; wait for its command (<= 1 s)."""
+def _play_fast(camera, microphone, total: int, published: threading.Event, collected: list,
+               audio_received=None) -> None:
+    """Publish frame k's audio (up to the frame's end) then frame k; wait for its command (<= 1 s).
+    audio_received() -> chunks the reaction node has taken: the frame waits for its audio (<= 1 s), since the
+    two topics are separate subscriptions whose callbacks may run in either order, and a frame handled
+    before its audio pairs with older audio (the run would not be reproducible)."""
     fps = camera.rate
     origin = time.time()
+    sent = 0
     for k in range(total):
         frame = camera.read()
         if frame is None:
             break
         if microphone is not None:
             end = int(math.ceil((k + 1) * microphone.sample_rate / fps))
-            microphone.publish_until(end, origin)
+            sent += microphone.publish_until(end, origin)
+            deadline = time.monotonic() + 1.0
+            while audio_received is not None and audio_received() < sent and time.monotonic() < deadline:
+                time.sleep(0.0005)
         published.clear()
         before = len(collected)
         camera.publish_frame(frame, stamp=origin + k / fps)

@@ -165,7 +165,7 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     from react_ros.evaluation.report import write_report
     from react_ros.evaluation.speakers import speaker_source
-    from react_ros.online.pipeline import resolve_face_frontend
+    from react_ros.model.card import resolve_face_frontend
 
     started = time.perf_counter()
     tests = test_ground_truths(args.data, args.split, directions=args.directions)

@@ -104,20 +104,14 @@ def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests
     delay fitted on the training split (`fit_mimicry_delays`), `samples` identical copies per input."""
     from react_ros.behaviours.mimicry import DelayedMimicry
     from react_ros.online import PipelineConfig, ReactionPipeline
-    from react_ros.perception.face_crop import FaceCropper
-    from react_ros.perception.frontend import SpeakerFrontEnd
+    from react_ros.perceive.frontends import build_frontend
 
     delays = fit_mimicry_delays(root, [t.direction for t in tests])
     direction = {t.id: t.direction.value for t in tests}
     config = PipelineConfig(samples=samples)
 
     def pipeline_for(clip_id: str) -> ReactionPipeline:
-        if face_frontend == "mesh":
-            from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd
-
-            front_end = MeshSpeakerFrontEnd()
-        else:
-            front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
+        front_end = build_frontend(face_frontend, crop_mode=config.crop_mode, estimator_fn=estimator_fn)
         return ReactionPipeline(front_end, DelayedMimicry(delays[direction[clip_id]], samples), config)
 
     return session_predictions(pipeline_for, root, split, [t.id for t in tests], progress=progress)

@@ -7,6 +7,11 @@ learn how to sample. `sampling_setting(card, *overrides)` merges, in this order,
 file's, node parameters and command-line options (later wins; a None value means "not given") into the
 `SamplingConfig` every backend runs. `ModelCard.with_sampling(...).write(dir)` is the one writer: it saves
 every SamplingConfig field, so what was tuned is what is run.
+
+`run_setting(card, face_frontend, *overrides)` is the one resolver from a card to everything that runs its
+model: the sampling setting, the speaker front end (the one it was trained on for "auto"), what its speaker
+condition was trained on and its directions. The reaction node, `react-ros run` (through the node), `eval`,
+`bench` and `study run` all take what they run from it, so a study's "model" condition is the benchmarked robot.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from react_ros.model.files import CARD_FILE, default_model_dir
 from react_ros.model.generator import SamplingConfig
 
 SAMPLING_FIELDS = tuple(f.name for f in fields(SamplingConfig))
+FACE_FRONTENDS = ("haar", "mesh")
 
 
 @dataclass(frozen=True)
@@ -101,3 +107,44 @@ def sampling_setting(card: ModelCard | None = None, *overrides: Mapping[str, obj
 def given_settings(options) -> dict[str, object]:
     """The sampling settings an argparse namespace (or any object) carries as attributes; None = not given."""
     return {key: getattr(options, key) for key in SAMPLING_FIELDS if hasattr(options, key)}
+
+
+def resolve_face_frontend(requested: str, trained_on: str | None) -> str:
+    """The front end to run: `requested` (haar | mesh), or for "auto" the one the model was trained on (its card's
+    face_frontend; a caller without it must name the front end: a wrong guess feeds the model other values)."""
+    if requested == "auto" and trained_on is None:
+        raise ValueError("face_frontend 'auto' runs the front end the model was trained on: pass the model card's "
+                         "face_frontend, or name haar or mesh")
+    frontend = trained_on if requested == "auto" else requested
+    if frontend not in FACE_FRONTENDS:
+        raise ValueError(f"face_frontend must be auto, haar or mesh, got {requested!r}"
+                         + (f" (the model card says {trained_on!r})" if requested == "auto" else ""))
+    return frontend
+
+
+@dataclass(frozen=True)
+class RunSetting:
+    """Everything a model card decides about running its model, after the caller's overrides."""
+
+    sampling: SamplingConfig  # the card's tuned setting, then the overrides
+    face_frontend: str  # the speaker front end to run: haar | mesh
+    trained_face_frontend: str  # the one the card says the model was trained on
+    speaker_attributes: str  # labels | perceived: what offline generation must feed the speaker condition
+    directions: str  # the directions the model was trained on
+
+    def info(self) -> dict:
+        """Flat values for recordings' metadata and reports."""
+        return {**asdict(self.sampling), "face_frontend": self.face_frontend,
+                "trained_face_frontend": self.trained_face_frontend, "speaker_attributes": self.speaker_attributes,
+                "directions": self.directions}
+
+
+def run_setting(card: ModelCard | str | Path | None = None, face_frontend: str | None = "auto",
+                *sampling_overrides: Mapping[str, object] | None) -> RunSetting:
+    """What runs a model: `card` (a ModelCard, a bundle directory, or None for the shipped demo model),
+    `face_frontend` auto (the card's) | haar | mesh (None = auto), sampling overrides as in `sampling_setting`."""
+    if not isinstance(card, ModelCard):
+        card = ModelCard.read(card)
+    return RunSetting(sampling_setting(card, *sampling_overrides),
+                      resolve_face_frontend(face_frontend or "auto", card.face_frontend), card.face_frontend,
+                      card.speaker_attributes, card.directions)

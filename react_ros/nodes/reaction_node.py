@@ -107,7 +107,7 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
     # ------------------------------------------------------------------------------------- lifecycle
 
     def on_configure(self, state=None):
-        from react_ros.model.card import ModelCard, sampling_setting
+        from react_ros.model.card import run_setting
         from react_ros.online import ReactionSession
         from react_ros.runtime import load_graphs
 
@@ -120,8 +120,8 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
             if loaded.info.get("fallback_reason"):
                 self.get_logger().warning(f"backend {self.param('backend')!r} cannot load "
                                           f"({loaded.info['fallback_reason']}); running on {loaded.info['backend']}")
-            card = ModelCard.read(loaded.info.get("model_dir"))
-            sampling = sampling_setting(card, sampling_overrides(self.param))
+            sampling = run_setting(loaded.info.get("model_dir"), str(self.param("face_frontend")),  # the one resolver
+                                   sampling_overrides(self.param)).sampling
             self.session = ReactionSession.from_loaded(loaded, sampling, session_config(self.param))
             self._attach_conditions(loaded.graphs)
         except Exception as error:  # noqa: BLE001

@@ -106,7 +106,7 @@ def run_study(args) -> int:
             print(f"study {study.name} on {args.ros}: participant {participant} (order {', '.join(runner.order)}) "
                   f"-> {runner.dir}", flush=True)
             state = run_participant(runner, f"study {study.name}: participant {participant}",
-                                    (args.console_host, args.console_port) if args.console else None)
+                                    (args.console_host, args.console_port, args.console_remote) if args.console else None)
             if state is None:
                 return 3
             for entry in state["conditions"]:

@@ -39,28 +39,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from react_ros import schema
+from react_ros.model.card import FACE_FRONTENDS, resolve_face_frontend  # noqa: F401 (callers import them here)
 from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
+from react_ros.perceive.frontends import build_frontend
 from react_ros.perception.audio_features import SILENCE_FEATURE
-from react_ros.perception.face_crop import FaceCropper, to_gray_uint8
+from react_ros.perception.face_crop import to_gray_uint8
 from react_ros.perception.frontend import SpeakerFrontEnd
 
 __all__ = ["PipelineConfig", "ReactionOutput", "ReactionPipeline", "PipelineStats"]
-
-
-FACE_FRONTENDS = ("haar", "mesh")
-
-
-def resolve_face_frontend(requested: str, trained_on: str | None) -> str:
-    """The front end to run: `requested` (haar | mesh), or for "auto" the one the model was trained on (its card's
-    face_frontend; a caller without it must name the front end: a wrong guess feeds the model other values)."""
-    if requested == "auto" and trained_on is None:
-        raise ValueError("face_frontend 'auto' runs the front end the model was trained on: pass the model card's "
-                         "face_frontend, or name haar or mesh")
-    frontend = trained_on if requested == "auto" else requested
-    if frontend not in FACE_FRONTENDS:
-        raise ValueError(f"face_frontend must be auto, haar or mesh, got {requested!r}"
-                         + (f" (the model card says {trained_on!r})" if requested == "auto" else ""))
-    return frontend
 
 
 @dataclass(frozen=True)
@@ -138,14 +124,9 @@ class ReactionPipeline:
         end's; the mesh front end needs none). `trained_frontend`: the model card's face_frontend, what "auto"
         runs."""
         frontend = resolve_face_frontend(config.face_frontend, trained_frontend)
-        if frontend == "mesh":
-            from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415 (loads LiteRT)
-
-            front_end = MeshSpeakerFrontEnd()
-        else:
-            if estimator_fn is None:
-                raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
-            front_end = SpeakerFrontEnd(FaceCropper(config.crop_mode), estimator_fn)
+        if frontend == "haar" and estimator_fn is None:
+            raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
+        front_end = build_frontend(frontend, crop_mode=config.crop_mode, estimator_fn=estimator_fn)
         generator = OnlineGenerator(WindowGenerator(graphs, sampling), config.samples)
         return cls(front_end, generator, replace(config, face_frontend=frontend))
 

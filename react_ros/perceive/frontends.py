@@ -5,21 +5,22 @@
 - "mesh": BlazeFace + FaceMesh + landmark geometry (react_ros.perception.mesh_frontend), for real cameras;
   no estimator, adds a per-value "measured" mask and voice features; full_range=True finds smaller, further
   faces (group scenes) at about 2-3x the detector cost.
-Both return an object with SpeakerFrontEnd's call shape.
+Both return an object with SpeakerFrontEnd's call shape. Every runner builds its front end here (the online
+pipeline, eval, bench, study), from the name `model.card.run_setting` resolved.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from react_ros.model.card import FACE_FRONTENDS
 from react_ros.perception.frontend import SpeakerFrontEnd
 
 __all__ = ["FACE_FRONTENDS", "build_frontend"]
 
-FACE_FRONTENDS = ("haar", "mesh")
-
 
 def build_frontend(face_frontend: str = "haar", estimator: str | Path | None = None, crop_mode: str = "haar",
-                   threads: int = 1, full_range: bool = False) -> SpeakerFrontEnd:
+                   threads: int = 1, full_range: bool = False, estimator_fn=None) -> SpeakerFrontEnd:
+    """`estimator_fn`: a loaded estimator (runtime.load_graphs(...).estimator_fn) instead of the file `estimator`."""
     if face_frontend == "mesh":
         from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
 
@@ -30,6 +31,8 @@ def build_frontend(face_frontend: str = "haar", estimator: str | Path | None = N
         from react_ros.perception.face_crop import FaceCropper  # noqa: PLC0415
         from react_ros.perception.frontend import torch_estimator_fn  # noqa: PLC0415
 
+        if estimator_fn is not None:
+            return SpeakerFrontEnd(FaceCropper(crop_mode), estimator_fn)
         if estimator is None:
             from importlib import resources  # noqa: PLC0415
 

@@ -10,28 +10,31 @@ def _run(args: argparse.Namespace) -> int:
     from react_ros.data.democlip import default_clip
     from react_ros.runtime import load_graphs
     from react_ros.study.console import run_participant
-    from react_ros.study.runner import RunOptions, StudyRunner, load_clip
-    from react_ros.study.studyfile import check_pseudonym, load_study
+    from react_ros.study.runner import ClipInput, RunOptions, StudyRunner, check_not_running, model_session
+    from react_ros.study.studyfile import check_participants, load_study
 
     study = load_study(args.study)
-    for participant in args.participant:
-        check_pseudonym(participant)
+    check_participants(args.participant)
+    check_not_running(args.out, study, args.participant)
     if args.ros:  # the running robot's reaction node instead of the clip (wired by react_ros/cli.py)
         return args.ros_study(args)
     video, wav = default_clip()
     video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
-    clip = load_clip(video, wav, loaded.estimator_fn,
-                     max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions))
-    needs_model = any(c.kind == "generative" for c in study.conditions)
+    clip = ClipInput(video, wav, max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions),
+                     fps=study.fps)
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
     if args.console and not args.real_time:
         print("note: --console without --real-time: the offline clip runs as fast as it can", file=sys.stderr)
+    if args.row is not None and len(args.participant) != 1:
+        raise ValueError("--row assigns one participant's counterbalancing row: give one --participant")
     options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
-                         trace=args.trace)
+                         trace=args.trace, row=args.row)
     for participant in args.participant:  # one after the other (a scripted study, or a session of several)
-        runner = StudyRunner(study, participant, args.out, clip, loaded.graphs if needs_model else None, options,
-                             {**info, "clip": str(video)})
+        session = model_session(loaded, study, args.face_frontend)
+        runner = StudyRunner(study, participant, args.out, clip, loaded.graphs, options,
+                             {**info, **session.summary()["sampling"], "face_frontend": session.info["face_frontend"],
+                              "clip": str(video)}, session=session)
         print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
               flush=True)
         stream = None
@@ -42,7 +45,8 @@ def _run(args: argparse.Namespace) -> int:
             runner.frame_listeners.append(stream.publish)
             print(f"foxglove: {stream.url} (layout: config/foxglove/react_ros_layout.json)", flush=True)
         state = run_participant(runner, f"study {study.name}: participant {participant}",
-                                (args.console_host, args.console_port) if args.console else None, stream)
+                                (args.console_host, args.console_port, args.console_remote) if args.console else None,
+                                stream)
         if state is None:
             return 3
         for entry in state["conditions"]:
@@ -74,6 +78,14 @@ def _forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recover(args: argparse.Namespace) -> int:
+    from react_ros.recording.recover import recover_all
+
+    for result in recover_all(args.paths):
+        print(result)
+    return 0
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from react_ros.study.analysis import analyze
 
@@ -91,17 +103,23 @@ def add_commands(commands) -> None:
     run.add_argument("--participant", required=True, nargs="+", help="pseudonyms such as P01 (never names); "
                      "several run one after the other")
     run.add_argument("--out", default="out/studies", help="recordings go to OUT/<study name>/<participant>/")
+    run.add_argument("--row", type=int, default=None, help="a new participant's counterbalancing row, by hand "
+                     "(default: the row with the fewest participants, so rows freed by forget are reused)")
     run.add_argument("--video", default="", help="speaker clip (default: the bundled demo clip)")
     run.add_argument("--wav", default="", help="speaker audio (default: the demo clip's)")
     run.add_argument("--no-audio", action="store_true")
     run.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
     run.add_argument("--model", default="", help="model directory (default: the shipped demo model)")
     run.add_argument("--threads", type=int, default=1)
+    run.add_argument("--face-frontend", default="auto", choices=("auto", "haar", "mesh"),
+                     help="speaker front end (auto: the one the model card says it was trained on)")
     run.add_argument("--real-time", action="store_true", help="pace frames at the study's fps, as live")
     run.add_argument("--flush-interval", type=float, default=0.5, help="seconds; the most a crash can lose")
     run.add_argument("--console", action="store_true", help="serve the operator console (a web page) while running")
     run.add_argument("--console-host", default="127.0.0.1")
     run.add_argument("--console-port", type=int, default=8765)
+    run.add_argument("--console-remote", action="store_true", help="allow --console-host beyond localhost (the "
+                     "robot can then be driven from that network by whoever has the printed URL and key)")
     run.add_argument("--foxglove", type=int, default=0, metavar="PORT", help="stream live to the Foxglove app on "
                      "this port (ws://CONSOLE_HOST:PORT; needs the foxglove extra)")
     run.add_argument("--ros", default="", metavar="NODE", help="drive the running reaction node (e.g. "
@@ -121,6 +139,11 @@ def add_commands(commands) -> None:
     erase.add_argument("--study", required=True)
     erase.add_argument("--out", default="out/studies")
     erase.set_defaults(func=_forget)
+
+    recover = sub.add_parser("recover", help="rebuild the summary of MCAP recordings cut short (SIGKILL, power cut) "
+                             "so that the mcap library, ros2 bag and Foxglove open them (study run does it itself)")
+    recover.add_argument("paths", nargs="+", help="MCAP files or folders (searched recursively)")
+    recover.set_defaults(func=_recover)
 
     analyze = commands.add_parser("analyze", help="per participant and condition: how the robot's reactions relate "
                                                   "to the participant (Markdown report, plots, CSV table)")

@@ -5,30 +5,73 @@ the robot's face, the reaction's attribute bars, the current condition and time 
 participant's face/audio presence, and has buttons to switch condition, hold neutral, pause, resume and
 stop. Served by the standard library's HTTP server from a background thread (no extra dependency):
 
-    GET  /                 the page (polls /api/state ten times a second)
+    GET  /?key=KEY         the page (polls /api/state ten times a second)
     GET  /api/state        the runner's live values (JSON)
     GET  /api/face.png     the robot's face, rendered from the current reaction
     GET  /api/camera.png   the participant's current camera frame (403 when the study records features only)
     POST /api/control      {"command": "switch NAME" | "neutral" | "pause" | "resume" | "abort"}
 
 Commands go to StudyRunner.command and take effect before the next frame (a switch: at the next frame).
-Bound to 127.0.0.1 by default: the page controls a session with a participant, so it is not exposed to
-the network unless `host` says so.
+
+Safety (the page drives a robot in front of a participant, and any web page the operator's browser opens can
+send requests to localhost):
+- a per-session secret KEY (printed with the URL, carried in the page's URL) must come with every request:
+  the `X-Console-Key` header (the page's fetches), or `key=` in the query for GETs (images);
+- the Host header must name this server (a DNS-rebinding page has another host name), and an Origin, when
+  sent, must be this server's own;
+- control requests must be JSON (`Content-Type: application/json`), which a cross-origin page can only send
+  after a CORS preflight this server never grants;
+- every control is logged with the console that sent it (`X-Console-Client`, a random id per page load, and
+  the address);
+- bound to 127.0.0.1 by default; another address needs `allow_remote=True` (`--console-remote`) and warns;
+  a port in use is a `ConsoleError` naming it.
 """
 from __future__ import annotations
 
+import errno
+import hmac
+import ipaddress
 import json
+import secrets
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from react_ros import schema
 
-__all__ = ["OperatorConsole", "PAGE"]
+__all__ = ["ConsoleError", "OperatorConsole", "PAGE", "is_loopback"]
+
+KEY_HEADER = "X-Console-Key"
+CLIENT_HEADER = "X-Console-Client"
+
+
+class ConsoleError(ValueError):
+    """The console cannot serve (an address that needs allow_remote, a port in use)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class OperatorConsole:
-    def __init__(self, runner, host: str = "127.0.0.1", port: int = 0, face_style: str = "cartoon") -> None:
+    def __init__(self, runner, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False,
+                 key: str | None = None, face_style: str = "cartoon") -> None:
+        """key: the session's secret (a fresh random one by default); allow_remote: bind beyond localhost."""
+        if not is_loopback(host):
+            if not allow_remote:
+                raise ConsoleError(f"the console would listen on {host}, beyond this computer: anyone on that "
+                                   f"network who gets the key could drive the robot; pass --console-remote "
+                                   f"(allow_remote=True) to mean it")
+            print(f"WARNING: the operator console listens on {host} (beyond localhost): keep its URL and key to "
+                  f"yourself, and use it only on a trusted network", file=sys.stderr, flush=True)
+        self.key = key or secrets.token_urlsafe(18)
         self.runner = runner
         self._renderer = None
         self.face_style = face_style  # cartoon | human: the face the console draws (online/face_style.py)
@@ -45,14 +88,29 @@ class OperatorConsole:
             def do_POST(self) -> None:  # noqa: N802
                 console._post(self)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self.server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConsoleError(f"port {port} on {host} is in use (another console or program): pick another "
+                                   f"with --console-port, or 0 for any free one") from None
+            raise ConsoleError(f"cannot serve the console on {host}:{port}: {error.strerror or error}") from None
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        bound, self.port = self.server.server_address[:2]
+        # The Host headers that name this server on localhost (a DNS-rebinding page sends its own name); beyond
+        # localhost the machine has names we cannot list, and the key and the Origin check carry the safety.
+        self.hosts = ({f"{name}:{self.port}" for name in (bound, host, "localhost", "127.0.0.1", "[::1]")}
+                      if is_loopback(host) else None)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.server.server_address[0]}:{self.port}/"
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        """The page's address with the session's key: what the operator opens (printed by study run)."""
+        return f"{self.base}?key={self.key}"
 
     def start(self) -> OperatorConsole:
         self._thread.start()
@@ -87,8 +145,28 @@ class OperatorConsole:
     def _json(self, handler, status: int, data: dict) -> None:
         self._send(handler, status, json.dumps(data).encode(), "application/json")
 
+    def _refusal(self, handler, control: bool = False) -> str | None:
+        """Why this request is refused (None: it is allowed)."""
+        host = handler.headers.get("Host", "")
+        if self.hosts is not None and host not in self.hosts:
+            return "wrong Host (only this console's own address is served)"
+        origin = handler.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != host:  # a page of another site
+            return f"requests from {origin} are refused"
+        query = parse_qs(urlsplit(handler.path).query)
+        key = handler.headers.get(KEY_HEADER) or ("" if control else (query.get("key") or [""])[0])
+        if not hmac.compare_digest(key.encode(), self.key.encode()):
+            return "missing or wrong console key: open the URL that study run printed"
+        if control and handler.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            return "control requests must be JSON (Content-Type: application/json)"
+        return None
+
     def _get(self, handler) -> None:
         path = handler.path.split("?", 1)[0]
+        refusal = self._refusal(handler)
+        if refusal is not None:
+            self._json(handler, HTTPStatus.FORBIDDEN, {"error": refusal})
+            return
         try:
             if path == "/":
                 self._send(handler, HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
@@ -110,10 +188,15 @@ class OperatorConsole:
         if handler.path != "/api/control":
             self._json(handler, HTTPStatus.NOT_FOUND, {"error": "POST /api/control only"})
             return
+        refusal = self._refusal(handler, control=True)
+        if refusal is not None:
+            self._json(handler, HTTPStatus.FORBIDDEN, {"error": refusal})
+            return
+        by = f"console {handler.headers.get(CLIENT_HEADER, '?')[:40]} at {handler.client_address[0]}"
         try:
             length = int(handler.headers.get("Content-Length", 0))
             command = json.loads(handler.rfile.read(length) or b"{}").get("command", "")
-            self.runner.command(str(command))
+            self.runner.command(str(command), by=by)
         except (ValueError, AttributeError) as error:
             self._json(handler, HTTPStatus.BAD_REQUEST, {"error": str(error)})
             return
@@ -136,8 +219,7 @@ class OperatorConsole:
     def _camera_png(self) -> bytes:
         import cv2
 
-        clip = self.runner.clip
-        return cv2.imencode(".png", clip.images[int(self.runner.live.get("clip_frame", 0)) % len(clip)])[1].tobytes()
+        return cv2.imencode(".png", self.runner.clip.image(int(self.runner.live.get("clip_frame", 0))))[1].tobytes()
 
 
 PAGE = """<!doctype html>
@@ -169,6 +251,9 @@ latency <span id="latency">-</span> ms, face <span id="face">-</span>, audio <sp
   <div id="message"></div></div>
 </div>
 <script>
+const key = new URLSearchParams(location.search).get('key') || '';
+const client = Math.random().toString(36).slice(2, 10);  // which console sent a command (the log says)
+const headers = {'X-Console-Key': key, 'X-Console-Client': client};
 let built = false;
 function bars(id, names, values) {
   const el = document.getElementById(id);
@@ -176,12 +261,13 @@ function bars(id, names, values) {
     Math.round(80 * Math.min(1, Math.abs(values[i] || 0)))}px"></div></div>`).join('');
 }
 async function send(command) {
-  const r = await fetch('/api/control', {method: 'POST', body: JSON.stringify({command})});
+  const r = await fetch('/api/control', {method: 'POST', body: JSON.stringify({command}),
+                                         headers: {...headers, 'Content-Type': 'application/json'}});
   document.getElementById('message').textContent = JSON.stringify(await r.json());
 }
 async function poll() {
   try {
-    const s = await (await fetch('/api/state')).json();
+    const s = await (await fetch('/api/state', {headers})).json();
     for (const k of ['study', 'participant', 'condition', 'active', 'frame', 'status'])
       document.getElementById(k).textContent = s[k] ?? '-';
     document.getElementById('position').textContent = `${s.position ?? '-'} of ${s.conditions ?? '-'}`;
@@ -197,10 +283,10 @@ async function poll() {
     if (s.reaction) bars('reaction_bars', s.names, s.reaction);
     if (s.speaker) bars('speaker_bars', s.names, s.speaker);
     const t = Date.now();
-    document.getElementById('robot').src = '/api/face.png?t=' + t;
+    document.getElementById('robot').src = `/api/face.png?t=${t}&key=${encodeURIComponent(key)}`;
     const cam = document.getElementById('camera');
     cam.hidden = !s.raw_media; document.getElementById('features_only').hidden = !!s.raw_media;
-    if (s.raw_media) cam.src = '/api/camera.png?t=' + t;
+    if (s.raw_media) cam.src = `/api/camera.png?t=${t}&key=${encodeURIComponent(key)}`;
   } catch (e) { document.getElementById('status').textContent = 'disconnected'; }
 }
 setInterval(poll, 100); poll();
@@ -208,9 +294,10 @@ setInterval(poll, 100); poll();
 """
 
 
-def run_participant(runner, heading: str, console_address: tuple[str, int] | None = None, stream=None) -> dict | None:
+def run_participant(runner, heading: str, console_address: tuple | None = None, stream=None) -> dict | None:
     """Run one participant's session (offline `StudyRunner` or `RobotStudyRunner`) with the operator's page when
-    `console_address` is given: the `study run` loop both command lines share. Returns the final state, or None
+    `console_address` (host, port[, allow_remote]) is given: the `study run` loop both command lines share.
+    Returns the final state, or None
     when the operator or a signal aborted it (said on stdout); the page and `stream` are stopped either way."""
     from react_ros.study.runner import Aborted
 

@@ -23,7 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Protocol
 
-from react_ros.study.runner import COMMANDS, Aborted, assign_row, study_root, write_json_atomic
+from react_ros.study.runner import COMMANDS, Aborted, assign_row, claim_participant, study_root, write_json_atomic
 from react_ros.study.studyfile import Study, check_pseudonym
 
 __all__ = ["RobotLink", "RobotStudyRunner"]
@@ -55,7 +55,7 @@ class RobotStudyRunner:
         self.link = link
         self.poll_s = poll_s
         self.state: dict = {}
-        self._commands: deque[str] = deque()
+        self._commands: deque[tuple[str, str]] = deque()  # (command, who sent it)
         self._signal = None
         self.live: dict = {"status": "starting"}  # what the operator console shows (console.py)
 
@@ -70,7 +70,7 @@ class RobotStudyRunner:
                 raise ValueError(f"{self.state_path}: the study file changed since participant {self.participant} "
                                  f"started; restore it, or record this participant under a new pseudonym")
             return state
-        order = self.study.order(assign_row(self.root, self.participant))
+        order = self.study.order(assign_row(self.root, self.participant, self.study.rows))
         return {"study": self.study.name, "study_sha256": self.study.sha256, "participant": self.participant,
                 "driver": "robot", "order": order, "status": "new", "events": [],
                 "conditions": [{"name": name, "index": i, "status": "pending", "segments": [], "elapsed_s": 0.0,
@@ -91,15 +91,23 @@ class RobotStudyRunner:
         self.state["events"].append({"type": kind, "time_ns": time.time_ns(), **values})
         write_json_atomic(self.state_path, self.state)
 
-    def command(self, text: str) -> None:
-        """An operator command: pause, resume, abort, neutral, switch NAME (applied within `poll_s`)."""
+    def command(self, text: str, by: str = "operator") -> None:
+        """An operator command: pause, resume, abort, neutral, switch NAME (applied within `poll_s`); `by` names
+        who sent it (e.g. which console), logged as a control event."""
         if text.strip().split(" ", 1)[0] not in COMMANDS:
             raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
-        self._commands.append(text.strip())
+        self._commands.append((text.strip(), by))
 
     def run(self) -> dict:
-        """Every condition not done yet, on the robot; returns the state. Raises Aborted when stopped."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Every condition not done yet, on the robot; returns the state. Raises Aborted when stopped,
+        ParticipantBusy when another process runs this participant."""
+        lock = claim_participant(self.dir, self.participant)
+        try:
+            return self._run()
+        finally:
+            lock.close()
+
+    def _run(self) -> dict:
         self.state = self.state or self._load_state()
         known = self.link.conditions()
         missing = [name for name in self.state["order"] if known is not None and name not in known]
@@ -183,7 +191,9 @@ class RobotStudyRunner:
     def _read_commands(self) -> list[str]:
         commands = ["abort"] if self._signal is not None else []
         while self._commands:
-            commands.append(self._commands.popleft())
+            command, by = self._commands.popleft()
+            self._event("control", command=command, by=by)
+            commands.append(command)
         path = self.dir / "control"
         try:
             text = path.read_text()

@@ -27,27 +27,26 @@ that is not done: the frames already recorded in its segments count, and a new s
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from react_ros import schema
 from react_ros.study.conditions import (
-    ConditionSwitcher,
     GenerativeSource,
     MimeSource,
     NeutralSource,
     ReplaySource,
     ScriptedSource,
-    SpeakerFrame,
     SwitchEvent,
 )
+from react_ros.study.speaker import ClipFeatures, ClipInput, LiveInput, load_clip  # noqa: F401 (their old home)
 from react_ros.study.studyfile import ConditionSpec, Study, check_pseudonym
 
 REACTION_TOPIC = "/react_ros/reaction"
@@ -80,16 +79,80 @@ def study_root(out: str | Path, study: Study) -> Path:
     return Path(out) / study.name
 
 
-def assign_row(root: Path, participant: str) -> int:
-    """The participant's counterbalancing row: kept if known, else the next one."""
-    path = root / "participants.json"
-    registry = json.loads(path.read_text()) if path.is_file() else {"next_row": 0, "participants": {}}
-    if participant not in registry["participants"]:
-        registry["participants"][participant] = registry["next_row"]
-        registry["next_row"] += 1
-        root.mkdir(parents=True, exist_ok=True)
+class ParticipantBusy(ValueError):
+    """Another process is running this participant."""
+
+
+def claim_participant(directory: Path, participant: str):
+    """An exclusive lock on the participant's folder for this process (released when the returned file is
+    closed, or by the system when the process dies, even by SIGKILL); ParticipantBusy when another holds it."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = open(directory / "run.lock", "a+")  # noqa: SIM115 (held open: the lock lives as long as the file)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise ParticipantBusy(f"participant {participant} is being run by another process (pid {holder}); one run "
+                              f"per participant: wait for it, or stop it first") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def check_not_running(out: str | Path, study: Study, participants) -> None:
+    """ParticipantBusy at once when another process runs one of them (before loading a model for nothing)."""
+    for participant in participants:
+        directory = study_root(out, study) / check_pseudonym(participant)
+        if (directory / "run.lock").is_file():
+            claim_participant(directory, participant).close()
+
+
+def _registry_lock(root: Path):
+    """The study's registry lock: participants start at the same time without taking the same row."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    lock = open(root / ".participants.lock", "a+")  # noqa: SIM115 (closed by the caller)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
+def assign_row(root: Path, participant: str, rows: int = 1, wanted: int | None = None) -> int:
+    """The participant's counterbalancing row: kept if known; else `wanted` (assigned by hand), or the row with
+    the fewest participants now (the lowest of those), so a row freed by `forget` or by a dropout assigned
+    elsewhere is the next one taken and the design stays balanced. rows: the study's row count."""
+    with _registry_lock(root):
+        path = root / "participants.json"
+        registry = json.loads(path.read_text()) if path.is_file() else {"participants": {}}
+        known = registry["participants"].get(participant)
+        if known is not None:
+            if wanted is not None and int(known) % rows != wanted % rows:
+                raise ValueError(f"participant {participant} already has row {known}; a participant keeps their row "
+                                 f"(forget them first to assign another)")
+            return int(known)
+        if wanted is not None and not 0 <= wanted < rows:
+            raise ValueError(f"row {wanted} does not exist: this study has rows 0..{rows - 1}")
+        used = [int(r) % rows for r in registry["participants"].values()]
+        row = wanted if wanted is not None else min(range(rows), key=lambda r: (used.count(r), r))
+        registry["participants"][participant] = row
         write_json_atomic(path, registry)
-    return int(registry["participants"][participant])
+        return row
+
+
+def row_counts(out: str | Path, study: Study) -> list[int]:
+    """Participants per counterbalancing row now (a balanced design: counts differ by at most one)."""
+    path = study_root(out, study) / "participants.json"
+    rows = json.loads(path.read_text())["participants"].values() if path.is_file() else []
+    counts = [0] * study.rows
+    for row in rows:
+        counts[int(row) % study.rows] += 1
+    return counts
 
 
 def count_frames(paths: list[Path]) -> int:
@@ -100,68 +163,20 @@ def count_frames(paths: list[Path]) -> int:
     return sum(1 for p in paths if p.is_file() for _ in read_messages(p, topics=[FRAME_TOPIC]))
 
 
-# ------------------------------------------------------------------------------------------------ the clip
-
-@dataclass
-class ClipFeatures:
-    """A speaker clip turned into per-frame front-end features (and its raw media for recording)."""
-
-    attributes: np.ndarray  # (T, 25)
-    face_present: np.ndarray  # (T,) bool
-    audio: np.ndarray  # (T, A)
-    audio_present: np.ndarray  # (T,) bool
-    images: np.ndarray  # (T, H, W, 3) uint8
-    samples: np.ndarray  # mono float32
-    sample_rate: int
-    fps: float = schema.FPS
-
-    def __len__(self) -> int:
-        return len(self.attributes)
-
-    def frame(self, k: int) -> SpeakerFrame:
-        i = k % len(self)
-        return SpeakerFrame(self.attributes[i], self.audio[i], bool(self.face_present[i]), bool(self.audio_present[i]))
-
-    def audio_chunk(self, k: int) -> np.ndarray:
-        """The raw samples of frame k (int16), for raw-media recording."""
-        i = k % len(self)
-        a, b = int(round(i * self.sample_rate / self.fps)), int(round((i + 1) * self.sample_rate / self.fps))
-        return (np.clip(self.samples[a:b], -1, 1) * 32767).astype("<i2")
-
-
-def load_clip(video: str | Path, wav: str | Path | None, estimator_fn, crop_mode: str = "full_frame",
-              max_frames: int | None = None) -> ClipFeatures:
-    """The clip through the front end (its first `max_frames` frames: a condition never needs more, as the
-    clip loops)."""
-    from react_ros.data.audio_io import read_wav
-    from react_ros.face.video import read_video
-    from react_ros.perception.face_crop import FaceCropper
-    from react_ros.perception.frontend import SpeakerFrontEnd
-
-    images = read_video(video)[:max_frames]
-    if len(images) == 0:
-        raise ValueError(f"{video}: no frames")
-    samples, rate = read_wav(wav) if wav else (np.zeros(0, np.float32), 16000)
-    front_end = SpeakerFrontEnd(FaceCropper(crop_mode), estimator_fn)
-    attributes, present, audio = front_end.offline_features(list(images), samples, rate)
-    audio_frames = int(len(samples) * schema.FPS / rate)
-    audio_present = np.arange(len(images)) < audio_frames
-    return ClipFeatures(attributes, present, audio, audio_present, images, samples, rate)
-
-
 # ------------------------------------------------------------------------------------------------ sources
 
-def make_source(spec: ConditionSpec, study: Study, graphs=None):
+def make_source(spec: ConditionSpec, study: Study, graphs=None, base_sampling=None):
+    """The reaction source of one condition; a generative one samples with `base_sampling` (the model card's
+    resolved setting; SamplingConfig's defaults when None) overridden by the condition's options."""
     o = spec.options
     if spec.kind == "generative":
+        from react_ros.model.card import sampling_setting
         from react_ros.model.generator import SamplingConfig
 
         if graphs is None:
             raise ValueError(f"condition {spec.name!r} needs the model's graphs")
-        defaults = SamplingConfig()
-        sampling = SamplingConfig(sampler=o.get("sampler", defaults.sampler), steps=int(o.get("steps", defaults.steps)),
-                                  guidance=float(o.get("guidance", defaults.guidance)),
-                                  temperature=float(o.get("temperature", defaults.temperature)))
+        base = base_sampling if base_sampling is not None else SamplingConfig()
+        sampling = sampling_setting(None, asdict(base), {k: v for k, v in o.items() if k in SAMPLING_OPTIONS})
         return GenerativeSource(graphs, sampling, seed=int(o.get("seed", study.seed)))
     if spec.kind == "mime":
         return MimeSource(float(o.get("delay_s", 0.0)), study.fps)
@@ -171,6 +186,49 @@ def make_source(spec: ConditionSpec, study: Study, graphs=None):
         return ReplaySource.from_mars(study.resolve(str(o["data"])), str(o.get("split", "test")), int(o.get("pair", 0)),
                                       str(o.get("role", "listener")))
     return ScriptedSource(o["keyframes"], study.fps, bool(o.get("loop", False)), f"condition {spec.name!r}")
+
+
+SAMPLING_OPTIONS = ("sampler", "steps", "guidance", "temperature")  # a generative condition's sampling options
+
+
+def is_the_model(spec: ConditionSpec, sampling) -> bool:
+    """A generative condition that asks for nothing else than the session's model runs (`sampling`: its resolved
+    SamplingConfig; the seed is the session's start seed): that condition is the session's own model."""
+    if spec.kind != "generative" or sampling is None:
+        return False
+    return all(str(value) == str(getattr(sampling, key)) or _same_number(value, getattr(sampling, key))
+               for key, value in spec.options.items() if key in SAMPLING_OPTIONS)
+
+
+def _same_number(a, b) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def study_sources(study: Study, graphs=None, model_sampling=None) -> dict:
+    """The study's conditions as sources: a generative condition that is the session's model (see `is_the_model`)
+    is the session's own pipeline (`ModelCondition`), frame for frame what `react-ros run` runs; the others get
+    their own source; plus the operator's hold-neutral."""
+    from react_ros.study.live import ModelCondition
+
+    sources = {spec.name: ModelCondition() if is_the_model(spec, model_sampling)
+               else make_source(spec, study, graphs, model_sampling) for spec in study.conditions}
+    sources.setdefault(HOLD_NEUTRAL, NeutralSource())
+    return sources
+
+
+def model_session(loaded, study: Study, face_frontend: str = "auto"):
+    """The robot's ReactionSession on a loaded model, set up from its card by the one resolver
+    (model.card.run_setting: sampling, front end), as the reaction node sets it up; the study's robot profile."""
+    from react_ros.model.card import run_setting
+    from react_ros.online import PipelineConfig, ReactionSession, SessionConfig
+
+    setting = run_setting(loaded.info.get("model_dir"), face_frontend)
+    config = SessionConfig(PipelineConfig(seed=study.seed, face_frontend=setting.face_frontend),
+                           robot_profile=study.robot_profile, face_image="false", max_stamp_skew_s=math.inf)
+    return ReactionSession.from_loaded(loaded, setting.sampling, config)
 
 
 # ------------------------------------------------------------------------------------------------ messages
@@ -197,12 +255,18 @@ class RunOptions:
     flush_interval_s: float = 0.5  # the most a SIGKILL can lose
     backend: str = "torch"
     trace: bool = False  # print one line per recorded frame (used by the crash test)
+    row: int | None = None  # a new participant's counterbalancing row, assigned by hand (None: the emptiest)
 
 
 class StudyRunner:
-    def __init__(self, study: Study, participant: str, out: str | Path, clip: ClipFeatures, graphs=None,
-                 options: RunOptions | None = None, model_info: dict | None = None) -> None:
-        from react_ros.robot import MotionController, load_profile
+    def __init__(self, study: Study, participant: str, out: str | Path, clip, graphs=None,
+                 options: RunOptions | None = None, model_info: dict | None = None, session=None) -> None:
+        """clip: the participant (a `ClipInput`, `LiveInput` or `ClipFeatures`, study/speaker.py); session: the
+        robot's ReactionSession (`model_session`); None: one over the clip's precomputed features (ClipFeatures
+        only). graphs: for generative conditions that are not the session's model."""
+        from react_ros.online import ReactionSession, SessionConfig
+        from react_ros.robot import load_profile
+        from react_ros.study.live import attach_conditions
 
         self.study = study
         self.participant = check_pseudonym(participant)
@@ -212,12 +276,21 @@ class StudyRunner:
         self.options = options or RunOptions()
         self.model_info = dict(model_info or {})
         self.profile = load_profile(study.robot_profile)
-        self.motion = MotionController(self.profile)
-        sources = {spec.name: make_source(spec, study, graphs) for spec in study.conditions}
-        sources.setdefault(HOLD_NEUTRAL, NeutralSource())
-        self.switcher = ConditionSwitcher(sources)
+        if session is None:
+            config = SessionConfig(robot_profile=study.robot_profile, face_image="false", max_stamp_skew_s=math.inf)
+            session = ReactionSession(clip.pipeline(), self.profile, config)
+        self.session = session
+        self._now = 0.0  # the session's clock: the stream's time (clip frames), or the wall clock (live)
+        if not clip.live:
+            session.clock = session.wall_clock = lambda: self._now
+        self.motion = session.motion
+        window = getattr(getattr(session.source, "generator", None), "generate_window", None)
+        sources = study_sources(study, graphs, getattr(window, "sampling", None))  # None: the session has no model
+        self.conditioned = attach_conditions(session, sources, initial=HOLD_NEUTRAL)
+        self.switcher = self.conditioned.switcher
         self.switcher.listeners.append(self._on_switch)
         self.recorder = None
+        self._lock = None  # the participant's lock file while this runner holds it
         self.state: dict = {}
         self._signal = None
         self._current: dict | None = None  # the condition entry being recorded
@@ -244,7 +317,7 @@ class StudyRunner:
                                  f"started (sha256 {state.get('study_sha256', '')[:12]} -> {self.study.sha256[:12]}); "
                                  f"restore it, or record this participant under a new pseudonym")
             return state
-        row = assign_row(self.root, self.participant)
+        row = assign_row(self.root, self.participant, self.study.rows, self.options.row)
         order = self.study.order(row)
         return {"study": self.study.name, "study_sha256": self.study.sha256, "participant": self.participant,
                 "row": row, "order": order, "status": "new",
@@ -256,8 +329,19 @@ class StudyRunner:
     @property
     def order(self) -> list[str]:
         """This participant's condition order (assigns the counterbalancing row on first use)."""
+        self.claim()
         self.state = self.state or self._load_state()
         return list(self.state["order"])
+
+    def claim(self) -> None:
+        """Take the participant's lock (ParticipantBusy when another run holds it); kept until `release`."""
+        if self._lock is None:
+            self._lock = claim_participant(self.dir, self.participant)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def _save(self) -> None:
         write_json_atomic(self.state_path, self.state)
@@ -278,9 +362,17 @@ class StudyRunner:
     # ---------------------------------------------------------------------------------------- running
 
     def run(self) -> dict:
-        """Run (or resume) every condition not done yet; returns the state. Raises Aborted when stopped."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Run (or resume) every condition not done yet; returns the state. Raises Aborted when stopped,
+        ParticipantBusy when another process runs this participant."""
+        self.claim()
+        try:
+            return self._run()
+        finally:
+            self.release()
+
+    def _run(self) -> dict:
         self.state = self.state or self._load_state()
+        self._recover()
         if self.control_path.exists():
             self.control_path.unlink()  # commands for an earlier run do not apply to this one
         previous = {}
@@ -305,6 +397,17 @@ class StudyRunner:
 
     def _on_signal(self, signum, frame) -> None:
         self._signal = signum  # the frame loop stops at the next frame and closes the recording cleanly
+
+    def _recover(self) -> None:
+        """A crashed run's recordings get their summaries rebuilt before the participant resumes."""
+        from react_ros.recording.recover import has_summary, recover
+
+        for entry in self.state["conditions"]:
+            for name in entry["segments"]:
+                path = self.dir / name
+                if path.is_file() and not has_summary(path):
+                    result = recover(path)
+                    self._event("recovered", file=name, messages=result.messages)
 
     def _run_condition(self, entry: dict, resumed: bool) -> None:
         from react_ros.recording import McapRecorder
@@ -333,7 +436,10 @@ class StudyRunner:
         try:
             seed = int(spec.options.get("seed", self.study.seed)) + done  # a resumed segment gets fresh noise
             self.switcher.switch(spec.name, "resume" if (resumed or done) else "schedule", seed)
-            self.motion.reset()
+            self.clip.start(done)
+            self._origin = 1.0  # the stream's clock (s) at condition frame 0: any finite stamp is plausible
+            self._now = self._origin + done / self.study.fps
+            self.session.start(seed)  # fresh speaker context and noise, the face from neutral
             self._frames(entry, done)
             entry["status"] = "done"
             self._event("condition_done", condition=spec.name, frames=entry["frames"])
@@ -359,21 +465,27 @@ class StudyRunner:
             k += 1
 
     def _step(self, entry: dict, k: int) -> None:
-        frame = self.clip.frame(k)
+        commands = []
         t0 = time.perf_counter()
-        reaction = self.switcher.step(frame)
-        positions = self.motion.update(reaction, k / self.study.fps)  # stream time: the limits see real dt
+        self._now = self._origin + k / self.study.fps
+        clip_frame = self.clip.feed(self.session, k, self._origin, commands.append)  # audio, then the frame
         latency = time.perf_counter() - t0
+        if not commands:
+            raise RuntimeError(f"the session gave no reaction for frame {k} (see its counters: "
+                               f"{self.session.totals()})")
+        command = commands[0]
+        output = command.output
+        reaction, positions = output.reaction, command.positions
         now = time.time_ns()
         r = self.recorder
         r.write(REACTION_TOPIC, FLOAT_ARRAY, _array(reaction, "reaction"), now)
         r.write(JOINT_TOPIC, "sensor_msgs/msg/JointState",
                 {"header": _header(now, "face"), "name": self.profile.names, "position": positions.tolist(),
-                 "velocity": self.motion.velocities.tolist(), "effort": []}, now)
-        r.write(SPEAKER_TOPIC, FLOAT_ARRAY, _array(frame.attributes, "speaker"), now)
-        r.write(AUDIO_FEATURE_TOPIC, FLOAT_ARRAY, _array(frame.audio, "audio_features"), now)
+                 "velocity": command.velocities.tolist(), "effort": []}, now)
+        r.write(SPEAKER_TOPIC, FLOAT_ARRAY, _array(output.speaker, "speaker"), now)
+        r.write(AUDIO_FEATURE_TOPIC, FLOAT_ARRAY, _array(output.audio_features, "audio_features"), now)
         if self.study.raw_media:
-            image = self.clip.images[k % len(self.clip)]
+            image = self.clip.image(k)
             r.write(IMAGE_TOPIC, "sensor_msgs/msg/Image",
                     {"header": _header(now, "camera"), "height": image.shape[0], "width": image.shape[1],
                      "encoding": "bgr8", "is_bigendian": 0, "step": image.shape[1] * 3, "data": image.tobytes()}, now)
@@ -387,40 +499,45 @@ class StudyRunner:
                      "frames": entry["frames"], "time_left_s": (entry["frames"] - k - 1) / self.study.fps,
                      "switch_frame": self.switcher.events[-1].frame if self.switcher.events else 0,
                      "switcher_frame": self.switcher.frames, "reaction": reaction.tolist(),
-                     "speaker": np.asarray(frame.attributes).tolist(), "face_present": frame.face_present,
-                     "audio_present": frame.audio_present, "latency_ms": latency * 1000.0,
+                     "speaker": np.asarray(output.speaker).tolist(), "face_present": output.face_present,
+                     "audio_present": output.audio_present, "latency_ms": latency * 1000.0,
                      "joints": dict(zip(self.profile.names, positions.tolist(), strict=True)),
-                     "clip_frame": k % len(self.clip), "raw_media": self.study.raw_media}
+                     "clip_frame": clip_frame, "raw_media": self.study.raw_media}
         for listener in self.frame_listeners:
             listener(self.live)
         # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
         r.write(FRAME_TOPIC, FLOAT_ARRAY,
-                _array([k % len(self.clip), k, frame.face_present, frame.audio_present, latency],
+                _array([clip_frame, k, output.face_present, output.audio_present, latency],
                        "clip_frame,condition_frame,face_present,audio_present,latency_s"), now)
         if self.options.trace:
             print(f"frame {entry['index']} {k}", flush=True)
 
     # ---------------------------------------------------------------------------------------- control
 
-    def command(self, text: str) -> None:
-        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame."""
+    def command(self, text: str, by: str = "operator") -> None:
+        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame;
+        `by` names who sent it (e.g. which console) in the control event."""
         word, _, argument = text.strip().partition(" ")
         if word not in COMMANDS:
             raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
         if word == "switch" and argument.strip() not in self.switcher.sources:
             raise ValueError(f"unknown condition {argument.strip()!r}; known: {', '.join(self.switcher.sources)}")
-        self._commands.append(text.strip())
+        self._commands.append((text.strip(), by))
 
     def _read_control(self) -> list[str]:
-        commands = []
+        """The commands since the last frame (the console's and the control file's), each logged with its sender."""
+        received = []
         while self._commands:
-            commands.append(self._commands.popleft())
+            received.append(self._commands.popleft())
         try:
             text = self.control_path.read_text()
             self.control_path.unlink()
         except FileNotFoundError:
-            return commands
-        return commands + [line.strip() for line in text.splitlines() if line.strip()]
+            text = ""
+        received += [(line.strip(), "control file") for line in text.splitlines() if line.strip()]
+        for command, by in received:
+            self._event("control", command=command, by=by)
+        return [command for command, _ in received]
 
     def _check_control(self, entry: dict, k: int) -> None:
         commands = self._read_control()
@@ -489,6 +606,7 @@ def forget(out: str | Path, study_name: str, participant: str) -> list[Path]:
     removed: list[Path] = []
     directory = root / participant
     if directory.is_dir():
+        claim_participant(directory, participant).close()  # ParticipantBusy while a run records them
         removed += sorted(p for p in directory.rglob("*") if p.is_file())
         shutil.rmtree(directory)
     registry_path = root / "participants.json"

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConditionSpec", "Study", "load_study", "latin_square", "check_pseudonym", "KINDS"]
+__all__ = ["ConditionSpec", "Study", "load_study", "latin_square", "check_pseudonym", "check_participants", "KINDS"]
 
 KINDS = ("generative", "mime", "neutral", "replay", "script")
 _ALLOWED = {
@@ -89,6 +89,11 @@ class Study:
             return names
         rows = latin_square(len(names))
         return [names[i] for i in rows[row % len(rows)]]
+
+    @property
+    def rows(self) -> int:
+        """Counterbalancing rows: participants are spread over them evenly (1 for a fixed order)."""
+        return 1 if self.counterbalance == "fixed" else len(latin_square(len(self.conditions)))
 
     def resolve(self, path: str) -> Path:
         """A path from the study file, relative to the file's folder."""
@@ -232,3 +237,14 @@ def study_from_dict(data, source: str = "<study>", base: Path = Path("."), path:
                  _number(data.get("seed", 0), f"{source}: seed", -1, integer=True),
                  str(data.get("robot_profile", "screen_face")),
                  _number(data.get("fps", 30.0), f"{source}: fps", 0), path, sha256)
+
+
+def check_participants(participants) -> list[str]:
+    """Pseudonyms for one `study run`, each once (a participant given twice would be recorded twice)."""
+    seen: list[str] = []
+    for participant in participants:
+        participant = check_pseudonym(participant)
+        if participant in seen:
+            raise ValueError(f"participant {participant} is given twice: one run per participant")
+        seen.append(participant)
+    return seen
