@@ -4,7 +4,7 @@ Synthetic speaker features (smooth random attributes in the schema's ranges, ran
 leaves the view now and then) are pushed one frame at a time, as the robot does. Every push that produces a
 window is timed; the process's RSS is sampled along the way. Then the generator that streamed the whole
 conversation and a fresh one (context just filled) take turns for `rounds` rounds of windows: per round, the late
-one's window time over the fresh one's (the fast end of each round's windows: bench/repeats.py). Flat = that ratio within 10 % over every round, and RSS not
+one's CPU time per window over the fresh one's (bench/repeats.py). Flat = that ratio within 10 % over every round, and RSS not
 growing. (The last vs first 10 % of the stream is kept as information: a load that changes during the stream
 moves it, which the interleaved rounds do not suffer.)"""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from react_ros import schema
-from react_ros.bench.repeats import round_time, spread, timed_rounds
+from react_ros.bench.repeats import CLOCK, round_time, spread, timed_rounds
 from react_ros.bench.timing import CpuMeter, rss_mb
 from react_ros.online.latency import summary_ms
 
@@ -46,8 +46,8 @@ def _frames(audio_dim: int, seed: int):
 
 
 def _round_of_windows(online, frames, windows: int) -> float:
-    """Seconds of a push that produced a window (round_time), over the next `windows` windows."""
-    clock, times = time.perf_counter, []
+    """CPU seconds of a push that produced a window (round_time), over the next `windows` windows."""
+    clock, times = CLOCK, []
     while len(times) < windows:
         t0 = clock()
         out = online.push(*next(frames))
