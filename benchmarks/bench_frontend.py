@@ -67,7 +67,7 @@ def main() -> None:
 
     import torch
 
-    from react_ros.perceive.frontends import build_frontend
+    from react_ros.media_perception.frontends import build_frontend
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)

@@ -5,7 +5,7 @@
         [--out benchmarks/results/perceived_correlation.json]
 
 On the synthetic data set (`react-ros data synth`) the renderer draws each frame from its label, so this is
-how faithfully perceived attributes carry the labels' information (react_ros/perceive/compare.py). Prints a
+how faithfully perceived attributes carry the labels' information (react_ros/media_perception/compare.py). Prints a
 Markdown table and writes JSON. `--probe`: render one face per value and level instead and print what the
 mesh front end reads (does a rendered brow raise raise the measured brow?).
 """
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "perceived_correlation.json"))
     args = parser.parse_args()
 
-    from react_ros.perceive.compare import compare_split, format_table, probe_renderer
+    from react_ros.media_perception.compare import compare_split, format_table, probe_renderer
 
     if args.probe:
         print("| value | level | perceived | measure | measure value |\n|---|---:|---:|---|---:|")

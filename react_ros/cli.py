@@ -14,13 +14,13 @@ from react_ros.evaluation import cli as evaluation_cli
 from react_ros.evaluation import real_people as real_people_cli
 from react_ros.evaluation import tune as tune_cli
 from react_ros.export import cli as export_cli
-from react_ros.perceive import cli as perceive_cli
+from react_ros.media_perception import cli as media_perception_cli
 from react_ros.study import cli as study_cli
 from react_ros.training import cli as training_cli
 
 # The one registry of sub-commands, in --help order: plain imports, so test_layers sees every arrow.
 COMMAND_MODULES = (data_cli, training_cli, evaluation_cli, tune_cli, export_cli, bringup_cli, bench_cli, study_cli,
-                   perceive_cli, real_people_cli, ament_install, demo)
+                   media_perception_cli, real_people_cli, ament_install, demo)
 
 
 def _ros_study(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("schema", "hashing"),
     ("face", "perception", "metrics", "recording", "robot", "capture"),
     ("data", "model", "behaviours"),
-    ("runtime", "perceive"),
+    ("runtime", "media_perception"),
     ("online",),
     ("evaluation",),
     ("training",),

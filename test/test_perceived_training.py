@@ -154,7 +154,7 @@ def test_perceive_a_synthetic_tree_then_train_on_it(tmp_path, monkeypatch):
 
 def test_compare_reports_per_channel_correlation_on_measured_frames(tmp_path):
     from react_ros.data.synth import SynthConfig, generate
-    from react_ros.perceive.compare import compare_split, format_table
+    from react_ros.media_perception.compare import compare_split, format_table
 
     data, perceived = tmp_path / "data", tmp_path / "perceived"
     generate(SynthConfig(out=data, sessions=1, clips_per_session=1, min_seconds=2, max_seconds=2, video=False,

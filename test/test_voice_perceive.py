@@ -120,7 +120,7 @@ def test_perceive_missing_camera_is_a_clear_error(tmp_path, capsys):
 
 
 def test_face_frontend_is_selectable():
-    from react_ros.perceive.frontends import build_frontend
+    from react_ros.media_perception.frontends import build_frontend
     from react_ros.perception.frontend import SpeakerFrontEnd
 
     haar = build_frontend("haar")
@@ -135,7 +135,7 @@ def test_mesh_front_end_has_the_haar_front_ends_call_shape():
     pytest.importorskip("ai_edge_litert", reason="the mesh front end needs ai-edge-litert")
     from react_ros.data.audio_io import read_wav
     from react_ros.face.video import read_video
-    from react_ros.perceive.frontends import build_frontend
+    from react_ros.media_perception.frontends import build_frontend
     from react_ros.perception.frontend import SpeakerFrontEnd
 
     mesh = build_frontend("mesh")

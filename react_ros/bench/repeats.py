@@ -2,30 +2,43 @@
 
 Timing two backends one after the other compares two moments of the machine: a load that comes or goes between
 them moves their ratio (two runs on one machine gave int8_cpu 1.4x then 0.86x). Interleaving times every
-contender in each round (in an order that rotates), so a round's ratio compares like with like; the spread of
+contender in each round (in an order that rotates), in the CPU time the process spent (which other processes'
+load does not inflate), so a round's ratio compares like with like; the spread of
 the per-round ratios says how much the machine moved, and a target is missed only when the whole spread misses
 it."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
 
 from react_ros.bench.timing import measure
 
+# A round's time is the CPU time this process spent per call (median over the round). Another process's load
+# takes wall time from a contender, not CPU time: under a load average of 13 on 2 cores even the fastest wall-clock
+# calls of a 4 ms window were preempted, and wall-clock ratios moved by 10x between runs. With one inference
+# thread (the default) the work runs on the calling thread, and nothing else runs in the measuring process.
+CLOCK = time.process_time
+
+
+def round_time(times: list[float]) -> float:
+    """One round's seconds per call: the median of its calls' CPU times."""
+    return float(np.median(times))
+
 
 def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, budget_s: float,
                 min_n: int = 5) -> dict[str, list[float]]:
-    """{name: [median seconds of one call, per round]}: each round runs every contender for `budget_s`, in an order
-    rotated by one each round (so no contender always follows the same one)."""
+    """{name: [seconds of one call (round_time), per round]}: each round runs every contender for `budget_s`, in an
+    order rotated by one each round (so no contender always follows the same one)."""
     if rounds < 1 or not contenders:
         raise ValueError(f"need at least one round and one contender (rounds={rounds}, {len(contenders)} contenders)")
     names = list(contenders)
     out: dict[str, list[float]] = {name: [] for name in names}
     for k in range(rounds):
         for name in names[k % len(names):] + names[:k % len(names)]:
-            out[name].append(float(np.median(measure(contenders[name], budget_s, min_n=min_n, warmup=1))))
+            out[name].append(round_time(measure(contenders[name], budget_s, min_n=min_n, warmup=1, clock=CLOCK)))
     return out
 
 

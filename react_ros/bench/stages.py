@@ -86,7 +86,7 @@ def scene_front_ends(estimator_fn, budget_s: float = 0.5, frames: int = 60, thre
     """Per 640x480 camera frame, the face part of each speaker front end (process_image: face found, 25 values
     out): haar (Haar cascade + the estimator, `crop_mode` haar) and mesh (BlazeFace + FaceMesh + geometry,
     detection every 3rd frame). The issue-14 target is mesh <= 8 ms median on one core."""
-    from react_ros.perceive.frontends import build_frontend
+    from react_ros.media_perception.frontends import build_frontend
 
     images = scene_inputs(frames)
     fronts = {"mesh": build_frontend("mesh", threads=threads)}

@@ -4,7 +4,7 @@ Synthetic speaker features (smooth random attributes in the schema's ranges, ran
 leaves the view now and then) are pushed one frame at a time, as the robot does. Every push that produces a
 window is timed; the process's RSS is sampled along the way. Then the generator that streamed the whole
 conversation and a fresh one (context just filled) take turns for `rounds` rounds of windows: per round, the late
-one's median window time over the fresh one's. Flat = that ratio within 10 % over every round, and RSS not
+one's CPU time per window over the fresh one's (bench/repeats.py). Flat = that ratio within 10 % over every round, and RSS not
 growing. (The last vs first 10 % of the stream is kept as information: a load that changes during the stream
 moves it, which the interleaved rounds do not suffer.)"""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from react_ros import schema
-from react_ros.bench.repeats import spread, timed_rounds
+from react_ros.bench.repeats import CLOCK, round_time, spread, timed_rounds
 from react_ros.bench.timing import CpuMeter, rss_mb
 from react_ros.online.latency import summary_ms
 
@@ -46,20 +46,20 @@ def _frames(audio_dim: int, seed: int):
 
 
 def _round_of_windows(online, frames, windows: int) -> float:
-    """Median seconds of the pushes that produced a window, over the next `windows` windows."""
-    clock, times = time.perf_counter, []
+    """CPU seconds of a push that produced a window (round_time), over the next `windows` windows."""
+    clock, times = CLOCK, []
     while len(times) < windows:
         t0 = clock()
         out = online.push(*next(frames))
         t1 = clock()
         if len(out):
             times.append(t1 - t0)
-    return float(np.median(times))
+    return round_time(times)
 
 
 def late_vs_fresh(late, graphs, sampling, samples: int, rounds: int, windows_per_round: int = 40,
                   seed: int = 1) -> dict:
-    """Per round, the median window time of `late` (an OnlineGenerator after a long stream) over a fresh one's."""
+    """Per round, the window time of `late` (an OnlineGenerator after a long stream) over a fresh one's."""
     from react_ros.model.generator import OnlineGenerator, WindowGenerator
 
     fresh = OnlineGenerator(WindowGenerator(graphs, sampling), samples)

@@ -103,8 +103,8 @@ def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests
     """Delayed mimicry the way the robot would show it: the front end's estimated attributes, copied after the
     delay fitted on the training split (`fit_mimicry_delays`), `samples` identical copies per input."""
     from react_ros.behaviours.mimicry import DelayedMimicry
+    from react_ros.media_perception.frontends import build_frontend
     from react_ros.online import PipelineConfig, ReactionPipeline
-    from react_ros.perceive.frontends import build_frontend
 
     delays = fit_mimicry_delays(root, [t.direction for t in tests])
     direction = {t.id: t.direction.value for t in tests}

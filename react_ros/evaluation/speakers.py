@@ -18,7 +18,7 @@ def perceived_cache(root: str | Path, split: str) -> Path:
 
 def perceive_split(root: str | Path, split: str, out: str | Path, jobs: int = 2, progress: bool = True) -> Path:
     """Perceive the recordings of one split of `root` that `out` lacks (resumable); a failed clip is an error."""
-    from react_ros.perceive.clips import ATTRIBUTES_DIR, run_jobs, tree_jobs
+    from react_ros.media_perception.clips import ATTRIBUTES_DIR, run_jobs, tree_jobs
 
     out = Path(out)
     clips = [job for job in tree_jobs(Path(root), out) if job.out_root == out / split]

@@ -2,7 +2,7 @@
 
 The mesh (assets/face_models/human_face.npz): MediaPipe's FaceMesh triangulation (Apache-2.0) with a neutral
 shape measured from a real face by the project's own front end, and a real smile
-(perceive/human_face_asset.py); the other blendshapes are authored fields (face/human_shapes.py).
+(media_perception/human_face_asset.py); the other blendshapes are authored fields (face/human_shapes.py).
 
 Per frame: vertices = neutral + weights @ fields; an optional head pose turns them; orthographic projection;
 per-triangle normals light the skin (ambient + Lambert from the upper left); triangles facing away are culled

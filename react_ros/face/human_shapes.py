@@ -1,7 +1,7 @@
 """The 52 blendshapes of the human-style face as displacement fields on its 468-point FaceMesh mesh.
 
 mouthSmileLeft/Right are measured: a real face's smile minus its neutral (assets/face_models/human_face.npz,
-perceive/human_face_asset.py), split into its halves. The others are authored from the ARKit definitions:
+media_perception/human_face_asset.py), split into its halves. The others are authored from the ARKit definitions:
 a few landmarks (lid rings, lip rings, brows, chin) are given a displacement and the mesh around them follows
 with a Gaussian falloff (`spread`), limited to the part of the face the shape belongs to. Units: inter-ocular
 distance (outer eye corners) = 1; x towards the subject's left, y down, z towards the viewer. Gaze and the

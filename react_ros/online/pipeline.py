@@ -39,9 +39,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from react_ros import schema
+from react_ros.media_perception.frontends import build_frontend
 from react_ros.model.card import FACE_FRONTENDS, resolve_face_frontend  # noqa: F401 (callers import them here)
 from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
-from react_ros.perceive.frontends import build_frontend
 from react_ros.perception.audio_features import SILENCE_FEATURE
 from react_ros.perception.face_crop import to_gray_uint8
 from react_ros.perception.frontend import SpeakerFrontEnd

@@ -2,7 +2,7 @@
 
 Same call shape as `frontend.SpeakerFrontEnd` (process_image -> VisualFrame, process_audio,
 offline_features, reset, n_audio_features), so whatever drives the Haar front end drives this one; select
-it with `build_frontend("mesh")` (react_ros.perceive.frontends). Audio is the same log-mel stream the shipped
+it with `build_frontend("mesh")` (react_ros.media_perception.frontends). Audio is the same log-mel stream the shipped
 model was trained on; `process_voice` gives the extra voice features (react_ros.perception.voice).
 
 Per frame: BlazeFace finds the faces (every `detect_every`-th frame, default 3, and whenever the track is

@@ -228,7 +228,7 @@ def load_clip(video: str | Path, wav: str | Path | None, estimator_fn, crop_mode
     more, as the clip loops). `study run` plays the clip through the session instead (ClipInput)."""
     from react_ros.data.audio_io import read_wav
     from react_ros.face.video import read_video
-    from react_ros.perceive.frontends import build_frontend
+    from react_ros.media_perception.frontends import build_frontend
 
     images = read_video(video)[:max_frames]
     if len(images) == 0:

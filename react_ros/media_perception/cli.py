@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def _perceive(args: argparse.Namespace) -> int:
-    from react_ros.perceive.clips import ClipJob, run_jobs, tree_jobs  # noqa: PLC0415
+    from react_ros.media_perception.clips import ClipJob, run_jobs, tree_jobs  # noqa: PLC0415
 
     source, out = Path(args.input or ""), Path(args.out)
     if args.camera is not None:

@@ -1,6 +1,6 @@
 """Build the human-style face's mesh (react_ros/assets/face_models/human_face.npz) from real faces.
 
-    python -m react_ros.perceive.human_face_asset --wheel mediapipe-0.10.14-...whl --video single_face.mp4 \
+    python -m react_ros.media_perception.human_face_asset --wheel mediapipe-0.10.14-...whl --video single_face.mp4 \
         --neutral 0:16 --smile 22:66
 
 - triangles: MediaPipe's FaceMesh tessellation (`FACEMESH_TESSELATION` in the wheel's
