@@ -14,8 +14,7 @@ participant's condition are joined in order). Per (participant, condition), with
     variance_mean              FRVar per window, averaged (how much the face moves)
     window_diversity           S-MSE among the session's non-overlapping windows (does the robot repeat itself)
     face_present_ratio         frames with the participant's face found
-    latency_median_ms, _p99_ms reaction source + motion limits per frame (the runner's clock; the offline
-                               driver's front end ran beforehand and is not included)
+    latency_median_ms, _p99_ms the robot's session per frame (front end, model, condition, motion limits)
     operator_switches          switches the operator made during the condition
     scheduled, label           the condition the order scheduled, and its coded label; `condition` is what ran:
                                frames an operator switched to another source (hold neutral, another
