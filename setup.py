@@ -62,9 +62,10 @@ setup(
         "tensorrt": ["tensorrt>=8.5", "cuda-python>=12.0"],
         "audio": ["pyaudio>=0.2.13"],
         "foxglove": ["foxglove-sdk>=0.30,<0.31"],  # `study run --foxglove PORT`: the live stream
+        "study": ["pyarrow>=14"],  # `react-ros analyze` writes Parquet beside the CSV tables
         # playwright: the console test; foxglove-sdk + websockets (a client): the live stream test
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "playwright>=1.40", "foxglove-sdk>=0.30,<0.31",
-                "websockets>=12", "trimesh>=4"],  # trimesh: a second glTF loader in test_animation_export
+                "websockets>=12", "trimesh>=4", "pyarrow>=14"],  # trimesh: a second glTF loader in test_animation_export
         # scripts/mutation.py (not in CI: slow). mutmut 2 mutates the source in place and runs a given test
         # command per mutant, which suits per-module test selection; mutmut 3's trampolines do not survive
         # this package's imports (its stats phase found no covered function).

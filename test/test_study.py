@@ -295,6 +295,10 @@ def test_two_participants_three_conditions_end_to_end(tmp_path):
     for path in left:
         if path.suffix == ".mcap":
             assert read_metadata(path)["session"]["participant_id"] == "P02"
+        elif path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            assert not token.search(json.dumps(pq.read_table(path).to_pylist())), path
         elif path.suffix != ".png":
             assert not token.search(path.read_text()), path
     assert len(_recordings(root / "P02")) == 3
@@ -762,6 +766,94 @@ def test_console_in_headless_chromium(tmp_path, clip):
             runner.command("abort")
             worker.join(30)
     assert "aborted in condition 'mime'" in outcome["aborted"]
+
+
+STEPS_STUDY = """
+name: steps
+duration_s: 2.5
+counterbalance: fixed
+consent: {version: form-v3}
+ready: true
+blind: true
+questionnaire:
+  - {id: likeable, text: "The robot was likeable", scale: [1, 7]}
+  - {id: remarks, text: "Anything else?", kind: text, required: false}
+markers: [laugh, looked_away]
+conditions:
+  - {name: mime, kind: mime, label: X}
+  - {name: nod, kind: script, loop: true, keyframes: [{t: 0}, {t: 0.5, AU12: 1}, {t: 1}], label: Y}
+"""
+
+
+def test_a_session_with_consent_questionnaires_and_markers_in_headless_chromium(tmp_path, clip):
+    """The study file's steps, driven from the console page in a real browser: consent, start of each
+    condition, two markers (a button and a key) and a note during the first, the questionnaire after each,
+    coded labels only on the page, then `analyze` has the answers and the markers in its table."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium-headless-shell)")
+    from react_ros.study.analysis import analyze
+    from react_ros.study.console import OperatorConsole
+
+    runner, worker, outcome = _live_runner(tmp_path, clip, STEPS_STUDY)
+    try:
+        with OperatorConsole(runner) as console, playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(console.url)
+            page.wait_for_selector("#consent_step:not([hidden])", timeout=30000)
+            assert page.text_content("#consent_version") == "form-v3" and runner.live["status"] == "consent"
+            page.fill("#consent_by", "exp-2")
+            page.click("#consent")
+            for position, answer in ((1, "5"), (2, "2")):
+                page.wait_for_selector("#ready_step:not([hidden])", timeout=30000)
+                assert runner.switcher.frames == (0 if position == 1 else 75)  # waits for the start
+                page.click("#start")
+                page.wait_for_function("document.getElementById('status').textContent === 'running'",
+                                       timeout=30000)
+                assert page.text_content("#condition") == ("X" if position == 1 else "Y")  # coded labels only
+                assert "mime" not in page.text_content("#switches") and "nod" not in page.content().split(
+                    "<script>")[0]
+                if position == 1:  # paused, so that the condition is still on when they arrive
+                    page.click("#pause")
+                    page.wait_for_function("document.getElementById('status').textContent === 'paused'",
+                                           timeout=30000)
+                    page.click("#marker-laugh")
+                    page.keyboard.press("2")  # looked_away
+                    page.fill("#note_text", "participant sneezed")
+                    page.click("#note")
+                    _wait(lambda: sum(e["type"] in ("marker", "note") for e in runner.state["events"]) == 3, "marks")
+                    page.click("#resume")
+                page.wait_for_selector("#questionnaire:not([hidden])", timeout=30000)
+                page.check(f"#q-likeable-{answer}")
+                page.fill("#q-remarks", f"after {position}")
+                page.click("#submit_answers")
+            page.wait_for_selector("#done_step:not([hidden])", timeout=30000)
+            worker.join(30)
+            browser.close()
+    finally:
+        if worker.is_alive():
+            runner.command("abort")
+            worker.join(30)
+    assert not outcome
+    state = runner.state
+    assert state["status"] == "done" and state["consent"]["by"] == "exp-2" and state["consent"]["version"] == "form-v3"
+    assert state["answers"] == {"mime": {"likeable": 5, "remarks": "after 1"}, "nod": {"likeable": 2, "remarks": "after 2"}}
+    types = [e["type"] for e in state["events"] if e["type"] != "control"]
+    assert types[:2] == ["consent", "start"] and types.count("start") == 2 and types.count("answers") == 2
+    marks = [e for e in state["events"] if e["type"] == "marker"]
+    assert [(m["key"], m["condition"]) for m in marks] == [("laugh", "mime"), ("looked_away", "mime")]
+    assert all(0 <= m["frame"] < 75 for m in marks)
+
+    result = analyze([runner.dir], tmp_path / "analysis")
+    table = {r["condition"]: r for r in result.rows}
+    assert (table["mime"]["q_likeable"], table["nod"]["q_likeable"]) == (5, 2)
+    assert (table["mime"]["marker_laugh"], table["mime"]["marker_looked_away"], table["nod"]["marker_laugh"]) == (1, 1, 0)
+    assert table["mime"]["notes"] == 1 and (table["mime"]["label"], table["nod"]["label"]) == ("X", "Y")
+    header = result.table.read_text().splitlines()[0].split(",")
+    assert {"q_likeable", "q_remarks", "marker_laugh", "marker_looked_away", "notes", "label"} <= set(header)
+    assert [p.name for p in result.parquet] == ["sessions.parquet", "comparisons.parquet"]
 
 
 def test_raw_media_is_recorded_only_when_the_study_allows_it(tmp_path, clip):

@@ -42,3 +42,34 @@ def test_study_model_condition_gives_exactly_the_reactions_of_react_ros_run(tmp_
         assert np.array_equal(a, b), f"{topic}: max difference {np.abs(a - b).max()}"
     reactions = _topic(study_mcap, "/react_ros/reaction")
     assert np.ptp(reactions[8:], axis=0).max() > 0.05  # the model moves the face: not two neutral recordings
+
+
+def test_a_live_participant_without_ros_runs_through_the_same_session(tmp_path):
+    """`study run --camera N --mic`: LiveInput (here a video file played as if it were a camera, no microphone)
+    feeds the robot's session in real time; the recording is the study's, marked as a live camera."""
+    from react_ros.data.democlip import default_clip
+    from react_ros.recording import read_metadata
+    from react_ros.runtime import load_graphs
+    from react_ros.study.runner import RunOptions, StudyRunner, model_session
+    from react_ros.study.speaker import LiveInput
+    from react_ros.study.studyfile import study_from_dict
+
+    study = study_from_dict({"name": "live", "duration_s": 1, "counterbalance": "fixed",
+                             "conditions": [{"name": "model", "kind": "generative"}, {"name": "mime", "kind": "mime"}]})
+    loaded = load_graphs("torch")
+    camera = LiveInput(str(default_clip()[0]))
+    try:
+        runner = StudyRunner(study, "P02", tmp_path, camera, loaded.graphs, RunOptions(real_time=True),
+                             session=model_session(loaded, study))
+        state = runner.run()
+    finally:
+        camera.close()
+    assert state["status"] == "done"
+    for name in ("01_model_seg1.mcap", "02_mime_seg1.mcap"):
+        path = tmp_path / "live" / "P02" / name
+        assert read_metadata(path)["session"]["driver"] == "live camera"
+        speaker = _topic(path, "/react_ros/features/speaker")
+        frames = _topic(path, "/react_ros/study/frame")
+        assert len(speaker) == len(frames) == 30
+        assert frames[:, 2].mean() > 0.5 and frames[:, 3].max() == 0  # the face seen; no microphone, no audio
+    assert runner.session.totals()["images"] == 60  # every frame through the session (front end, model, limits)

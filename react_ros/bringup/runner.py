@@ -246,6 +246,8 @@ def _play_fast(camera, microphone, total: int, published: threading.Event, colle
             deadline = time.monotonic() + 1.0
             while audio_received is not None and audio_received() < sent and time.monotonic() < deadline:
                 time.sleep(0.0005)
+            if audio_received is not None:
+                sent = min(sent, audio_received())  # a chunk lost on the way (best effort) is not waited for again
         published.clear()
         before = len(collected)
         camera.publish_frame(frame, stamp=origin + k / fps)

@@ -14,12 +14,19 @@ participant's condition are joined in order). Per (participant, condition), with
     variance_mean              FRVar per window, averaged (how much the face moves)
     window_diversity           S-MSE among the session's non-overlapping windows (does the robot repeat itself)
     face_present_ratio         frames with the participant's face found
-    latency_median_ms, _p99_ms reaction source + motion limits per frame (the runner's clock; the offline
-                               driver's front end ran beforehand and is not included)
+    latency_median_ms, _p99_ms the robot's session per frame (front end, model, condition, motion limits)
     operator_switches          switches the operator made during the condition
+    scheduled, label           the condition the order scheduled, and its coded label; `condition` is what ran:
+                               frames an operator switched to another source (hold neutral, another
+                               condition) form their own row under that source's name (overrides are
+                               analysed as what ran)
+    marker_<key>, notes        event markers and notes the operator set during the condition
+    q_<id>                     the participant's questionnaire answers after the condition (state.json)
 
-Output in `out`: sessions.csv (the tidy table: one row per participant x condition), windows.csv (one row
-per window: lag and variance over time), report.md with figures (matplotlib, PNG).
+Output in `out`: sessions.csv and sessions.parquet (the tidy table: one row per participant x condition;
+Parquet needs pyarrow, the `study` extra), windows.csv (one row per window: lag and variance over time),
+comparisons.csv (within-subject: paired t-test, Wilcoxon, Cohen's d_z per measure and pair of conditions,
+study/compare.py), report.md with figures (matplotlib, PNG).
 """
 from __future__ import annotations
 
@@ -55,6 +62,9 @@ class ConditionRecording:
     frame_info: np.ndarray  # (L, 5): clip frame, condition frame, face present, audio present, latency s
     events: list[dict] = field(default_factory=list)
     segments: list[Path] = field(default_factory=list)
+    scheduled: str = ""  # the condition the order scheduled ("" = `condition`)
+    label: str = ""
+    answers: dict = field(default_factory=dict)  # the questionnaire after the condition
 
 
 def _find(paths) -> list[Path]:
@@ -99,12 +109,35 @@ def load_recordings(paths) -> list[ConditionRecording]:
         meta = segments[0][2]
         spec = meta.get("condition", {})
         session = meta["session"]
-        recordings.append(ConditionRecording(
-            participant, condition, index, str(spec.get("kind", "")), int(session.get("row", -1)),
-            float(session.get("fps", schema.FPS)),
-            np.stack(series[REACTION_TOPIC][:n]), np.stack(series[SPEAKER_TOPIC][:n]),
-            np.stack(series[FRAME_TOPIC][:n]), events, [s[1] for s in segments]))
+        reactions, speaker = np.stack(series[REACTION_TOPIC][:n]), np.stack(series[SPEAKER_TOPIC][:n])
+        frames = np.stack(series[FRAME_TOPIC][:n])
+        sources = json.loads(session.get("sources", "[]"))
+        ran = ([sources[int(i)] for i in frames[:, 5]] if frames.shape[1] > 5 and sources
+               else [condition] * n)  # older recordings: the scheduled condition throughout
+        answers = _answers(segments[0][1].parent, participant, condition)
+        for name in dict.fromkeys([condition, *ran]):  # the scheduled condition first, then the overrides
+            mask = np.array([r == name for r in ran])
+            if not mask.any():
+                continue
+            main = name == condition
+            recordings.append(ConditionRecording(
+                participant, name, index, str(spec.get("kind", "")) if main else "override",
+                int(session.get("row", -1)), float(session.get("fps", schema.FPS)), reactions[mask], speaker[mask],
+                frames[mask], events if main else [], [s[1] for s in segments], condition,
+                str(session.get("label", "")), answers if main else {}))
     return recordings
+
+
+def _answers(directory: Path, participant: str, condition: str) -> dict:
+    """The participant's questionnaire answers after `condition` (the runner's state.json beside the recording)."""
+    path = directory / "state.json"
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if state.get("participant") != participant:
+        return {}
+    return dict((state.get("answers") or {}).get(condition) or {})
 
 
 def _windows(length: int, size: int, hop: int) -> list[tuple[int, int]]:
@@ -153,7 +186,13 @@ def session_metrics(rec: ConditionRecording, window_s: float = 4.0, mime_delay_s
         "latency_median_ms": float(np.median(latency)),
         "latency_p99_ms": float(np.percentile(latency, 99)),
         "operator_switches": len(operator),
+        "scheduled": rec.scheduled or rec.condition, "label": rec.label,
+        "notes": sum(1 for e in rec.events if e.get("type") == "note"),
     }
+    for event in rec.events:
+        if event.get("type") == "marker":
+            row[f"marker_{event['key']}"] = row.get(f"marker_{event['key']}", 0) + 1
+    row.update({f"q_{key}": value for key, value in rec.answers.items()})
     return row, window_rows
 
 
@@ -165,11 +204,13 @@ class AnalysisResult:
     window_table: Path
     report: Path
     figures: list[Path]
+    comparisons: list[dict] = field(default_factory=list)
+    parquet: list[Path] = field(default_factory=list)
 
 
 def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
@@ -186,13 +227,50 @@ def analyze(paths, out: str | Path, window_s: float = 4.0, mime_delay_s: float =
         row, window_rows = session_metrics(rec, window_s, mime_delay_s)
         rows.append(row)
         windows += window_rows
+    from react_ros.study.compare import COMPARISON_COLUMNS, paired_comparisons
+
+    markers = sorted({k for r in rows for k in r if k.startswith("marker_")})
+    for row in rows:  # a marker nobody set in a condition was set 0 times there
+        row.update({k: row.get(k, 0) for k in markers})
+    questions = sorted({k for r in rows for k in r if k.startswith("q_")})
+    columns = COLUMNS + ["scheduled", "label", "notes"] + markers + questions
     table, window_table = out / "sessions.csv", out / "windows.csv"
-    _write_csv(table, rows, COLUMNS)
+    _write_csv(table, rows, columns)
     _write_csv(window_table, windows, ["participant", "condition", "start_s", "lag_frames", "variance"])
+    measures = MEASURES + markers + [q for q in questions if all(isinstance(r.get(q, 0), int | float) for r in rows)]
+    comparisons = paired_comparisons(rows, measures)
+    _write_csv(out / "comparisons.csv", comparisons, COMPARISON_COLUMNS)
+    parquet = _write_parquet(out, {"sessions": (rows, columns), "comparisons": (comparisons, COMPARISON_COLUMNS)})
     figures = _figures(rows, windows, out)
     report = out / "report.md"
-    report.write_text(_report(rows, figures, [str(p) for p in paths], window_s, mime_delay_s))
-    return AnalysisResult(rows, windows, table, window_table, report, figures)
+    report.write_text(_report(rows, figures, [str(p) for p in paths], window_s, mime_delay_s, comparisons))
+    return AnalysisResult(rows, windows, table, window_table, report, figures, comparisons, parquet)
+
+
+MEASURES = ["FRCorr_mime", "FRDist_mime", "FRDist_neutral", "lag_median", "variance_mean", "window_diversity",
+            "face_present_ratio", "latency_median_ms"]
+
+
+def _write_parquet(out: Path, tables: dict[str, tuple[list[dict], list[str]]]) -> list[Path]:
+    """name.parquet per table when pyarrow is installed (the `study` extra); [] otherwise."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return []
+    written = []
+    for name, (rows, columns) in tables.items():
+        data = {c: [r.get(c) for r in rows] for c in columns}
+        for c, values in data.items():  # one type per column: numbers as float when any is a float
+            if any(isinstance(v, float) for v in values) and all(isinstance(v, int | float) or v is None
+                                                                 for v in values):
+                data[c] = [None if v is None else float(v) for v in values]
+            elif not all(isinstance(v, int | float) or v is None for v in values):
+                data[c] = [None if v is None else str(v) for v in values]
+        path = out / f"{name}.parquet"
+        pq.write_table(pa.table(data), path)
+        written.append(path)
+    return written
 
 
 def _figures(rows: list[dict], windows: list[dict], out: Path) -> list[Path]:
@@ -257,7 +335,8 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _report(rows: list[dict], figures: list[Path], sources: list[str], window_s: float, mime_delay_s: float) -> str:
+def _report(rows: list[dict], figures: list[Path], sources: list[str], window_s: float, mime_delay_s: float,
+            comparisons: list[dict] = ()) -> str:
     keys = ["FRCorr_mime", "FRDist_mime", "FRDist_neutral", "lag_median", "variance_mean", "window_diversity",
             "face_present_ratio", "latency_median_ms"]
     conditions = list(dict.fromkeys(r["condition"] for r in rows))
@@ -280,6 +359,15 @@ def _report(rows: list[dict], figures: list[Path], sources: list[str], window_s:
     for r in sorted(rows, key=lambda r: (r["participant"], r["condition_index"])):
         lines.append(f"| {r['participant']} | {r['condition_index'] + 1} | {r['condition']} | {r['frames']} | "
                      f"{r['segments']} | " + " | ".join(_fmt(r[k]) for k in keys) + " |")
+    if comparisons:
+        lines += ["", "## Within-subject comparisons", "",
+                  "Paired over the participants who have both conditions (comparisons.csv has every measure).", "",
+                  "| measure | a | b | n | mean a - b | t | p (t) | p (Wilcoxon) | d_z | note |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for c in comparisons:
+            lines.append(f"| {c['measure']} | {c['condition_a']} | {c['condition_b']} | {c['n']} | "
+                         f"{_fmt(c['mean_diff'])} | {_fmt(c['t'])} | {_fmt(c['p_t'])} | {_fmt(c['p_wilcoxon'])} | "
+                         f"{_fmt(c['d_z'])} | {c['note']} |")
     lines += ["", "## Figures", ""] + [f"![{f.stem}]({f.name})" for f in figures]
     lines += ["", "The full table (one row per participant x condition) is sessions.csv; windows.csv has one row "
               "per analysis window.", ""]

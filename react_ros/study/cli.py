@@ -9,8 +9,12 @@ from pathlib import Path
 def _run(args: argparse.Namespace) -> int:
     from react_ros.data.democlip import default_clip
     from react_ros.runtime import load_graphs
-    from react_ros.study.console import run_participant
-    from react_ros.study.runner import ClipInput, RunOptions, StudyRunner, check_not_running, model_session
+    from react_ros.study.runner import (
+        ClipInput,
+        LiveInput,
+        RunOptions,
+        check_not_running,
+    )
     from react_ros.study.studyfile import check_participants, load_study
 
     study = load_study(args.study)
@@ -18,11 +22,15 @@ def _run(args: argparse.Namespace) -> int:
     check_not_running(args.out, study, args.participant)
     if args.ros:  # the running robot's reaction node instead of the clip (wired by react_ros/cli.py)
         return args.ros_study(args)
-    video, wav = default_clip()
-    video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
     loaded = load_graphs(args.backend, model_dir=args.model or None, threads=args.threads)
-    clip = ClipInput(video, wav, max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions),
-                     fps=study.fps)
+    if args.camera is not None:  # a live participant without ROS: the same session and recording
+        clip, video = LiveInput(args.camera, args.mic), f"camera {args.camera}"
+        args.real_time = True
+    else:
+        video, wav = default_clip()
+        video, wav = Path(args.video or video), (None if args.no_audio else Path(args.wav or wav))
+        clip = ClipInput(video, wav, max_frames=max(int(round(c.duration_s * study.fps)) for c in study.conditions),
+                         fps=study.fps)
     info = {k: v for k, v in loaded.info.items() if isinstance(v, str | int | float)}
     if args.console and not args.real_time:
         print("note: --console without --real-time: the offline clip runs as fast as it can", file=sys.stderr)
@@ -30,13 +38,24 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("--row assigns one participant's counterbalancing row: give one --participant")
     options = RunOptions(real_time=args.real_time, flush_interval_s=args.flush_interval, backend=args.backend,
                          trace=args.trace, row=args.row)
+    try:
+        return _participants(args, study, loaded, clip, options, info, video)
+    finally:
+        if isinstance(clip, LiveInput):
+            clip.close()  # the camera and microphone
+
+
+def _participants(args, study, loaded, clip, options, info, video) -> int:
+    from react_ros.study.console import run_participant
+    from react_ros.study.runner import StudyRunner, model_session
+
     for participant in args.participant:  # one after the other (a scripted study, or a session of several)
         session = model_session(loaded, study, args.face_frontend)
         runner = StudyRunner(study, participant, args.out, clip, loaded.graphs, options,
                              {**info, **session.summary()["sampling"], "face_frontend": session.info["face_frontend"],
                               "clip": str(video)}, session=session)
-        print(f"study {study.name}: participant {participant} (order {', '.join(runner.order)}) -> {runner.dir}",
-              flush=True)
+        print(f"study {study.name}: participant {participant} (order "
+              f"{', '.join(study.label(n) for n in runner.order)}) -> {runner.dir}", flush=True)
         stream = None
         if args.foxglove:  # the live stream to the Foxglove app (the foxglove extra)
             from react_ros.study.foxglove_stream import FoxgloveStream
@@ -50,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         if state is None:
             return 3
         for entry in state["conditions"]:
-            print(f"  {entry['index'] + 1}. {entry['name']}: {entry['frames']} frames in "
+            print(f"  {entry['index'] + 1}. {study.label(entry['name'])}: {entry['frames']} frames in "
                   f"{', '.join(entry['segments'])}", flush=True)
     return 0
 
@@ -108,6 +127,11 @@ def add_commands(commands) -> None:
     run.add_argument("--video", default="", help="speaker clip (default: the bundled demo clip)")
     run.add_argument("--wav", default="", help="speaker audio (default: the demo clip's)")
     run.add_argument("--no-audio", action="store_true")
+    run.add_argument("--camera", type=int, default=None, metavar="N", help="a live participant: OpenCV camera N "
+                     "instead of the clip (real time)")
+    run.add_argument("--mic", type=int, nargs="?", const=-1, default=None, metavar="DEVICE",
+                     help="with --camera: the microphone (pyaudio device, default device when none is given; "
+                          "needs the audio extra)")
     run.add_argument("--backend", default="torch", help="torch | onnxruntime | tensorrt")
     run.add_argument("--model", default="", help="model directory (default: the shipped demo model)")
     run.add_argument("--threads", type=int, default=1)

@@ -35,6 +35,7 @@ import json
 import secrets
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -130,9 +131,10 @@ class OperatorConsole:
 
     def state(self) -> dict:
         runner = self.runner
-        return {**runner.live, "names": list(schema.ATTRIBUTE_NAMES),
-                "sources": list(runner.switcher.sources) if hasattr(runner, "switcher") else runner.sources,
-                "order": list(runner.state.get("order", []))}
+        sources = list(runner.switcher.sources) if hasattr(runner, "switcher") else runner.sources
+        label = runner.study.label  # coded labels in a blind study: the page never shows the real names
+        return {**runner.live, "names": list(schema.ATTRIBUTE_NAMES), "sources": [label(n) for n in sources],
+                "order": [label(n) for n in runner.state.get("order", [])], "blind": runner.study.steps.blind}
 
     def _send(self, handler, status: int, body: bytes, kind: str) -> None:
         handler.send_response(status)
@@ -249,6 +251,17 @@ latency <span id="latency">-</span> ms, face <span id="face">-</span>, audio <sp
   <button id="resume" onclick="send('resume')">resume</button>
   <button id="stop" onclick="send('abort')">stop</button>
   <div id="message"></div></div>
+ <div class="panel"><h4>session</h4>
+  <div id="consent_step" hidden>consent form <b id="consent_version"></b>:
+   <input id="consent_by" placeholder="recorded by"><button id="consent" onclick="consent()">consent given</button></div>
+  <div id="ready_step" hidden><button id="start" onclick="send('start')">start the condition</button></div>
+  <div id="break_step" hidden>break, <span id="break_left"></span> s left
+   <button id="skip" onclick="send('skip')">end the break</button></div>
+  <form id="questionnaire" hidden onsubmit="answer(event)"><div id="questions"></div>
+   <button id="submit_answers" type="submit">submit answers</button></form>
+  <div id="done_step" hidden><b>session ended</b></div>
+  <div id="marker_buttons"></div>
+  <input id="note_text" placeholder="note"><button id="note" onclick="note()">add note</button></div>
 </div>
 <script>
 const key = new URLSearchParams(location.search).get('key') || '';
@@ -265,9 +278,49 @@ async function send(command) {
                                          headers: {...headers, 'Content-Type': 'application/json'}});
   document.getElementById('message').textContent = JSON.stringify(await r.json());
 }
+function consent() { send('consent ' + document.getElementById('consent_by').value); }
+function note() {
+  const el = document.getElementById('note_text'); send('note ' + el.value); el.value = '';
+}
+function answer(e) {
+  e.preventDefault();
+  const answers = {};
+  for (const el of document.querySelectorAll('#questions [name]')) {
+    if (el.type === 'radio' && !el.checked) continue;
+    answers[el.name] = el.value;
+  }
+  send('answers ' + JSON.stringify(answers));
+}
+function questions(items) {
+  document.getElementById('questions').innerHTML = items.map(q => q.kind === 'text' ?
+    `<div>${q.text}<br><textarea name="${q.id}" id="q-${q.id}"></textarea></div>` :
+    `<div>${q.text}<br>${Array.from({length: q.high - q.low + 1}, (_, i) => q.low + i).map(v =>
+      `<label><input type="radio" name="${q.id}" id="q-${q.id}-${v}" value="${v}">${v}</label>`).join(' ')}</div>`
+  ).join('');
+}
+let markers = [], shownQuestions = '', lastStatus = '';
+document.addEventListener('keydown', e => {  // markers on keys 1..9 (not while typing)
+  if (e.target.tagName === 'INPUT' || e.target.tagName === 'TEXTAREA') return;
+  const marker = markers[Number(e.key) - 1];
+  if (marker) send('mark ' + marker);
+});
 async function poll() {
   try {
     const s = await (await fetch('/api/state', {headers})).json();
+    lastStatus = s.status;
+    for (const [id, step] of [['consent_step', 'consent'], ['ready_step', 'ready'], ['break_step', 'break'],
+                              ['questionnaire', 'questionnaire'], ['done_step', 'done']])
+      document.getElementById(id).hidden = s.status !== step;
+    document.getElementById('consent_version').textContent = s.consent_version ?? '';
+    document.getElementById('break_left').textContent = (s.break_left_s ?? 0).toFixed(0);
+    const asked = JSON.stringify(s.questionnaire || []);
+    if (s.status === 'questionnaire' && asked !== shownQuestions) { questions(s.questionnaire); shownQuestions = asked; }
+    if (s.status !== 'questionnaire') shownQuestions = '';
+    if (!markers.length && s.markers && s.markers.length) {
+      markers = s.markers;
+      document.getElementById('marker_buttons').innerHTML = markers.map((m, i) =>
+        `<button id="marker-${m}" onclick="send('mark ${m}')">${m}${i < 9 ? ` (${i + 1})` : ''}</button>`).join('');
+    }
     for (const k of ['study', 'participant', 'condition', 'active', 'frame', 'status'])
       document.getElementById(k).textContent = s[k] ?? '-';
     document.getElementById('position').textContent = `${s.position ?? '-'} of ${s.conditions ?? '-'}`;
@@ -287,7 +340,10 @@ async function poll() {
     const cam = document.getElementById('camera');
     cam.hidden = !s.raw_media; document.getElementById('features_only').hidden = !!s.raw_media;
     if (s.raw_media) cam.src = `/api/camera.png?t=${t}&key=${encodeURIComponent(key)}`;
-  } catch (e) { document.getElementById('status').textContent = 'disconnected'; }
+  } catch (e) {  // the session is over (the console stops with it), or the network is gone
+    document.getElementById('status').textContent = lastStatus === 'done' || lastStatus === 'aborted' ?
+      'session ended' : 'disconnected';
+  }
 }
 setInterval(poll, 100); poll();
 </script></body></html>
@@ -306,7 +362,10 @@ def run_participant(runner, heading: str, console_address: tuple | None = None, 
         console = OperatorConsole(runner, *console_address).start()
         print(f"operator console: {console.url}", flush=True)
     try:
-        return runner.run()
+        state = runner.run()
+        if console is not None:
+            time.sleep(1.0)  # the page shows "session ended" before the console goes
+        return state
     except Aborted as stop:
         print(f"{heading}: {stop}", flush=True)
         return None

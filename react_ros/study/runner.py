@@ -59,6 +59,9 @@ IMAGE_TOPIC = "/camera/image_raw"
 AUDIO_TOPIC = "/audio"
 HOLD_NEUTRAL = "hold_neutral"
 COMMANDS = ("pause", "resume", "abort", "neutral", "switch")  # the operator's "hold neutral" source, available in every study
+# The session's steps (study/steps.py): consent WHO, start (a ready condition), answers {json} (the questionnaire),
+# skip (a break), mark KEY (an event marker), note TEXT (the operator's note)
+STEP_COMMANDS = ("consent", "start", "answers", "skip", "mark", "note")
 
 FLOAT_ARRAY = "std_msgs/msg/Float32MultiArray"
 
@@ -288,6 +291,7 @@ class StudyRunner:
         sources = study_sources(study, graphs, getattr(window, "sampling", None))  # None: the session has no model
         self.conditioned = attach_conditions(session, sources, initial=HOLD_NEUTRAL)
         self.switcher = self.conditioned.switcher
+        self._source_index = {name: i for i, name in enumerate(self.switcher.sources)}  # recorded per frame
         self.switcher.listeners.append(self._on_switch)
         self.recorder = None
         self._lock = None  # the participant's lock file while this runner holds it
@@ -382,14 +386,25 @@ class StudyRunner:
                 signal.signal(signum, self._on_signal)
         try:
             resumed = self.state["status"] != "new"
+            steps = self.study.steps
+            if steps.consent_version and not self.state.get("consent"):
+                self._wait_step("consent")
+            self.state.setdefault("answers", {})
             self.state["status"] = "running"
             self._save()
-            for entry in self.state["conditions"]:
+            for i, entry in enumerate(self.state["conditions"]):
                 if entry["status"] != "done":
+                    if steps.ready:
+                        self._wait_step("ready", entry)
                     self._run_condition(entry, resumed)
                     resumed = False
+                if steps.questionnaire and entry["name"] not in self.state["answers"]:
+                    self._wait_step("questionnaire", entry)
+                if steps.break_s and i + 1 < len(self.state["conditions"]) and not entry.get("break_done"):
+                    self._wait_step("break", entry)
             self.state["status"] = "done"
             self._save()
+            self.live = {**self._live_base(None), "status": "done"}
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -397,6 +412,75 @@ class StudyRunner:
 
     def _on_signal(self, signum, frame) -> None:
         self._signal = signum  # the frame loop stops at the next frame and closes the recording cleanly
+
+    def _live_base(self, entry: dict | None) -> dict:
+        """What every live state shows (condition names coded in a blind study)."""
+        return {"participant": self.participant, "study": self.study.name,
+                "condition": self.study.label(entry["name"]) if entry else None,
+                "position": entry["index"] + 1 if entry else None, "conditions": len(self.state["conditions"]),
+                "markers": list(self.study.steps.markers), "raw_media": self.study.raw_media,
+                "consent_version": self.study.steps.consent_version}
+
+    def _wait_step(self, step: str, entry: dict | None = None) -> None:
+        """A step between conditions: consent (consent WHO), ready (start), questionnaire (answers {json}),
+        break (break_s, or skip); abort, marks and notes work here too. Waits for the operator (console or
+        `study control`)."""
+        self.state["status"] = step
+        self._save()
+        try:
+            self._wait_for(step, entry)
+        finally:
+            if self.state["status"] == step:
+                self.state["status"] = "running"
+                self._save()
+
+    def _wait_for(self, step: str, entry: dict | None) -> None:
+        ends = time.monotonic() + self.study.steps.break_s if step == "break" else None
+        questions = [q.as_dict() for q in self.study.steps.questionnaire] if step == "questionnaire" else []
+        while True:
+            self.live = {**self._live_base(entry), "status": step, "questionnaire": questions,
+                         "break_left_s": max(0.0, ends - time.monotonic()) if ends else None}
+            for command in (["abort"] if self._signal is not None else []) + self._read_control():
+                word, _, argument = command.partition(" ")
+                if word == "abort":
+                    self._event("abort", step=step, condition=entry and entry["name"])
+                    self.state["status"] = "aborted"
+                    self.live = dict(self.live, status="aborted")
+                    raise Aborted(f"aborted at the {step} step" + (f" of condition {entry['name']!r}" if entry else "")
+                                  + "; run again to resume")
+                if word in ("mark", "note"):
+                    self._mark(word, argument, entry, None)
+                elif step == "consent" and word == "consent":
+                    self.state["consent"] = {"by": argument.strip(), "time_ns": time.time_ns(),
+                                             "version": self.study.steps.consent_version}
+                    self._event("consent", **self.state["consent"])
+                    return
+                elif step == "ready" and word == "start":
+                    self._event("start", condition=entry["name"])
+                    return
+                elif step == "questionnaire" and word == "answers":
+                    self.state["answers"][entry["name"]] = json.loads(argument)  # checked by command()
+                    self._event("answers", condition=entry["name"], answers=self.state["answers"][entry["name"]])
+                    return
+                elif step == "break" and word in ("skip", "start"):
+                    break
+                else:
+                    self._event("control_error", command=command, error=f"not at the {step} step")
+            else:
+                if ends is None or time.monotonic() < ends:
+                    time.sleep(0.05)
+                    continue
+            entry["break_done"] = True  # the break ended (its time, or skip)
+            self._event("break_done", condition=entry["name"])
+            return
+
+    def _mark(self, word: str, argument: str, entry: dict | None, frame: int | None) -> None:
+        """An event marker (mark KEY) or the operator's note (note TEXT), with the condition and frame."""
+        condition = entry["name"] if entry else None
+        if word == "mark":
+            self._event("marker", key=argument.strip(), condition=condition, frame=frame)
+        else:
+            self._event("note", text=argument.strip(), condition=condition, frame=frame)
 
     def _recover(self) -> None:
         """A crashed run's recordings get their summaries rebuilt before the participant resumes."""
@@ -424,7 +508,9 @@ class StudyRunner:
             "session": {"participant_id": self.participant, "condition": spec.name, "condition_index": entry["index"],
                         "order": self.state["order"], "row": self.state["row"], "segment": segment,
                         "first_frame": done, "frames_planned": entry["frames"], "seed": self.study.seed,
-                        "start_time_ns": time.time_ns(), "fps": self.study.fps, "driver": "offline clip"},
+                        "start_time_ns": time.time_ns(), "fps": self.study.fps,
+                        "driver": "live camera" if self.clip.live else "offline clip",
+                        "sources": list(self.switcher.sources), "label": spec.label},
             "study": self.study.as_dict(),
             "condition": spec.as_dict(),
             "model": self.model_info,
@@ -493,9 +579,8 @@ class StudyRunner:
             r.write(AUDIO_TOPIC, "std_msgs/msg/UInt8MultiArray",
                     {"layout": {"dim": [{"label": f"pcm_s16le_{self.clip.sample_rate}", "size": len(chunk),
                                          "stride": 2 * len(chunk)}], "data_offset": 0}, "data": chunk.tobytes()}, now)
-        self.live = {"status": self.state.get("status", "running"), "participant": self.participant,
-                     "study": self.study.name, "condition": entry["name"], "position": entry["index"] + 1,
-                     "conditions": len(self.state["conditions"]), "active": self.switcher.active, "frame": k,
+        self.live = {**self._live_base(entry), "status": self.state.get("status", "running"),
+                     "active": self.study.label(self.switcher.active), "frame": k,
                      "frames": entry["frames"], "time_left_s": (entry["frames"] - k - 1) / self.study.fps,
                      "switch_frame": self.switcher.events[-1].frame if self.switcher.events else 0,
                      "switcher_frame": self.switcher.frames, "reaction": reaction.tolist(),
@@ -507,22 +592,19 @@ class StudyRunner:
             listener(self.live)
         # Last: a frame counts as recorded when this message is readable (a chunk may end mid-frame).
         r.write(FRAME_TOPIC, FLOAT_ARRAY,
-                _array([clip_frame, k, output.face_present, output.audio_present, latency],
-                       "clip_frame,condition_frame,face_present,audio_present,latency_s"), now)
+                _array([clip_frame, k, output.face_present, output.audio_present, latency,
+                        self._source_index[self.switcher.active]],
+                       "clip_frame,condition_frame,face_present,audio_present,latency_s,source"), now)
         if self.options.trace:
             print(f"frame {entry['index']} {k}", flush=True)
 
     # ---------------------------------------------------------------------------------------- control
 
     def command(self, text: str, by: str = "operator") -> None:
-        """An operator command (pause, resume, abort, neutral, switch NAME), applied before the next frame;
-        `by` names who sent it (e.g. which console) in the control event."""
-        word, _, argument = text.strip().partition(" ")
-        if word not in COMMANDS:
-            raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS)} (switch NAME)")
-        if word == "switch" and argument.strip() not in self.switcher.sources:
-            raise ValueError(f"unknown condition {argument.strip()!r}; known: {', '.join(self.switcher.sources)}")
-        self._commands.append((text.strip(), by))
+        """An operator command (pause, resume, abort, neutral, switch NAME, and the steps': consent WHO, start,
+        answers {json}, skip, mark KEY, note TEXT), applied before the next frame (or at the step waiting for
+        it); `by` names who sent it (e.g. which console) in the control event. Bad commands: ValueError."""
+        self._commands.append((check_command(self.study, text, list(self.switcher.sources)), by))
 
     def _read_control(self) -> list[str]:
         """The commands since the last frame (the console's and the control file's), each logged with its sender."""
@@ -565,11 +647,13 @@ class StudyRunner:
                     self.live = dict(self.live, status="running")
                     self._event("resume", condition=entry["name"], frame=k)
                 elif word in ("switch", "neutral"):
-                    name = HOLD_NEUTRAL if word == "neutral" else argument.strip()
+                    name = HOLD_NEUTRAL if word == "neutral" else self.study.unlabel(argument.strip())
                     try:
                         self.switcher.request(name, "operator")
                     except ValueError as error:
                         self._event("control_error", command=command, error=str(error))
+                elif word in ("mark", "note"):
+                    self._mark(word, argument, entry, k)
                 elif word not in ("pause", "resume"):
                     self._event("control_error", command=command, error="unknown command")
             if not paused:
@@ -580,11 +664,38 @@ class StudyRunner:
             commands = self._read_control()
 
 
+def check_command(study: Study, text: str, sources: list[str] | None = None) -> str:
+    """An operator command checked against the study (ValueError saying why not): the text to queue."""
+    from react_ros.study.steps import check_answers
+
+    text = str(text).strip()
+    word, _, argument = text.partition(" ")
+    argument = argument.strip()
+    if word not in COMMANDS + STEP_COMMANDS:
+        raise ValueError(f"unknown command {text!r}: use {', '.join(COMMANDS + STEP_COMMANDS)}")
+    if word == "switch":
+        name = study.unlabel(argument)
+        known = sources if sources is not None else [c.name for c in study.conditions]
+        if name not in known:
+            raise ValueError(f"unknown condition {argument!r}; known: {', '.join(study.label(n) for n in known)}")
+    elif word == "consent" and not argument:
+        raise ValueError("consent needs who recorded it (e.g. 'consent experimenter-2')")
+    elif word == "mark" and argument not in study.steps.markers:
+        raise ValueError(f"unknown marker {argument!r}; the study's markers: {', '.join(study.steps.markers) or 'none'}")
+    elif word == "note" and not argument:
+        raise ValueError("note needs a text")
+    elif word == "answers":
+        try:
+            answers = json.loads(argument or "null")
+        except ValueError:
+            raise ValueError("answers must be a JSON object: answers {\"likeable\": 5}") from None
+        return "answers " + json.dumps(check_answers(study.steps, answers))
+    return f"{word} {argument}".strip()
+
+
 def send_control(out: str | Path, study: Study, participant: str, command: str) -> Path:
-    """Append a command for a running `study run` (pause, resume, abort, neutral, switch NAME)."""
-    word = command.split(" ", 1)[0]
-    if word not in COMMANDS:
-        raise ValueError(f"unknown command {command!r}: use pause, resume, abort, neutral or 'switch NAME'")
+    """Append a command for a running `study run` (see `check_command`)."""
+    command = check_command(study, command)
     directory = study_root(out, study) / check_pseudonym(participant)
     if not directory.is_dir():
         raise FileNotFoundError(f"no session of participant {participant} under {directory.parent}")
@@ -621,10 +732,21 @@ def forget(out: str | Path, study_name: str, participant: str) -> list[Path]:
     for path in sorted(root.rglob("*")) if root.is_dir() else []:
         if not path.is_file() or path == registry_path or path.suffix == ".mcap":
             continue
-        if token.search(path.name) or (path.suffix in derived and token.search(path.read_text(errors="replace"))):
+        if token.search(path.name) or (path.suffix in derived and token.search(path.read_text(errors="replace"))) \
+                or (path.suffix == ".parquet" and token.search(_parquet_text(path))):
             figures = [f for f in path.parent.iterdir() if f.suffix in (".png", ".svg")] if path.suffix == ".md" else []
             for doomed in [path, *figures]:
                 if doomed.exists():
                     doomed.unlink()
                     removed.append(doomed)
     return removed
+
+
+def _parquet_text(path: Path) -> str:
+    """A Parquet table's values as text (to find a participant's id in it); without pyarrow its raw bytes cannot
+    be searched (compressed), so the file counts as naming everyone and is removed."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return path.stem + " " + "".join(chr(c) for c in range(32, 127))
+    return json.dumps(pq.read_table(path).to_pylist(), default=str)

@@ -98,11 +98,12 @@ class LiveInput:
 
     live = True
 
-    def __init__(self, camera: int, microphone: int | None = None, sample_rate: int = 16000,
+    def __init__(self, camera: int | str, microphone: int | None = None, sample_rate: int = 16000,
                  chunk_ms: float = 32.0) -> None:
+        """camera: an OpenCV camera index (or a video file, played as if live: pilots and tests)."""
         from react_ros.capture import open_frames, open_microphone
 
-        self.frames = open_frames(int(camera))
+        self.frames = open_frames(camera)
         self.fps = float(self.frames.rate)
         self.sample_rate = int(sample_rate)
         self._audio: deque[tuple[np.ndarray, float]] = deque(maxlen=256)

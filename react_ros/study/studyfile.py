@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from react_ros.study.steps import STEP_KEYS, SessionSteps, parse_steps
+
 __all__ = ["ConditionSpec", "Study", "load_study", "latin_square", "check_pseudonym", "check_participants", "KINDS"]
 
 KINDS = ("generative", "mime", "neutral", "replay", "script")
@@ -43,8 +45,9 @@ _ALLOWED = {
     "replay": {"data", "split", "pair", "role"},
     "script": {"keyframes", "loop"},
 }
-_COMMON = {"name", "kind", "duration_s"}
-_STUDY_KEYS = {"name", "raw_media", "duration_s", "counterbalance", "seed", "robot_profile", "conditions", "fps"}
+_COMMON = {"name", "kind", "duration_s", "label"}
+_STUDY_KEYS = {"name", "raw_media", "duration_s", "counterbalance", "seed", "robot_profile", "conditions", "fps",
+               *STEP_KEYS}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -59,9 +62,11 @@ class ConditionSpec:
     kind: str
     duration_s: float
     options: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # the coded label shown instead of the name in a blind study (default: A, B, ... by position)
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "duration_s": self.duration_s, **self.options}
+        return {"name": self.name, "kind": self.kind, "duration_s": self.duration_s, "label": self.label,
+                **self.options}
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,17 @@ class Study:
     fps: float = 30.0
     source: Path | None = None
     sha256: str = ""
+    steps: SessionSteps = SessionSteps()  # consent, ready/start, breaks, questionnaire, markers, blinding
+
+    def label(self, name: str) -> str:
+        """What the console shows for condition (or source) `name`: its coded label in a blind study."""
+        if not self.steps.blind:
+            return name
+        return next((c.label for c in self.conditions if c.name == name), name)
+
+    def unlabel(self, label: str) -> str:
+        """The condition named by a coded label (or by its name)."""
+        return next((c.name for c in self.conditions if self.steps.blind and c.label == label), label)
 
     def condition(self, name: str) -> ConditionSpec:
         for spec in self.conditions:
@@ -103,7 +119,7 @@ class Study:
     def as_dict(self) -> dict:
         return {"name": self.name, "raw_media": self.raw_media, "counterbalance": self.counterbalance,
                 "seed": self.seed, "robot_profile": self.robot_profile, "fps": self.fps, "sha256": self.sha256,
-                "conditions": [c.as_dict() for c in self.conditions]}
+                "conditions": [c.as_dict() for c in self.conditions], "steps": self.steps.as_dict()}
 
 
 def latin_square(n: int) -> list[list[int]]:
@@ -164,6 +180,9 @@ def _condition(entry, index: int, default_duration: float | None, source: str, b
         raise StudyError(f"{where}: no duration_s (give it here or at the top of the study)")
     duration = _number(duration, f"{where}: duration_s", 0)
     options = {k: v for k, v in entry.items() if k not in _COMMON}
+    label = entry.get("label", chr(ord("A") + index) if index < 26 else f"C{index + 1}")
+    if not isinstance(label, str) or not _NAME.match(label):
+        raise StudyError(f"{where}: label must be letters, digits, - and _, got {label!r}")
     if kind == "generative":
         for key in ("temperature", "guidance"):
             if key in options:
@@ -191,7 +210,7 @@ def _condition(entry, index: int, default_duration: float | None, source: str, b
         except ValueError as error:
             raise StudyError(str(error)) from None
         options["keyframes"] = keyframes
-    return ConditionSpec(name, kind, duration, options)
+    return ConditionSpec(name, kind, duration, options, label)
 
 
 def load_study(path: str | Path) -> Study:
@@ -233,10 +252,14 @@ def study_from_dict(data, source: str = "<study>", base: Path = Path("."), path:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise StudyError(f"{source}: condition names must be unique, repeated: {duplicates}")
+    labels = [c.label for c in conditions]
+    if len(set(labels)) != len(labels) or set(labels) & (set(names) - set(labels)):
+        raise StudyError(f"{source}: condition labels must be unique and not another condition's name, got {labels}")
     return Study(name, conditions, raw_media, counterbalance,
                  _number(data.get("seed", 0), f"{source}: seed", -1, integer=True),
                  str(data.get("robot_profile", "screen_face")),
-                 _number(data.get("fps", 30.0), f"{source}: fps", 0), path, sha256)
+                 _number(data.get("fps", 30.0), f"{source}: fps", 0), path, sha256,
+                 parse_steps(data, source, StudyError))
 
 
 def check_participants(participants) -> list[str]:
