@@ -8,7 +8,9 @@ that). Re-run after `react-ros eval`, `react-ros export check` or `react-ros ben
 Sources: docs/results/demo_model*/metrics.json (`react-ros eval`, see docs/model.md for the commands),
 docs/parity.json (`react-ros export check`), benchmarks/results/online.json (`react-ros bench`),
 benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`),
-benchmarks/results/ros_camera.json (`python -m react_ros.bench.ros_camera`).
+benchmarks/results/ros_camera.json (`python -m react_ros.bench.ros_camera`),
+benchmarks/results/image_delivery_receiver.json (`python3 benchmarks/bench_image_delivery.py --case ...`, docs/ros.md),
+benchmarks/results/ros_camera_outside.json (`python -m react_ros.bench.ros_camera_outside`).
 """
 from __future__ import annotations
 
@@ -122,8 +124,42 @@ def ros_camera() -> str:
     return "\n".join(rows)
 
 
+def image_delivery_receiver() -> str:
+    """Frames from a default-configured publisher process, by the receiver's Fast DDS transports."""
+    bench = _load("benchmarks/results/image_delivery_receiver.json")
+    machine = bench["machine"]
+    first = bench["cases"][0]
+    rows = [f"{machine['cpus']} cores, load average {machine['load_average_start']:.1f} at the start; "
+            f"{first['frames']} frames per case at 30 Hz ({first['frames'] / 30:.0f} s), best effort both sides, the "
+            "publisher in a default environment.", "",
+            "| size | receiver's transports | frames received |", "| --- | --- | --- |"]
+    for case in bench["cases"]:
+        rows.append(f"| {case['size']} | {case['subscriber_transports']} | {case['received']}/{case['frames']} "
+                    f"({100 * case['fraction']:.0f} %) |")
+    return "\n".join(rows)
+
+
+def ros_camera_outside() -> str:
+    """Frames from a default-configured driver process answered by the reaction node in another process."""
+    bench = _load("benchmarks/results/ros_camera_outside.json")
+    runs = bench["runs"]
+    loads = [value for run in runs for value in (run["load_average_before"], run["load_average_after"])]
+    rows = [f"`{bench['command']}`: {runs[0]['mode']}; {runs[0]['backend']}, {runs[0]['cpus']} cores, load average "
+            f"{min(loads):.0f} to {max(loads):.0f}.", "",
+            "| size | input | reaction node's transports | input_depth | frames | received | answered |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    cases = sorted((case for run in runs for case in run["cases"]),
+                   key=lambda c: (int(c["size"].split("x")[0]), c["input"], c["node_transports"], c["input_depth"]))
+    for case in cases:
+        rows.append(f"| {case['size']} | {case['input']} | {case['node_transports']} | {case['input_depth']} | "
+                    f"{case['frames']} | {case['images_received']} | {case['answered_pct']:.1f} % |")
+    return "\n".join(rows)
+
+
 SECTIONS = {"README.md": {"status": readme_status},
-            "docs/ros.md": {"ros-latency": ros_latency, "image-delivery": image_delivery, "ros-camera": ros_camera}}
+            "docs/ros.md": {"ros-latency": ros_latency, "image-delivery": image_delivery, "ros-camera": ros_camera,
+                            "image-delivery-receiver": image_delivery_receiver,
+                            "ros-camera-outside": ros_camera_outside}}
 
 
 def render(page: str) -> str:

@@ -207,3 +207,33 @@ def test_commands_carry_the_frame_stamp_exactly(context):
         node.shutdown_gracefully()
         node.destroy_node()
         tester.destroy_node()
+
+
+def test_bad_images_take_no_good_frames_place(context):
+    """A flood of bad images between good frames (stamped ahead of them, ~10 per frame): every good frame is
+    answered, none is called out of order, and dropped_frames counts no frame (none was lost)."""
+    from builtin_interfaces.msg import Time
+
+    from react_ros.nodes.common import bgr_to_image
+
+    node = make_node(context)
+    answered = []
+    node.output_hooks.append(lambda command, wall: answered.append(command.stamp))
+    frame = np.full((64, 64, 3), 128, np.uint8)
+    start = time.time()
+    try:
+        for k in range(12):
+            good = bgr_to_image(frame, start + k / 30)
+            node._image(good)
+            for j in range(10):  # stamped between this frame and the next one's, and after it
+                bad = bgr_to_image(frame, start + k / 30 + 0.003 * (j + 1) + (0.04 if j % 2 else 0.0))
+                bad.encoding = "nonsense"
+                node._image(bad)
+        totals = node.session.totals()
+        assert len(answered) == 12, totals
+        assert totals.get("out_of_order", 0) == 0 and totals["dropped_frames"] == 0, totals
+        assert totals["bad_images"] == 120 and totals["unknown_encoding"] == 120
+        assert isinstance(good.header.stamp, Time)
+    finally:
+        node.shutdown_gracefully()
+        node.destroy_node()

@@ -193,17 +193,18 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
         return Image, self.param("image_topic")
 
     def _image(self, msg) -> None:
-        image, reason = None, None
-        compressed = isinstance(msg, CompressedImage)
-        try:
-            image = common.compressed_to_bgr(msg) if compressed else common.image_to_bgr(msg)
-        except BadMessage as error:
-            reason = error.reason
-            self.get_logger().warning(f"{self.param('image_topic')}: {error}", throttle_duration_sec=5.0)
         kind, topic = self._image_input()
         self.recording.write(topic, f"sensor_msgs/msg/{kind.__name__}", msg)
-        self.session.on_image(image, self._stamps.seconds(msg.header.stamp), self._publish_reaction,
-                              bad_reason=reason)
+        try:
+            image = common.compressed_to_bgr(msg) if isinstance(msg, CompressedImage) else common.image_to_bgr(msg)
+        except BadMessage as error:
+            # Counted and dropped here, before the session: a bad message must not take a good frame's place
+            # (its stamp would make the next good frame look out of order; its time would delay it).
+            for counter in ("images", "bad_images", error.reason):
+                self.session.count(counter)
+            self.get_logger().warning(f"{self.param('image_topic')}: {error}", throttle_duration_sec=5.0)
+            return
+        self.session.on_image(image, self._stamps.seconds(msg.header.stamp), self._publish_reaction)
 
     def _audio(self, msg) -> None:
         read = common.audio_common_from_msg if "audio_common" in self.param("audio_type") else common.audio_from_msg
