@@ -160,11 +160,11 @@ class HumanFaceRenderer:
         cv2.fillPoly(image, [teeth], (215, 225, 232), cv2.LINE_AA, SHIFT)
         out = float(weights[_INDEX["tongueOut"]])
         if out + weights[_INDEX["jawOpen"]] > 0.05:  # the tongue lies on the floor of the mouth (out with tongueOut)
-            floor = fixed[14] / _ONE
-            half_width, half_height = width * 0.3 / _ONE, width * (0.10 + 0.25 * out) / _ONE
-            centre = (int(round(floor[0] * _ONE)), int(round((floor[1] - 0.4 * half_height + out * half_height) * _ONE)))
-            cv2.ellipse(image, centre, (int(half_width * _ONE), int(half_height * _ONE)), 0, 0, 360, (105, 105, 195),
-                        -1, cv2.LINE_AA, SHIFT)
+            floor = fixed[14] / _ONE  # the middle of the lower lip's inner edge, in pixels
+            half_width, half_height = 0.3 * width / _ONE, (0.10 + 0.25 * out) * width / _ONE
+            centre = np.round((floor + np.array([0.0, (out - 0.4) * half_height])) * _ONE).astype(int)
+            axes = (int(round(half_width * _ONE)), int(round(half_height * _ONE)))
+            cv2.ellipse(image, tuple(centre.tolist()), axes, 0, 0, 360, (105, 105, 195), -1, cv2.LINE_AA, SHIFT)
 
     def _draw_eyes(self, image: np.ndarray, xy: np.ndarray, fixed: np.ndarray, weights: np.ndarray) -> None:
         for side, suffix, direction in (("R", "Right", -1.0), ("L", "Left", 1.0)):
