@@ -90,7 +90,9 @@ def test_a_smile_in_the_reactions_is_a_rising_smile_in_the_file(tmp_path):
     reactions[:, schema.index_of("AU12")] = np.linspace(0.0, 1.0, 30)
     np.save(tmp_path / "smile.npy", reactions)
     out = tmp_path / "smile.glb"
-    cli("export", "animation", "--reactions", str(tmp_path / "smile.npy"), "--out", str(out), timeout=120)
+    cli("export", "animation", "--reactions", str(tmp_path / "smile.npy"), "--out", str(out), "--plot",
+        str(tmp_path / "smile.png"), timeout=120)
+    assert (tmp_path / "smile.png").stat().st_size > 1000
     names, _, weights = read_animation(out)
     smile = weights[:, names.index("mouthSmileLeft")]
     assert smile[0] == 0.0 and smile[-1] > 0.85 and np.all(np.diff(smile) >= 0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from react_ros import schema
-from react_ros.face.human import HumanFaceModel, HumanFaceRenderer
+from react_ros.face.human import MESH_FILE, HumanFaceModel, HumanFaceRenderer
 from react_ros.face.preview import preset_reaction
 from react_ros.online.face_style import face_renderer
 
@@ -65,7 +65,7 @@ def test_the_mesh_is_facemesh_a_disc_with_eye_and_mouth_holes(model):
 def test_neutral_weights_give_the_neutral_face_and_left_mirrors_right(model):
     assert np.array_equal(model.deform(np.zeros(52)), model.vertices)
     flip = np.array([-1.0, 1.0, 1.0])  # x -> -x
-    with np.load("react_ros/assets/face_models/human_face.npz") as data:
+    with np.load(MESH_FILE) as data:
         twin = data["mirror"]
     for left, right in (("mouthSmileLeft", "mouthSmileRight"), ("browDownLeft", "browDownRight"),
                         ("eyeBlinkLeft", "eyeBlinkRight"), ("mouthFrownLeft", "mouthFrownRight")):
@@ -193,3 +193,26 @@ def test_the_operator_console_draws_the_face_style_it_is_given():
             console.server.server_close()
     human = face_renderer("human", 192).render(preset_reaction("happy"))
     assert np.array_equal(pictures["human"], human) and not np.array_equal(pictures["cartoon"], human)
+
+
+def test_the_asset_builder_recovers_oriented_triangles_and_twins_from_an_edge_list():
+    from react_ros.perceive.human_face_asset import mirror_pairs, symmetric, triangles_from_edges
+
+    # a 4 x 3 grid of points (x right, y down), each cell split along one diagonal: 12 triangles from 23 edges
+    xs, ys = np.meshgrid(np.arange(4.0) - 1.5, np.arange(3.0))
+    points = np.stack([xs.ravel(), ys.ravel(), np.zeros(12)], 1)
+    faces = []
+    for row in range(2):
+        for col in range(3):
+            a, b, c, d = row * 4 + col, row * 4 + col + 1, (row + 1) * 4 + col, (row + 1) * 4 + col + 1
+            faces += [(a, b, d), (a, d, c)]
+    edges = {tuple(sorted(e)) for f in faces for e in ((f[0], f[1]), (f[1], f[2]), (f[0], f[2]))}
+    triangles = triangles_from_edges(edges, points)
+    assert {tuple(sorted(t)) for t in triangles} == {tuple(sorted(f)) for f in faces}
+    a, b, c = (points[triangles[:, k]] for k in range(3))
+    assert np.all(np.cross(b - a, c - a)[:, 2] < 0)  # every one faces the viewer (y down)
+    twins = mirror_pairs(points)
+    assert np.array_equal(twins[twins], np.arange(12)) and twins[0] == 3 and twins[5] == 6
+    bent = points.copy()
+    bent[0, 0] -= 0.2  # one side out of shape: symmetric() splits the difference with its twin
+    assert np.allclose(symmetric(bent, twins)[[0, 3], 0], [-1.6, 1.6])

@@ -16,7 +16,8 @@ import numpy as np
 
 from react_ros import schema
 
-__all__ = ["WEIGHT_SOURCES", "weights_from_recording", "weights_from_reactions", "write_session_animation"]
+__all__ = ["WEIGHT_SOURCES", "plot_weights", "weights_from_recording", "weights_from_reactions",
+           "write_session_animation"]
 
 WEIGHT_SOURCES = ("reactions", "commands")
 
@@ -55,8 +56,9 @@ def weights_from_recording(path: str | Path, source: str = "reactions", reaction
 
 
 def write_session_animation(out: str | Path, recording: str | Path | None = None, reactions: str | Path | None = None,
-                            source: str = "reactions", fps: float = schema.FPS) -> tuple[Path, int]:
-    """Write the .glb; returns its path and the number of frames."""
+                            source: str = "reactions", fps: float = schema.FPS,
+                            plot: str | Path | None = None) -> tuple[Path, int]:
+    """Write the .glb (and, with `plot`, a PNG of the most active weights); returns its path and the frames."""
     from react_ros.face.gltf import write_animation
 
     if (recording is None) == (reactions is None):
@@ -71,4 +73,30 @@ def write_session_animation(out: str | Path, recording: str | Path | None = None
         weights = weights_from_reactions(array)
         name = Path(reactions).stem
     times = np.arange(len(weights), dtype=np.float64) / fps
+    if plot is not None:
+        plot_weights(plot, weights, fps, title=f"{name}: blendshape weights ({source})")
     return write_animation(out, weights, times, name=name), len(weights)
+
+
+def plot_weights(path: str | Path, weights: np.ndarray, fps: float = schema.FPS, shapes: int = 8,
+                 title: str = "") -> Path:
+    """The `shapes` blendshapes that move most, over time, one panel each (what the animation will do)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    weights = np.asarray(weights, np.float32)
+    order = np.argsort(-weights.std(axis=0))[:shapes]
+    times = np.arange(len(weights)) / fps
+    fig, axes = plt.subplots(len(order), 1, figsize=(10, 1.3 * len(order)), sharex=True, squeeze=False)
+    for ax, k in zip(axes[:, 0], order, strict=True):
+        ax.plot(times, weights[:, k], color="tab:red", lw=1.2)
+        ax.set_ylabel(schema.ARKIT_BLENDSHAPES[k], rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylim(-0.02, max(0.1, float(weights[:, k].max()) * 1.1))
+    axes[0, 0].set_title(title or "blendshape weights over time (the most active)")
+    axes[-1, 0].set_xlabel("time (s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)

@@ -40,6 +40,7 @@ def add_commands(commands) -> None:
                                 "the robot commanded (a session run with --robot arkit_blendshapes)")
     animation.add_argument("--fps", type=float, default=30.0, help="keyframes per second (one per reaction frame)")
     animation.add_argument("--out", required=True, help="the .glb file")
+    animation.add_argument("--plot", default=None, help="also a PNG of the most active weights over time")
     animation.set_defaults(func=run_animation)
 
     engines = sub.add_parser("engines", help="build TensorRT engines from an ONNX export (on the target device)")
@@ -243,6 +244,7 @@ def _argv(args: argparse.Namespace) -> list[str]:
 def run_animation(args: argparse.Namespace) -> int:
     from react_ros.export.animation import write_session_animation
 
-    path, frames = write_session_animation(args.out, args.recording, args.reactions, args.weights, args.fps)
+    path, frames = write_session_animation(args.out, args.recording, args.reactions, args.weights, args.fps,
+                                           args.plot)
     print(f"wrote {path}: {frames} frames at {args.fps:g} fps, 52 morph targets (glTF 2.0)")
     return 0

@@ -5,7 +5,7 @@ shape measured from a real face by the project's own front end, and a real smile
 (media_perception/human_face_asset.py); the other blendshapes are authored fields (face/human_shapes.py).
 
 Per frame: vertices = neutral + weights @ fields; an optional head pose turns them; orthographic projection;
-per-triangle normals light the skin (ambient + Lambert from the upper left); triangles facing away are culled
+normals light the skin (ambient + Lambert from the upper left, averaged at the vertices so the facets soften); triangles facing away are culled
 and the rest painted far to near (cv2.fillConvexPoly, 1/16-pixel fixed point). The mouth interior (teeth,
 tongue) and the eyes (white, iris, pupil; the iris follows the eyeLook shapes) are painted first: the mesh has
 holes there, so its lids and lips clip them without any masking, as in the cartoon renderer. Lips and brows
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy import sparse
 
 from react_ros.face.human_shapes import LANDMARKS, blendshape_fields
 from react_ros.schema import ARKIT_BLENDSHAPES
@@ -44,6 +45,10 @@ class HumanFaceModel:
             self.triangles = data["triangles"].astype(np.int32)
             self.smile = data["smile"].astype(np.float32)
         self.fields = blendshape_fields(self.vertices, self.smile)  # (52, 468, 3)
+        rows = self.triangles.reshape(-1)  # vertex x triangle incidence: sums triangle normals at each vertex
+        columns = np.repeat(np.arange(len(self.triangles)), 3)
+        self.incidence = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, columns)),
+                                           shape=(len(self.vertices), len(self.triangles)))
         self._flat_fields = self.fields.reshape(len(ARKIT_BLENDSHAPES), -1)
         self.lip_triangles = self._inside(LANDMARKS["upper_lip_outer"] + LANDMARKS["lower_lip_outer"][::-1][1:-1],
                                           exclude=LANDMARKS["upper_lip_inner"] + LANDMARKS["lower_lip_inner"][::-1][1:-1])
@@ -155,11 +160,11 @@ class HumanFaceRenderer:
         cv2.fillPoly(image, [teeth], (215, 225, 232), cv2.LINE_AA, SHIFT)
         out = float(weights[_INDEX["tongueOut"]])
         if out + weights[_INDEX["jawOpen"]] > 0.05:  # the tongue lies on the floor of the mouth (out with tongueOut)
-            floor = fixed[14] / _ONE
-            half_width, half_height = width * 0.3 / _ONE, width * (0.10 + 0.25 * out) / _ONE
-            centre = (int(round(floor[0] * _ONE)), int(round((floor[1] - 0.4 * half_height + out * half_height) * _ONE)))
-            cv2.ellipse(image, centre, (int(half_width * _ONE), int(half_height * _ONE)), 0, 0, 360, (105, 105, 195),
-                        -1, cv2.LINE_AA, SHIFT)
+            floor = fixed[14] / _ONE  # the middle of the lower lip's inner edge, in pixels
+            half_width, half_height = 0.3 * width / _ONE, (0.10 + 0.25 * out) * width / _ONE
+            centre = np.round((floor + np.array([0.0, (out - 0.4) * half_height])) * _ONE).astype(int)
+            axes = (int(round(half_width * _ONE)), int(round(half_height * _ONE)))
+            cv2.ellipse(image, tuple(centre.tolist()), axes, 0, 0, 360, (105, 105, 195), -1, cv2.LINE_AA, SHIFT)
 
     def _draw_eyes(self, image: np.ndarray, xy: np.ndarray, fixed: np.ndarray, weights: np.ndarray) -> None:
         for side, suffix, direction in (("R", "Right", -1.0), ("L", "Left", 1.0)):
@@ -183,8 +188,12 @@ class HumanFaceRenderer:
         normals = -np.cross(b - a, c - a)  # y is down: the viewer-facing normal is minus the cross product
         length = np.linalg.norm(normals, axis=1)
         visible = normals[:, 2] > 1e-7 * length.max()
-        normals = normals / np.maximum(length, 1e-12)[:, None]
-        light = 0.38 + 0.62 * np.clip(normals @ self.light, 0.0, 1.0)
+        # Smooth light: each vertex averages its triangles' (area-weighted) normals, each triangle takes the mean
+        # light of its corners, so neighbours share most of their light and the facets soften.
+        vertex_normals = self.model.incidence @ normals
+        vertex_normals /= np.maximum(np.linalg.norm(vertex_normals, axis=1), 1e-12)[:, None]
+        vertex_light = np.clip(vertex_normals @ self.light, 0.0, 1.0)
+        light = 0.38 + 0.62 * vertex_light[tri].mean(axis=1)
         colors = np.clip(self.base_colors * light[:, None], 0, 255).astype(np.int32)
         depth = (a[:, 2] + b[:, 2] + c[:, 2])
         order = np.flatnonzero(visible)

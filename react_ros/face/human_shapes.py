@@ -84,13 +84,12 @@ def blendshape_fields(vertices: np.ndarray, smile: np.ndarray) -> np.ndarray:
     above_eyes = np.clip((y_eyes + 0.02 - v[:, 1]) / 0.06, 0.0, 1.0)
     mouth_area = np.clip((v[:, 1] - (y_eyes + 0.25)) / 0.1, 0.0, 1.0)
 
-    # Jaw: a rotation about a hinge behind the cheeks at ear height.
-    hinge = np.array([0.0, y_eyes + 0.2, -0.8])
-    for name, angle in (("jawOpen", 0.24),):
-        c, s = np.cos(angle), np.sin(angle)
-        rel = v - hinge
-        turned = np.stack([rel[:, 0], c * rel[:, 1] + s * rel[:, 2], -s * rel[:, 1] + c * rel[:, 2]], 1)
-        fields[name] = (turned - rel) * below[:, None]
+    # Jaw: a rotation (0.24 rad at weight 1) about a hinge behind the cheeks at ear height.
+    hinge, angle = np.array([0.0, y_eyes + 0.2, -0.8]), 0.24
+    rel = v - hinge
+    turned = np.stack([rel[:, 0], np.cos(angle) * rel[:, 1] + np.sin(angle) * rel[:, 2],
+                       -np.sin(angle) * rel[:, 1] + np.cos(angle) * rel[:, 2]], 1)
+    fields["jawOpen"] = (turned - rel) * below[:, None]
     fields["jawForward"] = np.array([0.0, 0.0, 0.06]) * below[:, None]
     fields["jawLeft"] = np.array([0.07, 0.0, 0.0]) * below[:, None]
     fields["jawRight"] = np.array([-0.07, 0.0, 0.0]) * below[:, None]
@@ -120,8 +119,6 @@ def blendshape_fields(vertices: np.ndarray, smile: np.ndarray) -> np.ndarray:
                                                 0.14, above_eyes)
         upper_lid, lower_lid = _group(f"upper_lid_{side}"), _group(f"lower_lid_{side}")
         opening = v[lower_lid] - v[upper_lid]
-        lids = np.zeros(n)
-        lids[upper_lid[1:-1]] = 1.0
         above_lower = np.clip((v[lower_lid, 1].mean() - 0.01 - v[:, 1]) / 0.03, 0, 1)
         fields[f"eyeBlink{suffix}"] = spread(v, dict(zip(upper_lid[1:-1], opening[1:-1] * 0.97, strict=True)), 0.05,
                                              above_lower)
