@@ -36,16 +36,16 @@ class FamilyOptions:
     """What a families run evaluates and where it writes (`react-ros families` and `react-ros recipe`)."""
 
     out: str = "docs/results/families"
-    data_root: str = "out/families_data"
+    data_root: str = "out/families30"
     families: tuple[str, ...] | list[str] | None = None  # None: all
-    sessions: int = 15
+    sessions: int = 30  # 18 test inputs: model rows steady to about 0.01 over sampling seeds (issue 26)
     clips_per_session: int = 3
     min_seconds: float = 20.0
     max_seconds: float = 25.0
     data_seed: int = 0
     samples: int = 10
     seed: int = 0
-    seeds: int = 1  # sampling seeds seed, seed+1, ...: the model rows' spread
+    seeds: int = 3  # sampling seeds seed, seed+1, ...: the model rows' spread
     temperature: float | None = None  # override the model card's sampling
     noise_correlation: float | None = None
     online: bool = True
@@ -115,8 +115,9 @@ def evaluate_family(data: Path, loaded, sampling, options: FamilyOptions) -> dic
     for seed in seeds:
         per_seed[MODEL].append(score(offline_predictions(loaded.graphs, features, options.samples, seed, sampling,
                                                          progress=True), tests))
-        per_seed[MODEL_T0].append(score(offline_predictions(loaded.graphs, features, options.samples, seed,
-                                                            replace(sampling, temperature=0.0)), tests))
+        mean = replace(sampling, temperature=0.0)
+        per_seed[MODEL_T0].append(per_seed[MODEL][-1] if mean == sampling else score(offline_predictions(
+            loaded.graphs, features, options.samples, seed, mean), tests))
         if options.online:  # the robot's path, through the front end the model was trained on
             per_seed[ONLINE].append(score(online_predictions(
                 loaded.graphs, loaded.estimator_fn, data, "test", [t.id for t in tests], options.samples, seed,
