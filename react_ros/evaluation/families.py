@@ -3,7 +3,8 @@ behaviour (`react-ros families`).
 
 For every family (`react_ros.data.families`) it makes a data set (or reuses one made with the same settings;
 videos only for the test split, which the online path reads), evaluates the model in the robot's direction
-(speaker -> listener) at its operating point and at temperature 0 (its mean answer), offline and online, beside
+(speaker -> listener) at its operating point and at temperature 0 without a listener style (its mean answer),
+offline and online, beside
 the best deterministic predictor of the listener from the speaker (evaluation/deterministic.py), delayed mimicry
 (delay fitted on the family's training split), Mime, MeanSeq and the real reactions, and writes one Markdown
 table and one JSON (plus each family's full report in a sub-directory). With several sampling seeds the model
@@ -115,7 +116,7 @@ def evaluate_family(data: Path, loaded, sampling, options: FamilyOptions) -> dic
     for seed in seeds:
         per_seed[MODEL].append(score(offline_predictions(loaded.graphs, features, options.samples, seed, sampling,
                                                          progress=True), tests))
-        mean = replace(sampling, temperature=0.0)
+        mean = replace(sampling, temperature=0.0, style_gain_sd=0.0)  # the mean answer: no noise, no held style
         per_seed[MODEL_T0].append(per_seed[MODEL][-1] if mean == sampling else score(offline_predictions(
             loaded.graphs, features, options.samples, seed, mean), tests))
         if options.online:  # the robot's path, through the front end the model was trained on
