@@ -140,3 +140,18 @@ def test_the_style_spread_is_how_much_listeners_liveliness_varies_around_the_mea
     assert abs(style_spread(livelier, mean) - np.log(1.2)) < 1e-6
     assert style_spread(mean, mean) == 0.0  # every listener exactly as lively as the mean answer
     assert style_spread([0.5 + 5.0 * (m - 0.5) for m in mean[:2]] + mean[2:], mean) == 0.6  # capped (log 5 / 2)
+
+
+def test_a_grid_stopped_at_its_target_is_reused_only_for_targets_it_reached():
+    """The calibration stops at the first temperature that reaches the target (the rule picks it); its stored grid
+    then answers a lower or equal fraction without generating again, never a higher one."""
+    from react_ros.training.calibrate import _reusable
+
+    key = {"data": "D"}
+    stopped = {"key": key, "real_frdiv": 0.04, "complete": False,
+               "grid": [{"temperature": 0.0, "FRCorr_per_pred": 0.5, "FRDiv": 0.004},
+                        {"temperature": 0.3, "FRCorr_per_pred": 0.49, "FRDiv": 0.011}]}
+    assert _reusable(stopped, key, 0.25) and _reusable(stopped, key, 0.1)
+    assert not _reusable(stopped, key, 0.5)  # 0.02 needs temperatures the stopped grid never measured
+    assert _reusable({**stopped, "complete": True}, key, 0.5)  # a full grid answers any fraction
+    assert not _reusable(stopped, {"data": "OTHER"}, 0.25)

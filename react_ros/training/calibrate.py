@@ -25,8 +25,11 @@ COLLAPSE_FRACTION = 0.01
 
 
 def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directions: str = "speaker->listener",
-                 samples: int = 10, seed: int = 0, perceived: str | None = None, grid=GRID) -> dict:
-    """The real reactions' spread and, per grid temperature, the model's FRDiv and FRCorr/pred on `split`."""
+                 samples: int = 10, seed: int = 0, perceived: str | None = None, grid=GRID,
+                 fraction: float | None = None) -> dict:
+    """The real reactions' spread and, per grid temperature, the model's FRDiv and FRCorr/pred on `split`. With
+    `fraction`, the grid stops at the first temperature whose FRDiv reaches that fraction of the real spread (the
+    rule picks it; the temperatures above it would only cost time): `complete` says whether it ran to the end."""
     from react_ros.data.features import load_features
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions
@@ -49,8 +52,10 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
         rows.append({"temperature": temperature,
                      "FRCorr_per_pred": float(np.mean([c.sum() / len(p) for c, p in zip(corr, preds, strict=True)])),
                      "FRDiv": float(np.mean([s_mse(p) for p in preds]))})
+        if fraction is not None and rows[-1]["FRDiv"] >= fraction * real_spread:
+            break
     return {"split": split, "inputs": len(tests), "samples": samples, "seed": seed, "directions": directions,
-            "real_frdiv": real_spread, "grid": rows}
+            "real_frdiv": real_spread, "grid": rows, "complete": len(rows) == len(grid)}
 
 
 def choose_temperature(measured: dict, fraction: float) -> dict:
@@ -62,6 +67,7 @@ def choose_temperature(measured: dict, fraction: float) -> dict:
     target = fraction * measured["real_frdiv"]
     reaching = [r for r in measured["grid"] if r["FRDiv"] >= target]
     best = max(measured["grid"], key=lambda r: r["FRCorr_per_pred"])
+    # (a grid stopped early has reached its target, so it is never collapsed)
     collapsed = max(r["FRDiv"] for r in measured["grid"]) < COLLAPSE_FRACTION * measured["real_frdiv"]
     temperature = 0.0 if collapsed else reaching[0]["temperature"] if reaching else best["temperature"]
     return {**measured, "fraction": fraction, "target_frdiv": float(target), "reached": bool(reaching),
@@ -74,14 +80,17 @@ def calibrate_temperature(graphs, data: str | Path, sampling, fraction: float, s
     """(the sampling setting at the chosen temperature, a report: the target and every grid point's metrics)."""
     if not 0 < fraction:
         raise ValueError(f"calibrate_diversity must be > 0, got {fraction}")
-    measured = measure_grid(graphs, data, sampling, split, directions, samples, seed, perceived, grid)
+    measured = measure_grid(graphs, data, sampling, split, directions, samples, seed, perceived, grid, fraction)
     report = choose_temperature(measured, fraction)
     return replace(sampling, temperature=report["temperature"]), report
 
 
-def _reusable(report: dict | None, key: dict) -> bool:
-    """A card's earlier calibration measured the same grid on the same data with the same base setting."""
-    return bool(report) and report.get("key") == key
+def _reusable(report: dict | None, key: dict, fraction: float) -> bool:
+    """A card's earlier calibration measured the same grid on the same data with the same base setting, far enough
+    up the grid for `fraction` (a grid stopped early answers only fractions it reached)."""
+    if not report or report.get("key") != key:
+        return False
+    return report.get("complete", True) or choose_temperature(report, fraction)["reached"]
 
 
 def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, directions: str, progress: bool = True,
@@ -103,12 +112,13 @@ def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, dire
     key = {"data": str(data), "split": split, "samples": samples, "seed": seed, "directions": directions,
            "grid": list(GRID), "base_sampling": base}
     earlier = card.extra.get("diversity_calibration")
-    if _reusable(earlier, key):
+    if _reusable(earlier, key, fraction):
         measured = {k: earlier[k] for k in ("split", "inputs", "samples", "seed", "directions", "real_frdiv", "grid")}
+        measured["complete"] = earlier.get("complete", True)
     else:
         loaded = load_graphs("torch", model_dir=bundle, threads=None)
         measured = measure_grid(loaded.graphs, data, card.sampling, split, directions, samples, seed,
-                                speaker_source(card, data, split, perceived))
+                                speaker_source(card, data, split, perceived), fraction=fraction)
     report = dict(choose_temperature(measured, fraction), key=key)
     card = replace(card.with_sampling(replace(card.sampling, temperature=report["temperature"])),
                    extra=dict(card.extra, diversity_calibration=report))
