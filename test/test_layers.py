@@ -152,12 +152,7 @@ def _defined_names(path: Path) -> set[str]:
 
 # Importers outside this issue's reach that still take a name through a module that only imports it (the lead
 # moves them): (importing file, module, name).
-SECOND_PATHS_LEFT = {
-    ("react_ros/evaluation/families.py", "react_ros.data.mars", "test_ground_truths"),
-    ("react_ros/study/conditions.py", "react_ros.data.mars", "read_attributes"),
-    ("react_ros/study/conditions.py", "react_ros.data.mars", "scan"),
-    ("react_ros/evaluation/pipeline.py", "react_ros.data.protocol", "Direction"),
-}
+SECOND_PATHS_LEFT: set[tuple[str, str, str]] = set()  # none left (issue 27)
 
 
 def second_paths(root: Path, prefixes: tuple[str, ...] = ("react_ros.data.", "react_ros.bench.")) -> set[tuple]:

@@ -29,11 +29,6 @@ from react_ros.data.pairs import (
     modality_dir,
     scan,
 )
-
-# Names live in pairs/readers/protocol; import them from there. Until evaluation/families.py and
-# study/conditions.py do (issue 27, the lead's areas), they still reach test_ground_truths, read_attributes
-# and scan through here.
-from react_ros.data.protocol import test_ground_truths  # noqa: F401
 from react_ros.data.readers import (
     AUDIO_TOLERANCE_S,
     FPS,

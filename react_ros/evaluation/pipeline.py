@@ -14,7 +14,8 @@ from react_ros import schema
 from react_ros.behaviours.mimicry import fit_mimicry_delay
 from react_ros.data.features import ClipFeatures, load_features
 from react_ros.data.mars import MarsDataset
-from react_ros.data.protocol import Direction, TestInput, mean_reaction, test_ground_truths
+from react_ros.data.pairs import Direction
+from react_ros.data.protocol import TestInput, mean_reaction, test_ground_truths
 from react_ros.metrics import (
     delayed_mimicry_reference,
     evaluate_ragged,

@@ -101,7 +101,8 @@ class ReplaySource:
     def from_mars(cls, root: str | Path, split: str = "test", pair: int = 0, role: str = "listener") -> ReplaySource:
         """The `role` side of dyadic pair number `pair` (in scan order) of a MARS-layout data set."""
         from react_ros.data import layout
-        from react_ros.data.mars import read_attributes, scan
+        from react_ros.data.pairs import scan
+        from react_ros.data.readers import read_attributes
 
         pairs = scan(root, split)
         if not 0 <= pair < len(pairs):

@@ -108,7 +108,7 @@ def node_sources(mime_delay_s: float = 0.5, study=None, graphs=None, model: dict
     which then runs beside the node's model (twice the model's compute while it is active)."""
     sources = {MODEL: ModelCondition(), "mime": MimeSource(mime_delay_s), "neutral": NeutralSource()}
     if study is not None:
-        from react_ros.study.runner import make_source
+        from react_ros.study.sources import make_source
 
         for spec in study.conditions:
             same = spec.kind == "generative" and model is not None and all(
