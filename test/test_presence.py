@@ -65,7 +65,7 @@ def test_nobody_there_from_the_start_shows_the_attentive_neutral():
     source = FaceScript()
     session, clock = session_on(source)
     commands = play(session, clock, source, [False] * 60)
-    assert all(c.presence == ABSENT for c in commands)
+    assert all(c.presence == ABSENT and c.output.presence == ABSENT for c in commands)  # published and recorded
     np.testing.assert_allclose(np.stack([c.reaction for c in commands]), schema.neutral_frame()[None].repeat(60, 0))
     values = session.diagnostics().values
     assert values["presence"] == ABSENT and values["presence_reason"] == "no_face"

@@ -115,6 +115,7 @@ def test_perceive_missing_camera_is_a_clear_error(tmp_path, capsys):
 
     assert main(["perceive", "--camera", "97", "--seconds", "0.1", "--out", str(tmp_path)]) == 1
     assert "camera 97: cannot be opened" in capsys.readouterr().out
+    assert not list(tmp_path.iterdir())  # no empty preview folder left behind
     assert not (tmp_path / "facial-attributes").exists()
     assert main(["perceive", "--out", str(tmp_path)]) == 2  # nothing to perceive
 

@@ -130,10 +130,17 @@ def perceive_clip(job: ClipJob, front_end=None) -> str:
 
     if job.preview:
         path = job.output(PREVIEW_DIR, ".mp4")
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.stem + ".partial.mp4")
         fps = 30.0 if isinstance(job.video, int) else video_info(job.video)[1]
-        write_video(partial, previews(), fps=fps if fps > 0 else 30.0)
+        made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+        try:
+            write_video(partial, previews(), fps=fps if fps > 0 else 30.0)
+        except BaseException:  # a camera that cannot be opened: leave no partial file, no empty preview folder
+            partial.unlink(missing_ok=True)
+            for folder in made:  # innermost first
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+            raise
         os.replace(partial, path)
     else:
         for _ in previews():

@@ -53,7 +53,8 @@ class SessionRecording:
         labels = ",".join(schema.ATTRIBUTE_NAMES)
         self.write(topic, "std_msgs/msg/Float32MultiArray", msg)
         self.write("/react_ros/features/speaker", "std_msgs/msg/Float32MultiArray",
-                   array_msg(output.speaker, labels + f",face_present={int(output.face_present)}"))
+                   array_msg(output.speaker, labels + f",face_present={int(output.face_present)}"
+                             f",presence={getattr(output, 'presence', '')}"))
         self.write("/react_ros/features/audio", "std_msgs/msg/Float32MultiArray",
                    array_msg(output.audio_features, f"log_mel,audio_present={int(output.audio_present)}"))
 

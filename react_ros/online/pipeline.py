@@ -77,6 +77,7 @@ class ReactionOutput:
     audio_features: np.ndarray | None = None  # (A,) the audio feature frame paired with it
     face_reason: str = ""  # why the face is missing (the mesh front end's reason: no_face, occluded, turned, ...)
     speaker_id: int | None = None  # the front end's speaker track (changes with the person); None: not tracked
+    presence: str = ""  # the session's presence state for this frame (online/presence.py); "" before the session
 
 
 @dataclass

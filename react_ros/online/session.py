@@ -333,8 +333,8 @@ class ReactionSession:
                                     getattr(output, "face_reason", ""), getattr(output, "speaker_id", None))
         if step.reset_context:
             self._presence_reset = "faces_lost" if step.state == ABSENT else "speaker_changes"
-        if step.reaction is not output.reaction:  # what the robot shows is what is published and recorded
-            output = replace(output, reaction=step.reaction)
+        # what the robot shows is what is published and recorded, with the presence state
+        output = replace(output, reaction=step.reaction, presence=step.state)
         with self._motion_lock:
             positions = self.motion.update(output.reaction, now)
             velocities = self.motion.velocities.copy()
