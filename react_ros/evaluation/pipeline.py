@@ -35,10 +35,15 @@ def input_seed(seed: int, clip_id: str) -> int:
 
 def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int = 10, seed: int = 0,
                         sampling: SamplingConfig = SamplingConfig(), progress: bool = False) -> dict[str, np.ndarray]:
-    """{input id: (samples, T, 25)} from the data set's features (attributes + audio of the input person)."""
+    """{input id: (samples, T, 25)} from the data set's features (attributes + audio of the input person). A
+    setting without randomness (temperature 0, no listener style) makes every sample the same answer: it is
+    generated once and repeated."""
     generator = WindowGenerator(graphs, sampling)
-    return {clip.id: generate_offline(generator, clip.visual, clip.audio, samples, input_seed(seed, clip.id))
+    once = sampling.temperature == 0 and sampling.style_gain_sd == 0
+    made = {clip.id: generate_offline(generator, clip.visual, clip.audio, 1 if once else samples,
+                                      input_seed(seed, clip.id))
             for clip in tqdm(features, desc="generate", disable=not progress)}
+    return {k: np.repeat(v, samples, axis=0) for k, v in made.items()} if once else made
 
 
 def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: Sequence[str], samples: int = 10,
