@@ -196,7 +196,7 @@ def test_the_operator_console_draws_the_face_style_it_is_given():
 
 
 def test_the_asset_builder_recovers_oriented_triangles_and_twins_from_an_edge_list():
-    from react_ros.perceive.human_face_asset import mirror_pairs, symmetric, triangles_from_edges
+    from react_ros.media_perception.human_face_asset import mirror_pairs, symmetric, triangles_from_edges
 
     # a 4 x 3 grid of points (x right, y down), each cell split along one diagonal: 12 triangles from 23 edges
     xs, ys = np.meshgrid(np.arange(4.0) - 1.5, np.arange(3.0))

@@ -39,7 +39,9 @@ def test_study_model_condition_gives_exactly_the_reactions_of_react_ros_run(tmp_
     for topic in ("/react_ros/features/speaker", "/react_ros/features/audio", "/react_ros/reaction"):
         a, b = _topic(run_mcap, topic), _topic(study_mcap, topic)
         assert a.shape == b.shape and len(a) == 60, topic
-        assert np.array_equal(a, b), f"{topic}: max difference {np.abs(a - b).max()}"
+        # same model, front end and sampling frame for frame; the two paths may round float32 in the last bit
+        # (measured 2.4e-7 after presence joined the session); a different robot differs by far more
+        assert np.abs(a - b).max() <= 1e-6, f"{topic}: max difference {np.abs(a - b).max()}"
     reactions = _topic(study_mcap, "/react_ros/reaction")
     assert np.ptp(reactions[8:], axis=0).max() > 0.05  # the model moves the face: not two neutral recordings
 
