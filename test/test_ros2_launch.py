@@ -145,9 +145,11 @@ def test_launch_runs_the_clip_talks_to_a_default_subscriber_and_shuts_down_clean
         elif message.topic == "/react_ros/features/audio":
             audio_present.append(message.message.layout.dim[0].label.endswith("audio_present=1"))
     # Frames published before the reaction node subscribed are gone (best effort, volatile); from the first
-    # frame it received on, the camera's stamps say how many it published, and it must have received them all.
+    # frame it received on, the camera's stamps say how many it published.
     span = int(round((frames[-1] - frames[0]) * 1e-9 * FPS)) + 1
-    assert span - 2 <= len(frames) <= span
+    # With Fast DDS's default transports (the interoperable default, issue 30) best-effort camera frames can be
+    # lost on the way (measured 423 of 458 here once; docs/ros.md has the delivery figures): most must arrive.
+    assert 0.8 * span <= len(frames) <= span
     assert len(frames) >= 30  # how many depends on how long the reaction node took to configure
     answered = [stamp for stamp in frames if stamp in commands]
     assert len(answered) >= len(frames) - 2, f"{len(frames)} frames, {len(answered)} commands for them"
