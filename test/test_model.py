@@ -379,6 +379,17 @@ def test_a_fitted_speaker_filter_finds_the_listeners_delay_and_stays_frozen(tmp_
     assert not any(p.requires_grad for p in fitted.parameters())
 
 
+def _speaker_path_alone(model: ReactionModel):
+    """(speaker frames, decoded window) with the decoder's residual silenced: what the speaker path alone answers
+    to 40 frames of an unseen speaker."""
+    autoencoder, s = model.autoencoder, model.config.speaker_skip
+    with torch.no_grad():
+        autoencoder.decoder[-1].weight.zero_()
+        autoencoder.decoder[-1].bias.zero_()
+        speaker = torch.tensor(_clips(1, frames=60, seed=7)[0].visual[None, 40 - s:40])
+        return speaker, autoencoder.decode(torch.zeros(1, model.config.latent_dim), None, speaker, torch.ones(1, s))
+
+
 def test_the_speaker_filter_copies_in_the_schemas_ranges(tmp_path):
     """speaker_path: filter reads and writes the schema's ranges: a listener whose AUs are 0.25 + half the
     speaker's 5 frames earlier (linear in ranges, S-shaped in logits) is reproduced by the filter alone, with
@@ -392,12 +403,8 @@ def test_the_speaker_filter_copies_in_the_schemas_ranges(tmp_path):
         clip.target[:, schema.AU] = 0.25 + 0.5 * np.roll(clip.visual, 5, axis=0)[:, schema.AU]
     trainer = Trainer(config, clips, _clips(1), progress=False)
     trainer.run(("ae",))
-    autoencoder, s = trainer.model.autoencoder, model_config.speaker_skip
-    with torch.no_grad():
-        autoencoder.decoder[-1].weight.zero_()
-        autoencoder.decoder[-1].bias.zero_()
-        speaker = torch.tensor(_clips(1, frames=60, seed=7)[0].visual[None, 40 - s:40])
-        window = autoencoder.decode(torch.zeros(1, model_config.latent_dim), None, speaker, torch.ones(1, s))
+    speaker, window = _speaker_path_alone(trainer.model)
+    s = model_config.speaker_skip
     expected = 0.25 + 0.5 * speaker[0, s - 5:s - 5 + model_config.window, schema.AU]
     np.testing.assert_allclose(window[0, :, schema.AU].numpy(), expected.numpy(), atol=0.03)
 
@@ -445,12 +452,8 @@ def test_the_mean_path_learns_a_copy_and_a_cross_channel_answer(tmp_path):
     trainer.run(("ae",))
     report = trainer.history["mean_path"][0]
     assert report["blend_cross"][schema.VALENCE] > 0  # valence needs the cross-attribute map
-    autoencoder, s = trainer.model.autoencoder, model_config.speaker_skip
-    with torch.no_grad():
-        autoencoder.decoder[-1].weight.zero_()
-        autoencoder.decoder[-1].bias.zero_()
-        speaker = torch.tensor(_clips(1, frames=60, seed=7)[0].visual[None, 40 - s:40])
-        window = autoencoder.decode(torch.zeros(1, model_config.latent_dim), None, speaker, torch.ones(1, s))
+    speaker, window = _speaker_path_alone(trainer.model)
+    s = model_config.speaker_skip
     w = model_config.window
     np.testing.assert_allclose(window[0, :, schema.AU].numpy(),
                                (0.25 + 0.5 * speaker[0, s - 5:s - 5 + w, schema.AU]).numpy(), atol=0.03)
