@@ -1,7 +1,8 @@
 """A plain rclpy subscriber, as a robot's own face controller would be: run it in a default environment (no Fast
 DDS variables) next to `ros2 launch`; on SIGINT, or after SECONDS, it prints as JSON how many face commands
 (JointState on /react_ros/joint_commands, the watchdog's included) and stamped reactions (one per answered
-camera frame) it received.
+camera frame) it received, and the stamps of those reactions (nanoseconds) so a test can tell a late start
+(discovery still matching when the first reactions went out) from a loss mid-stream.
 
     python test/ros2_listener.py SECONDS
 """
@@ -23,11 +24,13 @@ def main(seconds: float) -> dict:
     signal.signal(signal.SIGINT, lambda *_: stop.append(True))
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("outside_listener")
-    counts = {"face_commands": 0, "reactions": 0}
+    counts = {"face_commands": 0, "reactions": 0, "reaction_stamps": []}
 
     def counter(key):
         def count(msg) -> None:
             counts[key] += 1
+            if key == "reactions":
+                counts["reaction_stamps"].append(msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)
         return count
 
     qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)

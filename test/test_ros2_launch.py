@@ -153,14 +153,22 @@ def test_launch_runs_the_clip_talks_to_a_default_subscriber_and_shuts_down_clean
     assert len(frames) >= 30  # how many depends on how long the reaction node took to configure
     answered = [stamp for stamp in frames if stamp in commands]
     assert len(answered) >= len(frames) - 2, f"{len(frames)} frames, {len(answered)} commands for them"
-    # The outside subscriber heard (nearly) every reaction the node made: it was not cut off.
-    assert heard["reactions"] >= len(answered) - 5, (heard, len(answered))
+    # The outside subscriber was not cut off: once discovery matched it (within a few seconds of the first
+    # reaction) it heard every reaction the node made but a couple (reliable, keep-last 10, on a loaded machine).
+    stamps = heard.pop("reaction_stamps")
+    assert stamps and set(stamps) <= set(commands), "the subscriber heard stamps the node never sent"
+    late_start_s = (min(stamps) - answered[0]) * 1e-9
+    assert late_start_s <= 5.0, f"the first reaction reached the subscriber {late_start_s:.1f} s late"
+    since_matched = [stamp for stamp in answered if stamp >= min(stamps)]
+    missing = len(set(since_matched) - set(stamps))
+    assert missing <= max(2, 0.02 * len(since_matched)), (f"{missing} of {len(since_matched)} reactions lost mid-"
+                                                          f"stream; {heard}, first {late_start_s:.2f} s late")
     assert heard["face_commands"] >= heard["reactions"], heard
     assert np.mean(audio_present) > 0.5  # the microphone's audio reached the front end
     latency_ms = np.array([(commands[s] - s) * 1e-6 for s in answered])
     print(f"\n{len(frames)} frames received of {published}, {len(answered)} answered, end to end median "
           f"{np.median(latency_ms):.1f} ms, p99 {np.percentile(latency_ms, 99):.1f} ms; a default-environment "
-          f"subscriber heard {heard['reactions']} reactions, {heard['face_commands']} face commands")
+          f"subscriber heard {heard['reactions']} reactions (from {late_start_s:.2f} s after the first), {heard['face_commands']} face commands")
 
 
 @pytest.mark.parametrize("arguments,reason", [
