@@ -341,6 +341,37 @@ def test_a_speaker_filter_model_exports_and_matches_torch(tmp_path):
     _assert_graph_carries(model, out, "decode", model.autoencoder.speaker_path.weight)
 
 
+def test_a_mean_path_model_with_a_centred_residual_exports_and_matches_torch(tmp_path):
+    """speaker_path: mean with its MLP part, the absent-frame fill and mean_latent's centred residual (issue 26):
+    the decode graph carries all of them with TensorRT's operators only, and its zero latent decodes to the mean
+    path exactly, as in torch."""
+    torch.manual_seed(0)
+    config = ModelConfig(**{**TINY.__dict__, "speaker_skip": 6, "speaker_path": "mean", "decoder_past": False,
+                            "mean_hidden": 16, "mean_latent": True})
+    model = ReactionModel(config).eval()
+    path = model.autoencoder.speaker_path
+    with torch.no_grad():
+        path.weight.normal_(0.0, 0.02)
+        path.bias.fill_(0.3)
+        path.fill.fill_(0.4)
+        path.gain.fill_(0.5)
+        for layer in path.net:
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.normal_(0.0, 0.3)
+    estimator, out = _export_fp32(model, tmp_path)
+    assert graph_errors(model, estimator, out, "fp32", batch=3, seed=2)["decode"]["max_abs"] < 1e-3
+    feeds = random_inputs(graph_specs(config)["decode"], 3, seed=2, config=config)
+    feeds["latent"] = np.zeros_like(feeds["latent"])
+    zero = run_onnx(out / "fp32" / "decode.onnx", feeds)[0]
+    with torch.no_grad():
+        speaker, present = torch.as_tensor(feeds["speaker"]), torch.as_tensor(feeds["speaker_present"])
+        mean_path = path(speaker, present).reshape(zero.shape).numpy()
+    inside = np.abs(mean_path[..., schema.VALENCE]) < 0.95  # the ranges' logit clamp holds the rest at +-0.99
+    assert inside.sum() >= 6
+    np.testing.assert_allclose(zero[..., schema.VALENCE][inside], mean_path[..., schema.VALENCE][inside], atol=1e-3)
+    _assert_graph_carries(model, out, "decode", path.net[0].weight)
+
+
 def test_a_lag_feature_model_exports_and_matches_torch(tmp_path):
     """lag_step: the condition graph computes the listener-speaker lag correlations (static slices, Mul,
     ReduceSum, Sqrt, Div): ONNX matches torch and TensorRT parses it; without them the graph is measurably off."""

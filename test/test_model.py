@@ -313,6 +313,31 @@ def test_latent_whitening_is_exact_and_centres_every_dimension():
     assert float(model.latent_scale) == 1.0
 
 
+def test_whitening_a_mean_latent_model_keeps_its_reconstructions_and_moves_its_centre_to_zero():
+    """mean_latent: the residual is measured from the latent centre; whitening centres the latent on it exactly,
+    so reconstructions stay, and the zero latent (what temperature 0 decodes) is then the centre."""
+    torch.manual_seed(0)
+    config = dataclasses.replace(TINY, speaker_skip=6, speaker_path="mean", decoder_past=False, mean_latent=True)
+    model = ReactionModel(config).eval()
+    sampler = WindowSampler(_clips(3), config, seed=0)
+    batch = {k: torch.from_numpy(v) for k, v in sampler.batch(256, None).items()}
+    from react_ros.model.config import speaker_skip_inputs
+
+    skip = {k: torch.as_tensor(v) for k, v in speaker_skip_inputs(config, batch).items()}
+    with torch.no_grad():
+        model.autoencoder.encoder[-1].bias[: config.latent_dim] += torch.linspace(-2, 2, config.latent_dim)
+        model.autoencoder.latent_centre.copy_(torch.linspace(-1.5, 1.5, config.latent_dim))
+        before_mean, _ = model.autoencoder.encode(batch["window"], batch["past"], **skip)
+        before = model.autoencoder.decode(before_mean, None, **skip)
+        at_centre = model.autoencoder.decode(model.autoencoder.latent_centre.expand_as(before_mean), None, **skip)
+        whiten_latent(model, sampler)
+        after_mean, _ = model.autoencoder.encode(batch["window"], batch["past"], **skip)
+        torch.testing.assert_close(model.autoencoder.decode(after_mean, None, **skip), before, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(model.autoencoder.decode(torch.zeros_like(after_mean), None, **skip), at_centre,
+                                   atol=1e-5, rtol=1e-4)
+    assert model.autoencoder.latent_centre.abs().max() == 0
+
+
 def test_validation_metrics_leave_the_training_threads_as_they_were(tmp_path):
     """The metrics' numba loops changed torch's thread count (1 -> 2): two trainings on two cores then ran 2.5x
     slower after their first validation. Training continues on the threads it started with."""
@@ -460,3 +485,59 @@ def test_the_mean_path_learns_a_copy_and_a_cross_channel_answer(tmp_path):
     seen = 3  # frames t, t+1, t+2 answer speaker frames before t; the window's last frame answers one not yet seen
     np.testing.assert_allclose(window[0, :seen, schema.VALENCE].numpy(),
                                (-0.2 + 0.8 * speaker[0, s - 3:s - 3 + seen, au12]).numpy(), atol=0.05)
+    # an absent speaker frame reads as the training speakers' average frame, not as every attribute at its floor
+    path = trainer.model.autoencoder.speaker_path
+    average = np.concatenate([clip.visual for clip in law(_clips(3, frames=300))]).mean(0)
+    np.testing.assert_allclose(path.fill.numpy(), average, atol=0.02)
+    with torch.no_grad():
+        absent = path(speaker, torch.zeros(1, s))
+        np.testing.assert_allclose(absent.numpy(), path(path.fill.expand(1, s, -1)).numpy(), atol=1e-5)
+
+
+def test_the_zero_latent_of_a_mean_latent_model_decodes_to_the_mean_path_and_a_listeners_latent_to_them(tmp_path):
+    """model.mean_latent (issue 26): half the listeners smile 0.25 above what the speaker's AU12 tells them (six
+    frames later), half 0.25 below. The decoder's residual is centred, so the zero latent decodes to the mean path
+    exactly (the expected window: the offsets cancel), whatever the decoder learned, while each listener's own
+    latent still says which side they are on. (Planted: an uncentred residual is 0.02-0.1 off the mean path.)"""
+    au12 = schema.AU_NAMES.index("AU12")
+    model_config = dataclasses.replace(TINY, speaker_skip=12, speaker_path="mean", decoder_past=False, mean_latent=True)
+    config = TrainConfig(out=str(tmp_path), model=model_config, ae=StageConfig(steps=300, batch_size=64, warmup=20),
+                         checkpoint_every=300, val_every=300)
+
+    def answer(visual):
+        return 0.1 + 0.4 * np.roll(visual[:, au12], 6)
+
+    def listeners(count, seed):
+        clips = _clips(count, frames=200, seed=seed)
+        for i, clip in enumerate(clips):
+            clip.target[:] = schema.neutral_frame()
+            clip.target[:, schema.VALENCE] = answer(clip.visual) + (0.25 if i % 2 else -0.25)
+        return clips
+
+    trainer = Trainer(config, listeners(8, 0), listeners(4, 20), progress=False)
+    trainer.run(("ae",))
+    autoencoder = trainer.model.eval().autoencoder
+    assert autoencoder.latent_centre.abs().max() > 0.01  # the running mean of the latents, not 0 yet
+    with torch.no_grad():
+        whiten_latent(trainer.model, trainer.train_sampler)  # as before diffusion: the centre becomes 0
+    assert autoencoder.latent_centre.abs().max() == 0
+    s, w = model_config.speaker_skip, model_config.window
+    unseen = listeners(2, 40)
+    ends = np.arange(s + 6, 190, 4)
+    with torch.no_grad():
+        speaker = torch.tensor(np.stack([unseen[0].visual[end - s:end] for end in ends]))
+        present = torch.ones(len(ends), s)
+        mean = autoencoder.decode(torch.zeros(len(ends), model_config.latent_dim), None, speaker, present)
+        mean_path = autoencoder.speaker_path(speaker, present).reshape(len(ends), w, -1)
+        np.testing.assert_allclose(mean[..., schema.VALENCE].numpy(), mean_path[..., schema.VALENCE].numpy(),
+                                   atol=1e-4)
+        expected = np.stack([answer(unseen[0].visual)[end:end + w] for end in ends])
+        error = mean[..., schema.VALENCE].numpy() - expected
+        assert abs(error.mean()) < 0.03 and np.abs(error).mean() < 0.1  # the expected window: on neither side
+        sides = []
+        for clip in unseen:
+            window = torch.tensor(np.stack([clip.target[end:end + w] for end in ends]))
+            past = torch.tensor(np.stack([clip.target[end - model_config.past:end] for end in ends]))
+            latent, _ = autoencoder.encode(window, past, speaker, present)
+            sides.append(autoencoder.decode(latent, None, speaker, present)[..., schema.VALENCE].mean().item())
+        assert sides[1] - sides[0] > 0.3, sides  # the latent carries which listener this is

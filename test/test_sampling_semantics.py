@@ -139,3 +139,30 @@ def test_a_setting_without_randomness_is_generated_once_and_gives_every_sample_t
 
     every = generate_offline(WindowGenerator(graphs, mean), clip.visual, clip.audio, 5, input_seed(3, "c0"))
     np.testing.assert_allclose(made, every, atol=1e-6)
+
+
+def test_temperature_zero_of_a_mean_latent_model_decodes_the_zero_latent_without_the_diffusion_stage():
+    """model.mean_latent (issue 26): the zero latent decodes to the model's mean reaction, so temperature 0 is that
+    reaction, with no condition or denoiser call; any other temperature samples a latent from the diffusion stage.
+    A model without it keeps the diffusion stage's answer to zero noise (its mode)."""
+    import dataclasses
+
+    class Counting(AnalyticGraphs):
+        def __init__(self, config):
+            super().__init__(data_std=0.5)
+            self.config = config
+            self.conditions = 0
+
+        def condition(self, *args):
+            self.conditions += 1
+            return super().condition(*args)
+
+    noise = np.random.default_rng(3).standard_normal((4, 25))
+    mean_latent = Counting(dataclasses.replace(CONFIG, mean_latent=True))
+    assert np.abs(_generate(mean_latent, noise, temperature=0.0)).max() == 0  # the zero latent, decoded
+    assert mean_latent.conditions == 0  # no diffusion stage at all
+    sampled = _generate(mean_latent, noise, temperature=0.5)
+    assert mean_latent.conditions == 1 and np.abs(sampled).max() > 0.1
+    plain = Counting(CONFIG)
+    np.testing.assert_allclose(_generate(plain, noise, temperature=0.0), np.broadcast_to(MU_CONDITIONAL, (4, 25)),
+                               atol=1e-4)  # the mode of N(mu, 0.5^2)

@@ -83,19 +83,54 @@ class MeanPath(nn.Module):
     (training/mean_path.py). It holds both answers the project measured against the model (issue 26): each
     attribute filtered from its own past (wins where listeners copy a channel) and every attribute read from every
     other (wins where listeners answer one channel with another), blended per attribute on the validation split.
-    The decoder adds a residual to it, so at temperature 0 the model answers at least with what least squares
-    learns from the speaker, and the latent and its diffusion model only what that mean leaves: who this listener
-    is and what they do that the speaker does not settle."""
+    With config.mean_hidden, a nonlinear part is added: an MLP from every speaker attribute at every
+    MEAN_STRIDE-th frame (inputs standardised inside), fitted on what the linear map leaves and scaled per output
+    by the fraction of it that helped on validation (`gain`). The decoder adds a residual to it, so at temperature
+    0 the model answers at least with what least squares learns from the speaker, and the latent and its
+    diffusion model only what that mean leaves: who this listener is and what they do that the speaker does not
+    settle."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        w, s, d = config.window, config.speaker_skip, config.reaction_dim
+        w, s, d, hidden = config.window, config.speaker_skip, config.reaction_dim, config.mean_hidden
         self.weight = nn.Parameter(torch.zeros(s * d, w * d), requires_grad=False)
         self.bias = nn.Parameter(torch.zeros(w * d), requires_grad=False)
+        # what an absent speaker frame reads as: the training speakers' average frame (set with the fit), so the
+        # first seconds of a conversation and a look-away are answered as an average speaker would be, not as a
+        # speaker whose every attribute sits at its range's floor
+        self.register_buffer("fill", torch.zeros(d))
+        self.net = None
+        if hidden:
+            inputs = len(mean_net_frames(s)) * d
+            self.register_buffer("net_frames", torch.as_tensor(mean_net_frames(s)))
+            self.register_buffer("input_mean", torch.zeros(inputs))
+            self.register_buffer("input_std", torch.ones(inputs))
+            self.register_buffer("gain", torch.zeros(w * d))  # 0 until fitted: an unfitted net adds nothing
+            self.net = nn.Sequential(nn.Linear(inputs, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                                     nn.Linear(hidden, w * d))
+            self.net.requires_grad_(False)
 
-    def forward(self, speaker: torch.Tensor) -> torch.Tensor:
-        """(B, S, d) speaker frames in the schema's ranges (0 where absent) -> (B, w*d) expected window, in ranges."""
-        return speaker.flatten(1) @ self.weight + self.bias
+    def net_inputs(self, speaker: torch.Tensor) -> torch.Tensor:
+        """(B, S, d) -> (B, F*d) the MLP's standardised inputs."""
+        return (speaker[:, self.net_frames].flatten(1) - self.input_mean) / self.input_std
+
+    def forward(self, speaker: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, S, d) speaker frames in the schema's ranges, (B, S) their present flags (None: all present)
+        -> (B, w*d) expected window, in ranges."""
+        if present is not None:
+            speaker = speaker * present[..., None] + self.fill * (1.0 - present[..., None])
+        linear = speaker.flatten(1) @ self.weight + self.bias
+        if self.net is None:
+            return linear
+        return linear + self.gain * self.net(self.net_inputs(speaker))
+
+
+MEAN_STRIDE = 2
+
+
+def mean_net_frames(speaker_skip: int) -> list[int]:
+    """The speaker frames the mean path's MLP reads: every MEAN_STRIDE-th, the newest included."""
+    return list(range(speaker_skip - 1, -1, -MEAN_STRIDE))[::-1]
 
 
 class ReactionAutoencoder(nn.Module):
@@ -122,6 +157,16 @@ class ReactionAutoencoder(nn.Module):
             self.lag_copy = LagCopy(config)
         elif config.speaker_skip:
             raise ValueError(f"speaker_path must be linear, channel, filter, mean or lag, got {config.speaker_path!r}")
+        if config.mean_latent and not (config.speaker_skip and config.speaker_path in ("mean", "filter")):
+            raise ValueError("mean_latent needs a fitted mean for the zero latent to decode to: speaker_skip > 0 "
+                             f"and speaker_path mean or filter (got {config.speaker_skip}, {config.speaker_path!r})")
+        if config.mean_latent:
+            # the latent every residual is measured from: a running mean of the encoder's latents while the
+            # autoencoder trains, moved to 0 when the latent is whitened for diffusion (training.whiten_latent)
+            self.register_buffer("latent_centre", torch.zeros(config.latent_dim))
+        if config.mean_hidden and config.speaker_path != "mean":
+            raise ValueError(f"mean_hidden is the mean path's nonlinear part: speaker_path must be mean, "
+                             f"got {config.speaker_path!r}")
 
     def _speaker(self, speaker: torch.Tensor | None, present: torch.Tensor | None) -> list[torch.Tensor]:
         """(B,S,25) frames and (B,S) present flags -> [(B,S*25) logits of present frames, (B,S) flags]; [] without
@@ -150,12 +195,23 @@ class ReactionAutoencoder(nn.Module):
             raise ValueError("this model's decoder reads the listener's past: pass past")
         extra = self._speaker(speaker, speaker_present)
         seen = [past.flatten(1)] if self.config.decoder_past else []
-        raw = self.decoder(torch.cat([latent, *seen, *extra], dim=1))
+        inputs = torch.cat([latent, *seen, *extra], dim=1)
+        if self.config.mean_latent:
+            # centred: the centre latent (0 once whitened) adds nothing, so it decodes to the mean path exactly
+            # (the mean reaction)
+            at_zero = torch.cat([self.latent_centre.expand_as(latent), *seen, *extra], dim=1)
+            raw, zero = self.decoder(torch.cat([inputs, at_zero])).chunk(2)
+            raw = raw - zero
+        else:
+            raw = self.decoder(inputs)
         if self.config.speaker_path in ("filter", "mean") and self.speaker_path is not None:
             # In the schema's ranges, where a listener's copy of the speaker is linear (logits of near-zero
             # AUs are dominated by the clamp: measured FRCorr 0.44 there against 0.63 in ranges on mirror);
             # the filtered window enters as logits, so the decoder adds a residual and the output stays valid.
-            filtered = self.speaker_path(speaker * speaker_present[..., None])
+            if self.config.speaker_path == "mean":
+                filtered = self.speaker_path(speaker, speaker_present)
+            else:
+                filtered = self.speaker_path(speaker * speaker_present[..., None])
             raw = raw + from_reaction_ranges(filtered.reshape(-1, self.config.window, self.config.reaction_dim)).flatten(1)
         elif self.speaker_path is not None:
             speaker = extra[0]

@@ -33,6 +33,14 @@ class ModelConfig:
     # lean on a past that on the robot is its own output (exposure bias): the past reaches the window only
     # through the condition and the sampled latent, and blend_borders joins the windows.
     decoder_past: bool = True
+    # The mean path's nonlinear part (speaker_path: mean; 0: linear only): an MLP of this width from every
+    # speaker attribute at every 2nd frame, fitted on what the linear maps leave (training/mean_path.py).
+    mean_hidden: int = 0
+    # Whether the zero latent means "the listener's expected window" (issue 26): the decoder's residual is centred,
+    # decode(z) = mean path + f(z) - f(0), so the zero latent decodes to the mean path exactly, and at temperature 0
+    # the generator decodes it instead of running the diffusion stage from zero noise (which lands on one
+    # listener's latent, whose residual cost 0.14 FRCorr against the mean path alone on default).
+    mean_latent: bool = False
     # Condition: multi-modality transformer.
     token_stride: int = 2  # speaker frames per transformer token
     # Lag features (0: off): the listener's past correlated, per attribute, with the speaker's context at lags

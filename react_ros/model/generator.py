@@ -126,6 +126,18 @@ class WindowGenerator:
 
     def __call__(self, visual, visual_present, audio, audio_present, past, noise) -> np.ndarray:
         g = self.graphs
+        if self.sampling.temperature == 0 and self.config.mean_latent:
+            # the model's mean reaction: its decoder was trained to answer the zero latent with the expected window
+            latent = np.zeros_like(noise, dtype=np.float32)
+        else:
+            latent = self._sample_latent(visual, visual_present, audio, audio_present, past, noise)
+        skip = speaker_skip_inputs(self.config, {"visual": visual, "visual_present": visual_present})
+        window = g.decode((latent * g.latent_scale).astype(np.float32), past, **skip)
+        return continue_from_past(window, past, self.sampling.blend_frames) if self.sampling.blend_borders else window
+
+    def _sample_latent(self, visual, visual_present, audio, audio_present, past, noise) -> np.ndarray:
+        """The diffusion stage: a latent for each row of `noise`, conditioned on the speaker and the past."""
+        g = self.graphs
         cond = g.condition(visual, visual_present, audio, audio_present, past)
         guidance = self.sampling.guidance
         if guidance != 1.0:
@@ -148,10 +160,7 @@ class WindowGenerator:
         if latent is None:
             latent = self.sampler.sample(predict_x0, x_t)
         # Latents are unit-variance in training; anything far outside is a diverged sample, not a reaction.
-        latent = np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
-        skip = speaker_skip_inputs(self.config, {"visual": visual, "visual_present": visual_present})
-        window = g.decode((latent * g.latent_scale).astype(np.float32), past, **skip)
-        return continue_from_past(window, past, self.sampling.blend_frames) if self.sampling.blend_borders else window
+        return np.clip(latent, -LATENT_LIMIT, LATENT_LIMIT)
 
 
 class OnlineGenerator:

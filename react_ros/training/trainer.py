@@ -182,6 +182,9 @@ def autoencoder_loss(model: ReactionModel, batch: dict[str, torch.Tensor], kl_we
                      weights: torch.Tensor | None = None):
     mean, logvar = _encode(model, batch)
     latent = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+    if model.config.mean_latent and model.training:
+        with torch.no_grad():  # the centre the decoder's residual is measured from follows the latents' mean
+            model.autoencoder.latent_centre.lerp_(mean.mean(0), LATENT_CENTRE_RATE)
     recon = model.autoencoder.decode(latent, batch["past"], **speaker_skip_inputs(model.config, batch))
     if weights is None:
         reconstruction = torch.mean((recon - batch["window"]) ** 2)
@@ -231,6 +234,9 @@ def fit_speaker_filter(model: ReactionModel, sampler: WindowSampler, windows: in
     path.requires_grad_(False)
 
 
+LATENT_CENTRE_RATE = 0.01  # per autoencoder step: the running mean of a mean_latent model's latent centre
+
+
 @torch.no_grad()
 def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> None:
     """Give the diffusion stage a centred, unit-variance latent in every dimension.
@@ -243,6 +249,11 @@ def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8
     device = model.latent_scale.device
     means = torch.cat([_encode(model, _tensors(sampler.batch(512, None), device))[0] for _ in range(batches)])
     mu, sigma = means.mean(0), means.std(0).clamp_min(1e-4)
+    if model.config.mean_latent:
+        # centred on the latent the decoder's residual is measured from, exactly: it becomes 0, which the
+        # generator decodes at temperature 0 (the mean reaction)
+        mu = model.autoencoder.latent_centre.clone()
+        model.autoencoder.latent_centre.zero_()
     latent = model.config.latent_dim
     enc_out, dec_in = model.autoencoder.encoder[-1], model.autoencoder.decoder[0]
     enc_out.weight[:latent] /= sigma[:, None]
