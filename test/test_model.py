@@ -492,6 +492,11 @@ def test_the_mean_path_learns_a_copy_and_a_cross_channel_answer(tmp_path):
     with torch.no_grad():
         absent = path(speaker, torch.zeros(1, s))
         np.testing.assert_allclose(absent.numpy(), path(path.fill.expand(1, s, -1)).numpy(), atol=1e-5)
+        # a conversation's start: the frames before the speaker's first read as that first frame
+        starting = torch.cat([torch.zeros(1, s - 4), torch.ones(1, 4)], dim=1)
+        held = speaker.clone()
+        held[0, : s - 4] = speaker[0, s - 4]
+        np.testing.assert_allclose(path(speaker, starting).numpy(), path(held).numpy(), atol=1e-5)
 
 
 def test_the_zero_latent_of_a_mean_latent_model_decodes_to_the_mean_path_and_a_listeners_latent_to_them(tmp_path):
