@@ -31,6 +31,7 @@ def flattened(monkeypatch, data):
         for t in test_ground_truths(data, "val", directions="speaker->listener"):
             mean = t.listener.mean(axis=0)
             flat = mean + FLAT * (t.listener - mean)
+            flat[:, WRONG] = mean[WRONG] - FLAT * (t.listener[:, WRONG] - mean[WRONG])  # an attribute it gets wrong
             noisy = flat[None] + 0.002 * rng.standard_normal((samples, *flat.shape))
             out[t.id] = schema.clip_to_range(noisy.astype(np.float32))
         return {f.id: out[f.id] for f in features}
@@ -39,6 +40,7 @@ def flattened(monkeypatch, data):
 
 
 FLAT = 0.4
+WRONG = 7  # the model moves AU12 (lively in every input) against the real listener: a stretch stretches the mistake
 
 
 def test_the_gains_undo_a_flattening_and_raise_frcorr(data, flattened):
@@ -47,11 +49,13 @@ def test_the_gains_undo_a_flattening_and_raise_frcorr(data, flattened):
 
     chosen, report = calibrate_amplitude(None, data, SamplingConfig(temperature=0.9), samples=3)
     gains = np.array(report["gains"])
-    moving = gains[: len(schema.AU_NAMES) + 2]  # AUs and affect: the squeezed attributes
+    moving = np.delete(gains[: len(schema.AU_NAMES) + 2], WRONG)  # AUs and affect: the squeezed attributes
     assert np.median(moving) == pytest.approx(1 / FLAT, rel=0.15)  # the right direction and size: stretch, 2.5x
     assert report["FRCorr_per_pred_after"] > report["FRCorr_per_pred_before"] and report["applied"]
     assert chosen.amplitude == tuple(report["gains"]) and len(chosen.amplitude_center) == schema.REACTION_DIM
     assert chosen.temperature == 0.9  # only the amplitude is calibrated here
+    # the attribute the model gets wrong is as flat as the others, but its stretch is not kept
+    assert report["measured_gains"][WRONG] > 1.5 and gains[WRONG] == 1.0
 
 
 def test_match_amplitude_stays_in_the_schemas_ranges():
