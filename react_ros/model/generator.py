@@ -47,7 +47,9 @@ class SamplingConfig:
     sampler: str = "dpm"
     steps: int = 4
     guidance: float = 1.0  # classifier-free guidance scale; 1 = conditional only
-    temperature: float = 1.0  # scales the initial noise: lower = closer to the mode, less diverse
+    # Scales the initial noise: lower = closer to the mode, less diverse. 0 on a mean_latent model (the recipe's)
+    # is its mean reaction, the mean path, without the diffusion stage (ModelConfig.mean_latent).
+    temperature: float = 1.0
     blend_borders: bool = True  # each window starts where the past ended (see continue_from_past)
     # Frames over which the border gap is closed (0: the whole window). Every blended frame is pulled toward the
     # past, i.e. late: closing the gap over the whole window cost FRCorr 0.02 and FRDist 10-15 % on the copying
