@@ -132,3 +132,19 @@ def test_compressed_images_decode_as_image_transport_makes_them():
         with pytest.raises(BadMessage) as error:
             compressed_to_bgr(msg)
         assert error.value.reason == reason
+
+
+@pytest.mark.parametrize("module", ["reaction_node", "camera_node", "microphone_node", "vmc_node"])
+def test_a_sigint_while_a_node_is_still_starting_exits_quietly(module, monkeypatch):
+    """A launch that stops because another required node died sends SIGINT to the others, maybe while they are
+    still importing (before nodes/runtime installs its handler): seen in CI as a KeyboardInterrupt traceback from
+    the reaction node. Every node's main exits 0 without one."""
+    import importlib
+
+    import react_ros.nodes.runtime as runtime
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runtime, "spin_nodes", interrupted)
+    assert importlib.import_module(f"react_ros.nodes.{module}").main([]) == 0

@@ -114,9 +114,9 @@ class CameraNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    from react_ros.nodes.runtime import spin_nodes
+    from react_ros.nodes import run_node
 
-    return spin_nodes([CameraNode], args if args is not None else sys.argv)
+    return run_node(CameraNode, args)
 
 
 if __name__ == "__main__":

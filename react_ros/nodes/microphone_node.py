@@ -129,9 +129,9 @@ class MicrophoneNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    from react_ros.nodes.runtime import spin_nodes
+    from react_ros.nodes import run_node
 
-    return spin_nodes([MicrophoneNode], args if args is not None else sys.argv)
+    return run_node(MicrophoneNode, args)
 
 
 if __name__ == "__main__":

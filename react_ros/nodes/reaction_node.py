@@ -278,9 +278,9 @@ class ReactionNode(ConditionControl, RecordingControl, _BaseNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    from react_ros.nodes.runtime import spin_nodes
+    from react_ros.nodes import run_node
 
-    return spin_nodes([ReactionNode], args if args is not None else sys.argv)
+    return run_node(ReactionNode, args)
 
 
 if __name__ == "__main__":

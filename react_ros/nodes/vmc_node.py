@@ -53,9 +53,9 @@ class VmcNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    from react_ros.nodes.runtime import spin_nodes
+    from react_ros.nodes import run_node
 
-    return spin_nodes([VmcNode], args if args is not None else sys.argv)
+    return run_node(VmcNode, args)
 
 
 if __name__ == "__main__":
