@@ -9,14 +9,13 @@ check (temperature 0 against the best deterministic predictor, delayed mimicry a
 fitting the mean path the way `react-ros train` does (training/mean_path.py, on the family's training and
 validation splits), calibrating its amplitude the way the recipe does (training/calibrate.py, validation split,
 at temperature 0 without the listener style), and generating through the robot's own generator
-(model/generator.py: windows, border blend, decode graph) on the test split. A trained model's card measures its
-gains at its operating point instead, so its temperature-0 row can differ by that (react-ros families has it).
+(model/generator.py: windows, border blend, decode graph) on the test split. A trained model's card keeps the
+same gains for its temperature-0 row (`mean_reaction`, measured at temperature 0 by the same calibration).
 Prints a Markdown table (one row per family) and writes JSON.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -55,7 +54,7 @@ def mean_answer(data: Path, config_path: str, samples: int = 10) -> dict:
     fit = install_mean_path(model, WindowSampler(train, config.model, seed=config.seed + 5),
                             WindowSampler(val, config.model, seed=config.seed + 6))
     graphs = TorchGraphs(model)
-    mean = dataclasses.replace(config.sampling_setting(), temperature=0.0, style_gain_sd=0.0)
+    mean = config.sampling_setting().mean_answer()
     gained, amplitude = calibrate_amplitude(graphs, data, mean, directions=direction, samples=1)
     tests = test_ground_truths(data, "test", directions=direction)
     features = load_features(data, "test", direction)

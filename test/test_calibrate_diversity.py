@@ -1,5 +1,7 @@
 """The recipe's diversity calibration (training/calibrate.py): the lowest grid temperature whose validation FRDiv
-reaches the stated fraction of the real reactions' spread; the most appropriate (best validation FRCorr) when none does; the card records it."""
+reaches the stated fraction of the real reactions' spread while FRCorr/pred stays above the appropriateness floor
+(delayed mimicry's and Mime's on the same split); the most diverse above the floor when none reaches it; the best
+FRCorr when none is above it; the card records it. And the listener style measured for it."""
 from __future__ import annotations
 
 import numpy as np
@@ -50,17 +52,86 @@ def test_chooses_the_lowest_temperature_that_is_diverse_enough(data, spread_by_t
     assert more.temperature >= chosen.temperature  # asking for more spread never lowers the temperature
 
 
-def test_unreachable_target_takes_the_most_appropriate_temperature(data, spread_by_temperature):
-    from react_ros.model.generator import SamplingConfig
-    from react_ros.training.calibrate import calibrate_temperature
+def test_unreachable_target_takes_the_most_diverse_temperature_that_stays_appropriate():
+    from react_ros.training.calibrate import choose_temperature
 
-    chosen, report = calibrate_temperature(None, data, SamplingConfig(temperature=1.2), 1000.0, samples=4)
-    best = max(report["grid"], key=lambda r: r["FRCorr_per_pred"])
-    # the fake's noise grows with temperature, so the coolest grid point is the most appropriate one
-    assert not report["reached"] and chosen.temperature == best["temperature"] == min(r["temperature"]
-                                                                                       for r in report["grid"])
+    grid = [{"temperature": t, "FRCorr_per_pred": 0.6 - t / 10, "FRDiv": 0.001 + t / 100} for t in (0.0, 0.3, 0.6, 0.9)]
+    floor = {"floor": 0.52, "delayed_mimicry": 0.51, "mime": 0.3}
+    chosen = choose_temperature({"real_frdiv": 0.2, "grid": grid, "appropriateness": floor}, 0.5)  # target 0.1
+    assert not chosen["reached"] and chosen["appropriate"] and chosen["temperature"] == 0.6  # 0.9 is below 0.52
+    reached = choose_temperature({"real_frdiv": 0.02, "grid": grid, "appropriateness": floor}, 0.25)  # 0.005
+    assert reached["reached"] and reached["temperature"] == 0.6  # 0.3 gives 0.004: the lowest that reaches it
+    too_dear = choose_temperature({"real_frdiv": 0.02, "grid": grid, "appropriateness": {**floor, "floor": 0.59}}, 0.25)
+    assert not too_dear["reached"] and too_dear["temperature"] == 0.0  # diversity is never bought below the floor
+    hopeless = choose_temperature({"real_frdiv": 0.2, "grid": grid, "appropriateness": {**floor, "floor": 0.9}}, 0.5)
+    assert not hopeless["appropriate"] and hopeless["temperature"] == 0.0  # none above it: the best FRCorr
     with pytest.raises(ValueError, match="> 0"):
-        calibrate_temperature(None, data, SamplingConfig(), 0.0)
+        choose_temperature({"real_frdiv": 0.2, "grid": grid}, 0.0)
+
+
+def test_the_grid_stops_where_the_rule_has_its_answer_and_still_checks_the_latent(data, monkeypatch):
+    """Temperatures above the first that falls below the appropriateness floor (or reaches the target) are not
+    generated, except one at COLLAPSE_CHECK or above, which tells a collapsed latent from a live one."""
+    import react_ros.evaluation.pipeline as pipeline
+    import react_ros.training.calibrate as calibrate
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.model.generator import SamplingConfig
+
+    made = []
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):  # falls apart from temperature 0.6 on
+        made.append(sampling.temperature)
+        rng = np.random.default_rng(seed)
+        gts = {t.id: t.gts[0] for t in test_ground_truths(data, "val", directions="speaker->listener")}
+        scale = 0.01 + 0.02 * sampling.temperature if sampling.temperature < 0.6 else 1.0
+        return {f.id: np.clip(gts[f.id][None] + scale * rng.standard_normal((samples, *gts[f.id].shape)), 0, 1)
+                .astype(np.float32) for f in features}
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+    report = calibrate.measure_grid(None, data, SamplingConfig(), samples=4, fraction=1000.0)
+    assert made == [0.0, 0.3, 0.45, 0.6, 1.05]  # 0.6 is below the floor; 1.05 the collapse check
+    assert report["grid"][3]["FRCorr_per_pred"] < report["appropriateness"]["floor"] < report["grid"][2]["FRCorr_per_pred"]
+    assert not report["complete"]
+    chosen = calibrate.choose_temperature(report, 1000.0)
+    assert chosen["temperature"] == 0.45 and not chosen["collapsed"]
+
+
+def test_the_held_style_is_widened_before_any_noise_is_added(data, monkeypatch):
+    """The cheap kind of diversity first: a setting with a held listener style is measured at temperature 0 with
+    the style widened (STYLE_SCALES) until the target is reached; the temperatures are then only measured for the
+    collapse check, and the rule takes the most appropriate setting that reaches the target, here a wider style at
+    temperature 0 rather than noise. (Half the measured style first: as diverse as asked, no more.)"""
+    import react_ros.evaluation.pipeline as pipeline
+    import react_ros.training.calibrate as calibrate
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.model.generator import SamplingConfig
+
+    made = []
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):  # style: cheap spread; noise: dear
+        made.append((sampling.temperature, round(sampling.style_gain_sd, 3)))
+        rng = np.random.default_rng(seed)
+        gts = {t.id: t.gts[0] for t in test_ground_truths(data, "val", directions="speaker->listener")}
+        out = {}
+        for f in features:
+            gain = np.exp(rng.normal(0, sampling.style_gain_sd, (samples, 1, 1)))
+            centre = gts[f.id].mean(0)
+            noise = sampling.temperature * 0.3 * rng.standard_normal((samples, *gts[f.id].shape))
+            out[f.id] = np.clip(centre + gain * (gts[f.id] - centre)[None] + noise, 0, 1).astype(np.float32)
+        return out
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+    styled = SamplingConfig(style_gain_sd=0.1, style_channel_sd=0.05, style_delay_mean=2.0, style_delay_sd=1.0)
+    report = calibrate.measure_grid(None, data, styled, samples=4, fraction=0.1)
+    widths = [r["style_scale"] for r in report["grid"] if r["temperature"] == 0]
+    assert widths[:3] == [0.5, 0.75, 1.0] and len(widths) > 3  # the measured style alone does not reach the target here
+    assert [t for t, _ in made if t > 0] == [1.05]  # a style reached it: only the collapse check is hot
+    chosen, chosen_report = calibrate.calibrate_temperature(None, data, styled, 0.1, samples=4)
+    assert chosen.temperature == 0.0 and chosen_report["reached"] and chosen_report["style_scale"] > 1
+    k = chosen_report["style_scale"]
+    assert chosen.style_gain_sd == pytest.approx(0.1 * k) and chosen.style_delay_sd == pytest.approx(1.0 * k)
+    assert chosen.style_channel_sd == pytest.approx(0.05 * k) and chosen.style_delay_mean == 2.0  # the timing kept
+    assert not calibrate.choose_temperature(report, 0.1)["collapsed"]
 
 
 def test_a_measured_grid_is_reused_and_only_the_rule_reapplied(tmp_path, monkeypatch):
@@ -80,7 +151,7 @@ def test_a_measured_grid_is_reused_and_only_the_rule_reapplied(tmp_path, monkeyp
     def measured(*args, **kwargs):
         calls.append(1)
         return {"split": "val", "inputs": 3, "samples": 10, "seed": 0, "directions": "speaker->listener",
-                "real_frdiv": 0.02, "grid": grid}
+                "real_frdiv": 0.02, "grid": grid, "appropriateness": {"floor": 0.0}}
 
     monkeypatch.setattr(calibrate, "measure_grid", measured)
     first = calibrate.calibrate_bundle(bundle, "DATA", 0.5, "speaker->listener", progress=False, perceived="P")
@@ -128,6 +199,8 @@ def test_a_collapsed_latent_is_reported_not_hidden_behind_a_temperature(tmp_path
     alive = [{**r, "FRDiv": 0.01 * r["temperature"]} for r in dead]  # reaches 0.25 x 0.04 at temperature 1.05
     lively = calibrate.choose_temperature({"real_frdiv": 0.04, "grid": alive}, 0.25)
     assert not lively["collapsed"] and lively["temperature"] == 1.05
+    styled = [{**r, "FRDiv": 0.02 + r["FRDiv"]} for r in dead]  # a held listener style varies samples at 0
+    assert calibrate.choose_temperature({"real_frdiv": 0.04, "grid": styled}, 0.25)["collapsed"]  # not the latent
     assert _collapse_status([("mirror", lively)], strict=True) == 0
 
 
@@ -142,16 +215,59 @@ def test_the_style_spread_is_how_much_listeners_liveliness_varies_around_the_mea
     assert style_spread([0.5 + 5.0 * (m - 0.5) for m in mean[:2]] + mean[2:], mean) == 0.6  # capped (log 5 / 2)
 
 
-def test_a_grid_stopped_at_its_target_is_reused_only_for_targets_it_reached():
-    """The calibration stops at the first temperature that reaches the target (the rule picks it); its stored grid
-    then answers a lower or equal fraction without generating again, never a higher one."""
+def test_the_channel_spread_is_how_differently_listeners_copy_each_attribute():
+    """Listeners as lively as each other overall, but each copying one half of the attributes 1.3x and the other
+    half 1/1.3x (a different half each): no overall style, a per-attribute spread of log 1.3; one overall gain per
+    listener: none."""
+    from react_ros.training.calibrate import channel_spread, style_spread
+
+    rng = np.random.default_rng(0)
+    mean = [0.5 + 0.1 * rng.standard_normal((300, 25)) for _ in range(8)]
+    real = []
+    for i, m in enumerate(mean):
+        gains = np.where(np.arange(25) % 2 == i % 2, 1.3, 1 / 1.3)
+        real.append(0.5 + gains * (m - 0.5))
+    assert abs(style_spread(real, mean)) < 0.03
+    assert channel_spread(real, mean) == pytest.approx(np.log(1.3), rel=0.05)
+    overall = [0.5 + g * (m - 0.5) for m, g in zip(mean, (1.2, 1 / 1.2) * 4, strict=True)]
+    assert channel_spread(overall, mean) < 1e-6 and style_spread(overall, mean) == pytest.approx(np.log(1.2))
+
+
+def test_a_grid_stopped_early_is_reused_only_for_the_fraction_it_was_measured_for():
+    """The calibration stops each ladder where the rule has its answer; its stored grid then answers the same
+    fraction without generating again, never another one (it may lack the settings another needs); a full grid
+    answers any fraction."""
     from react_ros.training.calibrate import _reusable
 
     key = {"data": "D"}
-    stopped = {"key": key, "real_frdiv": 0.04, "complete": False,
+    stopped = {"key": key, "real_frdiv": 0.04, "complete": False, "fraction": 0.25,
+               "appropriateness": {"floor": 0.3},
                "grid": [{"temperature": 0.0, "FRCorr_per_pred": 0.5, "FRDiv": 0.004},
                         {"temperature": 0.3, "FRCorr_per_pred": 0.49, "FRDiv": 0.011}]}
-    assert _reusable(stopped, key, 0.25) and _reusable(stopped, key, 0.1)
-    assert not _reusable(stopped, key, 0.5)  # 0.02 needs temperatures the stopped grid never measured
-    assert _reusable({**stopped, "complete": True}, key, 0.5)  # a full grid answers any fraction
+    assert _reusable(stopped, key, 0.25)
+    assert not _reusable(stopped, key, 0.5) and not _reusable(stopped, key, 0.1)
+    assert _reusable({**stopped, "complete": True}, key, 0.5)
     assert not _reusable(stopped, {"data": "OTHER"}, 0.25)
+
+
+def test_the_listener_delay_is_how_much_later_real_listeners_answer_than_the_mean_answer():
+    """style_delay: real listeners copying their speaker 6 frames later than the model's mean answer (and their
+    delays spread by 4 frames from person to person) give a held delay of 6, sd about 4; listeners earlier than
+    the model give no delay (a robot cannot answer before its model)."""
+    from react_ros.training.calibrate import style_delay
+
+    rng = np.random.default_rng(0)
+    speakers = [np.cumsum(rng.standard_normal((400, 25)), axis=0) * 0.05 for _ in range(40)]
+    speakers = [s - s.mean(0) for s in speakers]
+
+    def late(s, d):
+        return np.concatenate([np.repeat(s[:1], d, 0), s[: len(s) - d]])
+
+    mean = [late(s, 10) for s in speakers]
+    personal = np.clip(np.rint(16 + 4 * rng.standard_normal(len(speakers))), 0, 40).astype(int)
+    real = [late(s, d) + 0.01 * rng.standard_normal(s.shape) for s, d in zip(speakers, personal, strict=True)]
+    delay, spread = style_delay(real, mean, speakers)
+    assert delay == pytest.approx(np.median(personal) - 10, abs=0.5)
+    assert 2.5 < spread < 5.5
+    assert style_delay(mean, real, speakers)[0] == 0.0  # the model later than the listeners: no delay
+    assert style_delay(mean, mean, speakers) == (0.0, 0.0)

@@ -269,3 +269,47 @@ def test_a_listener_style_is_held_per_conversation_and_makes_samples_differ_in_e
     assert not np.allclose(run(0.5, seed=1)[1], style)  # a new conversation, a new listener
     with pytest.raises(ValueError, match="style_gain_sd"):
         SamplingConfig(style_gain_sd=-0.1)
+    channels = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(steps=2, temperature=0.0, style_channel_sd=0.5)),
+                               samples=6)
+    channels.reset(0)
+    per_attribute = np.abs(channels.push(visual, audio).transpose(1, 0, 2) - centre).mean(axis=1)  # (samples, 25)
+    ratio = per_attribute[:, schema.AU] / np.maximum(np.abs(plain[:, :, schema.AU] - centre[schema.AU]).mean(1), 1e-6)
+    moving = np.abs(plain[0, :, schema.AU] - centre[schema.AU]).mean(0) > 1e-3
+    # which channel a sample copies most differs from sample to sample (not one gain for all channels)
+    assert len({int(np.argmax(r[moving])) for r in ratio}) > 1
+    assert channels.channel_style.shape == (6, schema.REACTION_DIM)
+
+
+def test_a_listener_delay_is_held_per_conversation_and_shows_each_frame_that_much_later():
+    """style_delay_mean/sd (issue 26): each sample shows the frame the model made `delay` frames earlier (the
+    neutral face before its first), one delay per sample held over every window and every push; without it,
+    generation is exactly what it was."""
+    config = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
+                         pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
+    torch.manual_seed(0)
+    graphs = TorchGraphs(ReactionModel(config).eval())
+    rng = np.random.default_rng(1)
+    visual = schema.clip_to_range(rng.uniform(0, 1, (64, 25)).astype(np.float32))
+    audio = rng.normal(0, 1, (64, 8)).astype(np.float32)
+
+    def run(chunks=(64,), seed=0, **style):
+        online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(steps=2, temperature=0.5, **style)), samples=6)
+        online.reset(seed)
+        starts = np.cumsum((0,) + chunks)
+        out = np.concatenate([online.push(visual[a:b], audio[a:b]) for a, b in zip(starts[:-1], starts[1:], strict=True)])
+        return out.transpose(1, 0, 2), online.delay  # (samples, T, 25)
+
+    made, delay = run()
+    assert (delay == 0).all()
+    late, delay = run(style_delay_mean=5.0)
+    assert (delay == 5).all()
+    np.testing.assert_allclose(late[:, 5:], made[:, :-5], atol=1e-6)  # the same frames, 5 frames later
+    np.testing.assert_allclose(late[:, :5], np.broadcast_to(schema.neutral_frame(), late[:, :5].shape), atol=1e-6)
+    varied, delay = run((3, 7, 1, 20, 33), style_delay_mean=6.0, style_delay_sd=4.0)
+    assert len(set(delay.tolist())) > 2 and (delay >= 0).all()
+    for k, d in enumerate(delay):  # held: one delay per sample, over pushes of any size
+        np.testing.assert_allclose(varied[k, d:], made[k, : len(made[k]) - d], atol=1e-6)
+    assert not np.array_equal(run(seed=1, style_delay_mean=6.0, style_delay_sd=4.0)[1], delay)
+    assert not SamplingConfig(style_delay_sd=1.0).deterministic and SamplingConfig(temperature=0).deterministic
+    with pytest.raises(ValueError, match="style_delay_mean"):
+        SamplingConfig(style_delay_mean=-1.0)

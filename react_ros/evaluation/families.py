@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +116,8 @@ def evaluate_family(data: Path, loaded, sampling, options: FamilyOptions) -> dic
     for seed in seeds:
         per_seed[MODEL].append(score(offline_predictions(loaded.graphs, features, options.samples, seed, sampling,
                                                          progress=True), tests))
-        mean = replace(sampling, temperature=0.0, style_gain_sd=0.0)  # the mean answer: no noise, no held style
+        # the mean answer: no noise, no held style, its own amplitude gains (the card's, else the operating point's)
+        mean = card.mean_sampling() if "mean_reaction" in card.extra else sampling.mean_answer()
         per_seed[MODEL_T0].append(per_seed[MODEL][-1] if mean == sampling else score(offline_predictions(
             loaded.graphs, features, options.samples, seed, mean), tests))
         if options.online:  # the robot's path, through the front end the model was trained on

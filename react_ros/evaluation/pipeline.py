@@ -39,7 +39,7 @@ def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int =
     setting without randomness (temperature 0, no listener style) makes every sample the same answer: it is
     generated once and repeated."""
     generator = WindowGenerator(graphs, sampling)
-    once = sampling.temperature == 0 and sampling.style_gain_sd == 0
+    once = sampling.deterministic
     made = {clip.id: generate_offline(generator, clip.visual, clip.audio, 1 if once else samples,
                                       input_seed(seed, clip.id))
             for clip in tqdm(features, desc="generate", disable=not progress)}

@@ -76,6 +76,12 @@ class ModelCard:
         represent what it will see, e.g. for INT8 calibration."""
         return str((self.extra.get("train_config") or {}).get("directions", "both"))
 
+    def mean_sampling(self) -> SamplingConfig:
+        """The model's mean reaction (temperature 0, no listener style) with its own amplitude gains, measured at
+        temperature 0 by the calibration (`mean_reaction`); a card without them: its operating point's."""
+        stored = (self.extra.get("mean_reaction") or {}).get("sampling")
+        return SamplingConfig(**stored) if stored else self.sampling.mean_answer()
+
     def with_sampling(self, sampling: SamplingConfig) -> ModelCard:
         return replace(self, sampling=sampling, tuned=True)
 

@@ -9,7 +9,7 @@ The graphs (condition, denoise, decode) come from a backend: torch, onnxruntime 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +19,8 @@ from react_ros.model.config import ModelConfig, speaker_skip_inputs
 from react_ros.model.diffusion import NoiseSchedule, make_sampler, x0_from_v
 
 LATENT_LIMIT = 5.0
+MAX_STYLE_GAIN_SD = 2.0  # log gain: beyond it a "listener style" is a different face, not a livelier one
+MAX_STYLE_DELAY = 30  # frames (1 s at 30 fps): a held listener delay beyond it is not a listener's timing
 
 
 class ReactionGraphs(Protocol):
@@ -70,6 +72,18 @@ class SamplingConfig:
     # least (docs/model.md "What diversity costs"). The recipe measures the sd on the validation split: how much
     # real listeners' liveliness varies around the model's mean answer (training/calibrate.py).
     style_gain_sd: float = 0.0
+    # ... and which channels it copies more or less: a gain exp(N(0, style_channel_sd)) per attribute, drawn and held
+    # the same way, on top of the overall one (the spread of real listeners' per-attribute log gains once their
+    # overall expressiveness is taken out).
+    style_channel_sd: float = 0.0
+    # ... and each sample's timing: a delay in frames, drawn once per conversation from N(style_delay_mean,
+    # style_delay_sd) (rounded, within [0, MAX_STYLE_DELAY]) and held: the robot shows each frame that many frames
+    # after the model made it. A mean path fitted by least squares over listeners who answer at different delays
+    # answers earlier than the typical one (median lag 17-18 frames against the real 21-24 on the copying
+    # families); the recipe measures both on the validation split (training/calibrate.py). The model's own past
+    # keeps the frames as made.
+    style_delay_mean: float = 0.0
+    style_delay_sd: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.noise_correlation < 1.0:
@@ -81,10 +95,24 @@ class SamplingConfig:
         if len(self.amplitude) != len(self.amplitude_center) or len(self.amplitude) not in (0, schema.REACTION_DIM):
             raise ValueError(f"amplitude and amplitude_center must both be empty or both have {schema.REACTION_DIM} "
                              f"values, got {len(self.amplitude)} and {len(self.amplitude_center)}")
-        if not (np.isfinite(self.style_gain_sd) and 0.0 <= self.style_gain_sd <= 2.0):
-            raise ValueError(f"style_gain_sd must be in [0, 2], got {self.style_gain_sd}")
+        for name, value in (("style_gain_sd", self.style_gain_sd), ("style_channel_sd", self.style_channel_sd)):
+            if not (np.isfinite(value) and 0.0 <= value <= MAX_STYLE_GAIN_SD):
+                raise ValueError(f"{name} must be in [0, {MAX_STYLE_GAIN_SD}], got {value}")
+        for name, value in (("style_delay_mean", self.style_delay_mean), ("style_delay_sd", self.style_delay_sd)):
+            if not (np.isfinite(value) and 0.0 <= value <= MAX_STYLE_DELAY):
+                raise ValueError(f"{name} must be in [0, {MAX_STYLE_DELAY}] frames, got {value}")
         if any(not np.isfinite(g) or g <= 0 for g in self.amplitude):
             raise ValueError(f"amplitude gains must be finite and > 0, got {self.amplitude}")
+
+    @property
+    def deterministic(self) -> bool:
+        """Every sample is the same answer: no noise, no held listener style."""
+        return self.temperature == 0 and not (self.style_gain_sd or self.style_channel_sd or self.style_delay_sd)
+
+    def mean_answer(self) -> SamplingConfig:
+        """This setting at temperature 0 without a listener style: the model's mean reaction (amplitude kept)."""
+        return replace(self, temperature=0.0, style_gain_sd=0.0, style_channel_sd=0.0, style_delay_mean=0.0,
+                       style_delay_sd=0.0)
 
 
 def match_amplitude(frames: np.ndarray, gain, center) -> np.ndarray:
@@ -187,9 +215,17 @@ class OnlineGenerator:
         self.noise = None  # the last window's noise, for noise_correlation
         # each sample's expressiveness for this conversation (SamplingConfig.style_gain_sd); its own stream, so a
         # setting without style draws exactly the noise it always drew
-        sd = self.generate_window.sampling.style_gain_sd
+        sampling = self.generate_window.sampling
+        sd = sampling.style_gain_sd
         self.style = (np.exp(np.random.default_rng([seed, 26]).normal(0.0, sd, self.samples)).astype(np.float32)
                       if sd > 0 else None)
+        self.channel_style = (np.exp(np.random.default_rng([seed, 28]).normal(
+            0.0, sampling.style_channel_sd, (self.samples, self.config.reaction_dim))).astype(np.float32)
+            if sampling.style_channel_sd > 0 else None)
+        self.delay = held_delays(self.generate_window.sampling, self.samples, seed)
+        # the frames made but not shown yet, per sample (the neutral face before the first): see _hold
+        self.shown_from = np.repeat(schema.neutral_frame()[None, None], self.samples, axis=0).repeat(
+            int(self.delay.max()), axis=1)
 
     @property
     def window(self) -> int:
@@ -253,13 +289,35 @@ class OnlineGenerator:
         self.past = np.concatenate([self.past, window], axis=1)[:, -self.config.past:]
         self.next_start += self.config.window
         sampling = self.generate_window.sampling
-        if sampling.amplitude or self.style is not None:
-            gain = np.asarray(sampling.amplitude or np.ones(self.config.reaction_dim), np.float32)
+        if sampling.amplitude or self.style is not None or self.channel_style is not None:
+            gain = np.asarray(sampling.amplitude or np.ones(self.config.reaction_dim), np.float32)[None, None]
             center = sampling.amplitude_center or schema.neutral_frame()
             if self.style is not None:
                 gain = self.style[:, None, None] * gain
+            if self.channel_style is not None:
+                gain = self.channel_style[:, None, :] * gain
             window = match_amplitude(window, gain, center)
-        return window.transpose(1, 0, 2)  # (w, samples, 25)
+        return self._hold(window).transpose(1, 0, 2)  # (w, samples, 25)
+
+    def _hold(self, window: np.ndarray) -> np.ndarray:
+        """(samples, w, 25) frames as made -> as shown: sample k's frame t is the one made at t - delay[k]."""
+        longest = self.shown_from.shape[1]
+        if longest == 0:
+            return window
+        frames = np.concatenate([self.shown_from, window], axis=1)  # made frames from t - longest to t + w
+        self.shown_from = frames[:, -longest:]
+        w = window.shape[1]
+        index = longest - self.delay[:, None] + np.arange(w)[None]
+        return np.take_along_axis(frames, index[..., None], axis=1)
+
+
+def held_delays(sampling: SamplingConfig, samples: int, seed: int) -> np.ndarray:
+    """(samples,) whole frames: each sample's listener delay for a conversation (SamplingConfig.style_delay_*), from
+    its own random stream so that a setting without it draws exactly the noise it always drew."""
+    if sampling.style_delay_mean == 0 and sampling.style_delay_sd == 0:
+        return np.zeros(samples, np.int64)
+    drawn = np.random.default_rng([seed, 27]).normal(sampling.style_delay_mean, sampling.style_delay_sd, samples)
+    return np.clip(np.rint(drawn), 0, MAX_STYLE_DELAY).astype(np.int64)
 
 
 def generate_offline(window_generator: WindowGenerator, visual: np.ndarray, audio: np.ndarray,

@@ -208,7 +208,9 @@ class ReactionSession:
         info = dict(loaded.info, sampler=sampling.sampler, steps=sampling.steps, temperature=sampling.temperature,
                     guidance=sampling.guidance, noise_correlation=sampling.noise_correlation,
                     blend_frames=sampling.blend_frames, amplitude_calibrated=bool(sampling.amplitude),
-                    style_gain_sd=sampling.style_gain_sd,
+                    style_gain_sd=sampling.style_gain_sd, style_channel_sd=sampling.style_channel_sd,
+                    style_delay_mean=sampling.style_delay_mean,
+                    style_delay_sd=sampling.style_delay_sd,
                     face_frontend=source.config.face_frontend, trained_face_frontend=trained)
         return cls(source, load_profile(config.robot_profile), config, info, **kwargs)
 
@@ -445,7 +447,8 @@ class ReactionSession:
             "model": {k: v for k, v in self.info.items() if k.endswith("sha256")},
             "sampling": {k: self.info.get(k) for k in ("sampler", "steps", "temperature", "guidance",
                                                        "noise_correlation", "blend_frames", "amplitude_calibrated",
-                                                       "style_gain_sd")},
+                                                       "style_gain_sd", "style_channel_sd", "style_delay_mean",
+                                                       "style_delay_sd")},
             "counts": self.totals(),
             "stages": {stage: s for stage, s in self.latency.summary().items() if stage != "end_to_end"},
         }
