@@ -236,10 +236,9 @@ def test_amplitude_gains_stretch_what_the_robot_shows_not_the_models_own_past():
     np.testing.assert_allclose(online.past[0, -1], visual[last - DELAY], atol=2e-3)
 
 
-def test_a_listener_style_is_held_per_conversation_and_makes_samples_differ_in_expressiveness():
-    """style_gain_sd (issue 26): each sample's deviations from the centre are scaled by its own gain, drawn at
-    reset and held over every window, so one sample stays the livelier listener all conversation; without it,
-    generation draws exactly what it drew before (the same noise stream)."""
+def _tiny_model_and_speaker():
+    """An untrained small model's graphs and 64 frames of a random speaker (visual, audio): what the held-style
+    tests generate from."""
     config = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
                          pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
     torch.manual_seed(0)
@@ -247,6 +246,14 @@ def test_a_listener_style_is_held_per_conversation_and_makes_samples_differ_in_e
     rng = np.random.default_rng(1)
     visual = schema.clip_to_range(rng.uniform(0, 1, (64, 25)).astype(np.float32))
     audio = rng.normal(0, 1, (64, 8)).astype(np.float32)
+    return graphs, visual, audio
+
+
+def test_a_listener_style_is_held_per_conversation_and_makes_samples_differ_in_expressiveness():
+    """style_gain_sd (issue 26): each sample's deviations from the centre are scaled by its own gain, drawn at
+    reset and held over every window, so one sample stays the livelier listener all conversation; without it,
+    generation draws exactly what it drew before (the same noise stream)."""
+    graphs, visual, audio = _tiny_model_and_speaker()
 
     def run(sd, seed=0):
         online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(steps=2, temperature=0.0, style_gain_sd=sd)),
@@ -284,13 +291,7 @@ def test_a_listener_delay_is_held_per_conversation_and_shows_each_frame_that_muc
     """style_delay_mean/sd (issue 26): each sample shows the frame the model made `delay` frames earlier (the
     neutral face before its first), one delay per sample held over every window and every push; without it,
     generation is exactly what it was."""
-    config = ModelConfig(window=4, context=16, past=8, audio_dim=8, latent_dim=8, ae_width=32, d_model=16, heads=2,
-                         pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2, train_timesteps=100)
-    torch.manual_seed(0)
-    graphs = TorchGraphs(ReactionModel(config).eval())
-    rng = np.random.default_rng(1)
-    visual = schema.clip_to_range(rng.uniform(0, 1, (64, 25)).astype(np.float32))
-    audio = rng.normal(0, 1, (64, 8)).astype(np.float32)
+    graphs, visual, audio = _tiny_model_and_speaker()
 
     def run(chunks=(64,), seed=0, **style):
         online = OnlineGenerator(WindowGenerator(graphs, SamplingConfig(steps=2, temperature=0.5, **style)), samples=6)

@@ -222,7 +222,7 @@ class OnlineGenerator:
         self.channel_style = (np.exp(np.random.default_rng([seed, 28]).normal(
             0.0, sampling.style_channel_sd, (self.samples, self.config.reaction_dim))).astype(np.float32)
             if sampling.style_channel_sd > 0 else None)
-        self.delay = held_delays(self.generate_window.sampling, self.samples, seed)
+        self.delay = held_delays(sampling, self.samples, seed)
         # the frames made but not shown yet, per sample (the neutral face before the first): see _hold
         self.shown_from = np.repeat(schema.neutral_frame()[None, None], self.samples, axis=0).repeat(
             int(self.delay.max()), axis=1)
