@@ -90,6 +90,40 @@ def test_eval_reports_model_online_model_and_references(trained, tmp_path):
     assert results["Mime"]["FRSyn_lag_median"] == 0.0  # a copy of the speaker has no lag
 
 
+def test_training_on_data_with_coefficients_adds_the_coefficient_head_and_eval_scores_and_writes_them(trained,
+                                                                                                    tmp_path):
+    """Issue 31: the synthetic data carry 3DMM coefficients (a linear map of the AUs and the head pose), so the
+    bundle gets a coefficient head, and `eval --coefficients` scores the reactions as coefficients and writes them
+    in MARS's layout, one tree per sample, as the partner's clip (the reaction answers the input)."""
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.data.readers import read_coefficients
+
+    data, run = trained
+    card = json.loads((run / "bundle" / "card.json").read_text())
+    assert (run / "bundle" / "coefficient_head.npz").is_file()
+    assert card["coefficient_head"]["val_r2"]["expression"] > 0.99  # the AUs map linearly to expression
+    out = tmp_path / "report"
+    assert main(["eval", "--data", str(data), "--predictions", str(run / "bundle"), "--samples", "3", "--videos", "0",
+                 "--directions", "speaker->listener", "--coefficients", "--out", str(out)]) == 0
+    results = json.loads((out / "coefficients" / "metrics.json").read_text())["results"]
+    assert {"model (offline) -> coefficient head", "Head on the real listeners", "GT", "Mime",
+            "Delayed mimicry"} <= set(results)
+    assert results["GT"]["FRDist"] == pytest.approx(0.0, abs=1e-9)
+    assert results["Head on the real listeners"]["FRCorr"] > results["Mime"]["FRCorr"]
+    tests = test_ground_truths(data, "test", directions="speaker->listener")
+    for test in tests:
+        answer = test.input.partner()
+        for k in range(3):
+            path = answer.path(out / "coefficients" / "predicted" / f"sample{k}", "coefficients")
+            assert read_coefficients(path, 0, None).shape == (len(test.speaker), schema.COEFFS_3DMM_DIM)
+    assert not (out / "coefficients" / "predicted" / "sample3").exists()
+    headless = tmp_path / "headless"  # a bundle trained before issue 31: a clear error, not a crash
+    shutil.copytree(run / "bundle", headless)
+    (headless / "coefficient_head.npz").unlink()
+    assert main(["eval", "--data", str(data), "--predictions", str(headless), "--samples", "2", "--videos", "0",
+                 "--no-references", "--coefficients", "--out", str(tmp_path / "x")]) == 2
+
+
 def test_eval_of_a_predictions_file_and_a_clear_error_for_a_bad_one(trained, tmp_path):
     data, run = trained
     predictions = tmp_path / "p.npz"

@@ -35,6 +35,10 @@ def add_commands(commands) -> None:
                                "card says the model was trained on)")
     evaluate.add_argument("--perceived", default=None, help=PERCEIVED_HELP)
     evaluate.add_argument("--no-references", action="store_true")
+    evaluate.add_argument("--coefficients", action="store_true",
+                          help="also score the reactions as 3DMM coefficients through the model's coefficient head "
+                               "(the data set needs coefficients) and write them in MARS's layout under "
+                               "OUT/coefficients/predicted")
     evaluate.add_argument("--videos", type=int, default=1, help="side-by-side videos of the first inputs")
     _model_options(evaluate)
     evaluate.set_defaults(func=run_eval)
@@ -169,6 +173,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from react_ros.model.card import resolve_face_frontend
 
     started = time.perf_counter()
+    head = _coefficient_head(args) if args.coefficients else None  # before any work: a bundle without one is an error
     tests = test_ground_truths(args.data, args.split, directions=args.directions)
     results: dict[str, dict[str, float]] = {}
     outputs: dict[str, dict[str, np.ndarray]] = {}
@@ -205,13 +210,53 @@ def run_eval(args: argparse.Namespace) -> int:
     if not args.no_references:
         results.update(reference_scores(args.data, tests, args.samples, args.seed))
         meta.update({k: v for k, v in results["Delayed mimicry"].items() if k.startswith("delay_frames")})
-    meta["seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out)
+    if head is not None:
+        _coefficient_report(args, tests, outputs, out, head)
+    meta["seconds"] = round(time.perf_counter() - started, 1)
     json_path, md_path = write_report(out, results, meta, f"REACT metrics: {args.data} ({args.split})")
     _figures(out, tests, outputs, args.videos)
     print(md_path.read_text())
     print(f"report -> {json_path}, {md_path}")
     return 0
+
+
+def _coefficient_head(args: argparse.Namespace):
+    """The coefficient head of the model whose reactions are scored (the bundle given as --predictions, else
+    --model, else the shipped demo model)."""
+    from react_ros.model.coefficient_head import CoefficientHead
+    from react_ros.model.files import default_model_dir
+
+    source = Path(args.predictions)
+    given = args.predictions if source.suffix != ".npz" and args.predictions != "demo" else args.model
+    bundle = Path(given) if given not in (None, "demo") else default_model_dir()
+    head = CoefficientHead.load(bundle)
+    if head is None:
+        raise ValueError(f"--coefficients: {bundle} has no coefficient head (a model trained on a data set with "
+                         "coefficients has one; `react-ros coefficients fit --data DIR --bundle DIR` adds one)")
+    return head
+
+
+def _coefficient_report(args: argparse.Namespace, tests, outputs: dict[str, dict[str, np.ndarray]], out: Path,
+                        head) -> None:
+    """The reactions as 3DMM coefficients (evaluation/coefficients.py): OUT/coefficients/metrics.{json,md} and the
+    first output's samples in MARS's layout under OUT/coefficients/predicted."""
+    from react_ros.evaluation.coefficients import coefficient_results, write_coefficients
+    from react_ros.evaluation.pipeline import fit_mimicry_delays
+    from react_ros.evaluation.report import write_report
+
+    if not outputs:
+        raise ValueError("--coefficients: no reactions to score")
+    delays = fit_mimicry_delays(args.data, [t.direction for t in tests])
+    results = coefficient_results(outputs, tests, head, args.data, delays, args.samples)
+    meta = {"data": args.data, "split": args.split, "inputs": len(tests), "samples": args.samples,
+            "head": head.report, **{f"delay_frames {d}": v for d, v in delays.items()}}
+    _, md_path = write_report(out / "coefficients", results, meta, f"REACT metrics on 3DMM coefficients: {args.data} "
+                              f"({args.split})")
+    name, predictions = next(iter(outputs.items()))
+    written = write_coefficients(out / "coefficients" / "predicted", predictions, tests, head)
+    print(md_path.read_text())
+    print(f"{len(written)} coefficient files of {name!r} -> {out / 'coefficients' / 'predicted'}")
 
 
 def _figures(out: Path, tests, outputs: dict[str, dict[str, np.ndarray]], videos: int) -> None:

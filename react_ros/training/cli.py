@@ -41,6 +41,14 @@ def add_commands(commands) -> None:
     add_family_options(recipe, out_default="docs/results/recipe")
     recipe.set_defaults(func=run_recipe)
 
+    coefficients = commands.add_parser(
+        "coefficients", help="the 3DMM coefficient head: `coefficients fit` adds one to a bundle trained before")
+    actions = coefficients.add_subparsers(dest="action", required=True)
+    fit = actions.add_parser("fit", help="fit the head on a data set with coefficients and add it to a bundle")
+    fit.add_argument("--data", required=True, help="MARS-layout data set root with coefficients/")
+    fit.add_argument("--bundle", required=True, help="model bundle directory")
+    fit.set_defaults(func=run_coefficients_fit)
+
 
 def _command_line(name: str) -> str:
     return f"react-ros {' '.join(sys.argv[1:])}" if sys.argv[1:2] == [name] else ""
@@ -60,6 +68,16 @@ def run_train(args: argparse.Namespace) -> int:
                        command=_command_line("train"))
     print(f"trained {', '.join(args.stages)} in {report['seconds']} s -> {config.out}")
     return _collapse_status([("model", report.get("diversity_calibration"))], args.strict)
+
+
+def run_coefficients_fit(args: argparse.Namespace) -> int:
+    from react_ros.training.coefficients import add_coefficient_head
+
+    if not Path(args.bundle).is_dir():
+        raise FileNotFoundError(f"model bundle not found: {args.bundle}")
+    report = add_coefficient_head(Path(args.bundle), args.data)
+    print(f"coefficient head -> {args.bundle} (validation R^2 by group: {report['val_r2']})")
+    return 0
 
 
 def run_recipe(args: argparse.Namespace) -> int:

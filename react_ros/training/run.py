@@ -42,6 +42,10 @@ def train_run(config: TrainConfig, stages: tuple[str, ...] = ALL_STAGES, resume:
     if bundle is not None:
         write_bundle(Path(bundle), out, report)
         report.update(calibrate(config, Path(bundle), progress))
+        from react_ros.training.coefficients import add_coefficient_head, has_coefficients
+
+        if has_coefficients(config.data):  # the 3DMM coefficients beside the attributes (issue 31)
+            report["coefficient_head"] = add_coefficient_head(Path(bundle), config.data)
     (out / "train_report.json").write_text(json.dumps(report, indent=2, default=float))
     return report
 
