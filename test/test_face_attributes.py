@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from react_ros import schema
 from react_ros.perception.face_attributes import (
@@ -76,3 +77,27 @@ def test_covered_mouth_unmeasures_what_needs_it_and_keeps_the_brows():
     assert hidden[AU12] == 0.0 and not hidden_mask[AU12] and not hidden_mask[schema.EXPRESSION].any()
     assert hidden_mask[schema.index_of("AU1")] and not hidden_mask[schema.index_of("AU9")]
     schema.check_reactions(hidden[None], "hidden")
+
+
+def test_a_smile_read_as_distress_gives_its_happiness_to_sadness_and_lowers_valence():
+    from react_ros.perception.expression_check import distress_from
+    from react_ros.perception.face_attributes import read_as_distress
+
+    smile = np.zeros(schema.REACTION_DIM, np.float32)
+    for name, value in (("AU12", 0.9), ("AU6", 0.6), ("AU1", 0.4), ("Happy", 0.8), ("Neutral", 0.2)):
+        smile[schema.index_of(name)] = value
+    smile[schema.AFFECT] = (0.64, 0.4)
+    np.testing.assert_array_equal(read_as_distress(smile, 0.0), smile)
+    cry = read_as_distress(smile, 1.0)
+    assert cry[schema.index_of("AU12")] == 0.0 and cry[schema.index_of("AU6")] == 0.0
+    assert cry[schema.index_of("AU1")] == pytest.approx(0.4)  # the rest of the face is as measured
+    assert cry[schema.index_of("Happy")] == 0.0 and cry[schema.index_of("Sad")] == pytest.approx(0.8)
+    assert cry[schema.EXPRESSION].sum() == pytest.approx(1.0) and cry[schema.VALENCE] < 0
+    half = read_as_distress(smile, 0.5)
+    assert half[schema.index_of("AU12")] == pytest.approx(0.45) and 0 < half[schema.index_of("Sad")] < 0.8
+    # the classifier's verdict: negative classes against happy
+    assert distress_from([0, 0, 0, 1.0, 0, 0, 0]) == 0.0  # happy
+    assert distress_from([0.05, 0, 0.05, 0.05, 0.85, 0, 0]) == 1.0  # sad
+    assert distress_from([0, 0, 0, 0.3, 0.0, 0.0, 0.7]) == 0.0  # neutral is no distress
+    assert distress_from([0.2, 0, 0.35, 0.0, 0.45, 0, 0]) == 0.0  # unsure (a cartoon, say): the geometry stands
+    assert distress_from([0, 0, 0.1, 0.25, 0.5, 0, 0.15]) == pytest.approx(0.5)

@@ -131,6 +131,44 @@ def test_webcam_clip_smile_raises_au12_and_valence(media, front):
     assert _expression(values[40]) == "Happy" and _expression(values[5]) != "Happy"
 
 
+def test_a_crying_face_with_a_stretched_mouth_is_not_read_as_a_smile(media):
+    """The woman's first 9 s (crying): geometry alone reads her stretched mouth as a smile (Happy > 0.5 in about
+    a quarter of those frames); with the appearance check no crying frame is Happy, and her laughter (the last
+    third) still reads Happy in most frames."""
+    from react_ros.evaluation.real_people import video_frames
+
+    frames, _ = video_frames(media / "WolfgangLanger_Pexels.mp4")
+    cry, laughter = 9 * 30, len(frames) - len(frames) // 3
+    happy = schema.index_of("Happy")
+
+    def read(check_smiles: bool) -> tuple[np.ndarray, np.ndarray]:
+        front = MeshSpeakerFrontEnd(check_smiles=check_smiles)
+        visuals = [front.process_image(frame) for frame in frames]
+        return np.array([v.attributes[happy] for v in visuals]), np.array([v.distress for v in visuals])
+
+    unchecked, _ = read(False)
+    assert (unchecked[:cry] > 0.5).mean() > 0.15  # the misreading the check exists for
+    checked, distress = read(True)
+    assert not (checked[:cry] > 0.5).any(), np.flatnonzero(checked[:cry] > 0.5)
+    assert (checked[laughter:] > 0.5).mean() > 0.8
+    assert distress[laughter:].max() == 0.0 and distress[:cry].max() == 1.0
+
+
+def test_the_smile_check_leaves_the_rendered_demo_speaker_as_the_shipped_model_was_trained_on_it():
+    """The shipped model's speaker condition was perceived from rendered faces without the appearance check; the
+    check must not change how the demo clip's cartoon speaker reads (the net is unsure on cartoons)."""
+    from react_ros.face.video import iter_video
+
+    clip = Path(__file__).resolve().parents[1] / "react_ros" / "assets" / "demo_clip" / "speaker.mp4"
+    plain, checked = MeshSpeakerFrontEnd(check_smiles=False), MeshSpeakerFrontEnd()
+    smiles = 0
+    for frame in iter_video(clip):
+        a, b = plain.process_image(frame), checked.process_image(frame)
+        np.testing.assert_array_equal(a.attributes, b.attributes)
+        smiles += a.present and a.attributes[schema.index_of("AU12")] >= 0.2
+    assert smiles > 10  # the check did run on the clip's smiles
+
+
 def test_cartoon_only_clip_reports_no_face(media, front):
     front.reset()
     assert not any(front.process_image(frame).present for frame in _frames(media / "no_face.mp4"))

