@@ -84,6 +84,9 @@ def test_node_parameter_reaches_the_pipeline_config():
     values = {name: default for name, (default, _) in PARAMETERS.items()}
     values["face_frontend"] = "mesh"
     assert session_config(values.__getitem__).pipeline.face_frontend == "mesh"
+    assert session_config(values.__getitem__).pipeline.check_smiles is True  # the smile check is on by default
+    values["check_smiles"] = False
+    assert session_config(values.__getitem__).pipeline.check_smiles is False
 
 
 def test_run_and_eval_take_the_option():
@@ -109,6 +112,9 @@ def test_pipeline_builds_the_named_front_end(loaded):
 
     mesh = ReactionPipeline.from_graphs(loaded.graphs, None, config=PipelineConfig(face_frontend="mesh"))
     assert isinstance(mesh.front_end, MeshSpeakerFrontEnd)  # no estimator needed
+    assert mesh.front_end.check_smiles
+    unchecked = PipelineConfig(face_frontend="mesh", check_smiles=False)
+    assert not ReactionPipeline.from_graphs(loaded.graphs, None, config=unchecked).front_end.check_smiles
     haar = ReactionPipeline.from_graphs(loaded.graphs, loaded.estimator_fn, config=PipelineConfig(face_frontend="haar"))
     assert not isinstance(haar.front_end, MeshSpeakerFrontEnd)
     with pytest.raises(ValueError, match="face_frontend"):

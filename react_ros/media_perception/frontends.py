@@ -19,12 +19,14 @@ __all__ = ["FACE_FRONTENDS", "build_frontend"]
 
 
 def build_frontend(face_frontend: str = "haar", estimator: str | Path | None = None, crop_mode: str = "haar",
-                   threads: int = 1, full_range: bool = False, estimator_fn=None) -> SpeakerFrontEnd:
-    """`estimator_fn`: a loaded estimator (runtime.load_graphs(...).estimator_fn) instead of the file `estimator`."""
+                   threads: int = 1, full_range: bool = False, estimator_fn=None,
+                   check_smiles: bool = True) -> SpeakerFrontEnd:
+    """`estimator_fn`: a loaded estimator (runtime.load_graphs(...).estimator_fn) instead of the file `estimator`;
+    `check_smiles`: the mesh front end's appearance check of smiles (perception/expression_check.py)."""
     if face_frontend == "mesh":
         from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd  # noqa: PLC0415
 
-        return MeshSpeakerFrontEnd(threads=threads, full_range=full_range)
+        return MeshSpeakerFrontEnd(threads=threads, full_range=full_range, check_smiles=check_smiles)
     if face_frontend == "haar":
         from react_ros.model.bundle import ESTIMATOR_FILE  # noqa: PLC0415
         from react_ros.perception.estimator import load_estimator  # noqa: PLC0415

@@ -42,6 +42,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "crop_mode": ("full_frame", "haar front end: full_frame (input is a face crop) | haar (camera scene)"),
     "face_frontend": ("auto", "speaker front end: auto (the one the model card says it was trained on) | haar "
                               "(crop + CNN) | mesh (BlazeFace + FaceMesh, docs/perception.md)"),
+    "check_smiles": (True, "mesh front end: read a smiling face that an expression net calls sad as distress, not a "
+                           "smile (docs/perception.md; the net's training data: assets/face_models/README.md)"),
     "robot_profile": ("screen_face", "profile name in config/robots or a YAML path"),
     "face_image": ("auto", "publish the rendered face: auto (screen profiles) | true | false"),
     "face_image_size": (256, "rendered face size in pixels"),
@@ -106,7 +108,7 @@ def session_config(param: Callable[[str], object]) -> SessionConfig:
     """param(name) -> value of the node's parameter."""
     pipeline = PipelineConfig(samples=int(param("samples")), sample_index=int(param("sample_index")),
                               seed=int(param("seed")), crop_mode=str(param("crop_mode")),
-                              face_frontend=str(param("face_frontend")))
+                              face_frontend=str(param("face_frontend")), check_smiles=bool(param("check_smiles")))
     return SessionConfig(pipeline, robot_profile=str(param("robot_profile")), face_image=str(param("face_image")),
                          face_image_size=int(param("face_image_size")), face_style=str(param("face_style")),
                          smoothing_s=float(param("smoothing_s")),

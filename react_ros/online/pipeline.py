@@ -58,6 +58,7 @@ class PipelineConfig:
     crop_mode: str = "full_frame"  # haar front end: "full_frame" for face-crop inputs, "haar" for camera scenes
     # "haar" (crop + CNN estimator: what the shipped demo model was trained on) | "mesh" (BlazeFace + FaceMesh)
     face_frontend: str = "auto"  # haar | mesh | auto: the one the model was trained on (its card's face_frontend)
+    check_smiles: bool = True  # mesh: a smiling face that looks sad reads as distress (perception/expression_check.py)
     audio_max_age_s: float = 0.3  # newest paired audio may be this old; older -> audio missing
     audio_lead_s: float = 1.5 / schema.FPS  # audio may end up to this long after the frame stamp (see below)
     audio_gap_s: float = 0.25  # a chunk this far from the expected time restarts the audio stream
@@ -127,7 +128,8 @@ class ReactionPipeline:
         frontend = resolve_face_frontend(config.face_frontend, trained_frontend)
         if frontend == "haar" and estimator_fn is None:
             raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
-        front_end = build_frontend(frontend, crop_mode=config.crop_mode, estimator_fn=estimator_fn)
+        front_end = build_frontend(frontend, crop_mode=config.crop_mode, estimator_fn=estimator_fn,
+                                   check_smiles=config.check_smiles)
         generator = OnlineGenerator(WindowGenerator(graphs, sampling), config.samples)
         return cls(front_end, generator, replace(config, face_frontend=frontend))
 
