@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from react_ros import schema
-from react_ros.perception.audio_features import speech_like_signal
 from react_ros.perception.face_models import Detection
 from react_ros.perception.speaker_choice import RecentVoice, SpeakerTracker
 
@@ -75,65 +73,39 @@ def test_recent_voice_says_none_without_audio_and_follows_the_energy_gate():
 pytest.importorskip("ai_edge_litert", reason="the mesh front end needs ai-edge-litert (scripts/setup.sh installs it)")
 
 
-def _scene(renderers, k: int, talking: bool) -> np.ndarray:
-    """A larger still face on the left, a smaller one on the right whose jaw moves at 4 Hz when `talking`."""
-    big, small = renderers
-    canvas = np.full((400, 640, 3), 40, np.uint8)
-    still = np.zeros(schema.REACTION_DIM, np.float32)
-    still[schema.index_of("Neutral")] = 1.0
-    mouth = still.copy()
-    if talking:
-        opening = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * k / 30)
-        mouth[schema.index_of("AU25")], mouth[schema.index_of("AU26")] = opening, 0.6 * opening
-    canvas[70:326, 60:316] = big.render(still)
-    canvas[100:300, 400:600] = small.render(mouth)
-    return canvas
-
-
 @pytest.fixture(scope="module")
-def renderers():
-    from react_ros.face.renderer import FaceRenderer
+def scene():
+    from react_ros.evaluation.active_speaker_demo import TwoFaces
 
-    return FaceRenderer(size=256), FaceRenderer(size=200)
+    return TwoFaces()
 
 
-def _run(renderers, frames: int, audio: str, talking: bool = True, front=None):
-    """-> (front end, per frame: is the speaker's box on the right-hand face)."""
-    from react_ros.perception.mesh_frontend import MeshSpeakerFrontEnd
+def _run(scene, frames: int, audio: str, talking: bool = True, front=None):
+    """-> (front end, per frame: is the speaker's box on the right-hand (talking) face)."""
+    from react_ros.evaluation.active_speaker_demo import run_scene
 
-    front = front or MeshSpeakerFrontEnd()
-    rate = front.audio.config.sample_rate
-    speech = speech_like_signal(frames / 30 + 1, rate, seed=1)
-    on_right = []
-    for k in range(frames):
-        visual = front.process_image(_scene(renderers, k, talking))
-        chunk = slice(k * rate // 30, (k + 1) * rate // 30)
-        if audio == "speech":
-            front.process_audio(speech[chunk], rate)
-        elif audio == "silence":
-            front.process_audio(np.zeros(chunk.stop - chunk.start, np.float32), rate)
-        on_right.append(visual.present and visual.box[0] > 320)
+    front, on_right, _ = run_scene(scene, frames, audio, talking, front)
     return front, on_right
 
 
-def test_the_talking_face_becomes_the_speaker_within_a_second_of_speech(renderers):
-    front, on_right = _run(renderers, 45, "speech")
+def test_the_talking_face_becomes_the_speaker_within_a_second_of_speech(scene):
+    front, on_right = _run(scene, 45, "speech")
     assert not any(on_right[:9])  # the larger face first, and not before the mouth is known
     assert all(on_right[30:]), on_right  # within a second of speech the talker is the speaker
     assert front.tracker.track_id == 2  # a new person: the session resets the model's context
 
 
-def test_without_audio_or_in_silence_the_larger_face_stays_the_speaker(renderers):
+def test_without_audio_or_in_silence_the_larger_face_stays_the_speaker(scene):
     for audio in ("none", "silence"):
-        front, on_right = _run(renderers, 45, audio)
+        front, on_right = _run(scene, 45, audio)
         assert not any(on_right), audio
         assert front.tracker.track_id == 1
 
 
-def test_after_speech_stops_the_speaker_is_kept_and_without_audio_size_rules_again(renderers):
-    front, on_right = _run(renderers, 45, "speech")
+def test_after_speech_stops_the_speaker_is_kept_and_without_audio_size_rules_again(scene):
+    front, on_right = _run(scene, 45, "speech")
     assert on_right[-1]
-    front, on_right = _run(renderers, 30, "silence", talking=False, front=front)
+    front, on_right = _run(scene, 30, "silence", talking=False, front=front)
     assert all(on_right)  # the listener who stopped talking is still the person answered
-    front, on_right = _run(renderers, 75, "none", talking=False, front=front)
+    front, on_right = _run(scene, 75, "none", talking=False, front=front)
     assert on_right[0] and not on_right[-1]  # a second without audio, then 0.5 s of the larger face
