@@ -83,12 +83,13 @@ def fit_coefficient_head(root: str | Path, lags: tuple[int, ...] = LAGS,
     split (raises DatasetError when the data set has no coefficients)."""
     train_x, train_y = _stack(*person_sequences(root, "train"), lags)
     val_x, val_y = _stack(*person_sequences(root, "val"), lags)
-    scores = {strength: _mean_r2(val_x @ _ridge(train_x, train_y, strength), val_y) for strength in ridges}
+    fits = {strength: _ridge(train_x, train_y, strength) for strength in ridges}
+    scores = {strength: _mean_r2(val_x @ weights, val_y) for strength, weights in fits.items()}
     best = max(scores, key=scores.get)
     weights = _ridge(np.concatenate([train_x, val_x]), np.concatenate([train_y, val_y]), best)
     report = {"lags": list(lags), "ridge": best, "fitted_on": "train + val splits (ridge strength chosen on val)",
               "frames": {"train": len(train_x), "val": len(val_x)},
-              "val_r2": r2_by_group(val_x @ _ridge(train_x, train_y, best), val_y),
+              "val_r2": r2_by_group(val_x @ fits[best], val_y),
               "val_mean_r2_by_ridge": {str(k): round(v, 4) for k, v in scores.items()}}
     return CoefficientHead(lags, weights, report)
 
