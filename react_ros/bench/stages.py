@@ -11,7 +11,7 @@ import numpy as np
 
 from react_ros import schema
 from react_ros.bench.timing import measure
-from react_ros.model.config import speaker_skip_inputs
+from react_ros.model.config import ROLE_LISTENER, role_inputs, speaker_skip_inputs
 from react_ros.online.latency import summary_ms
 
 FPS = schema.FPS
@@ -154,14 +154,17 @@ def graph_stages(graphs, samples: int, budget_s: float = 0.5) -> dict:
     """Median/p99 of one call of each graph at batch `samples`: condition, one denoiser step, decode."""
     c = graphs.config
     x = window_inputs(c, samples)
-    cond = np.asarray(graphs.condition(x["visual"], x["visual_present"], x["audio"], x["audio_present"], x["past"]))
+    role = role_inputs(c, ROLE_LISTENER, samples)  # a role-conditioned model timed in the robot's role
+    cond = np.asarray(graphs.condition(x["visual"], x["visual_present"], x["audio"], x["audio_present"], x["past"],
+                                       **role))
     t = np.full(samples, 500.0, np.float32)
     latent = x["noise"]
     return {
         "condition": summary_ms(measure(lambda: graphs.condition(x["visual"], x["visual_present"], x["audio"],
-                                                                 x["audio_present"], x["past"]), budget_s)),
+                                                                 x["audio_present"], x["past"], **role), budget_s)),
         "denoise_step": summary_ms(measure(lambda: graphs.denoise(latent, t, cond), budget_s)),
-        "decode": summary_ms(measure(lambda: graphs.decode(latent, x["past"], **speaker_skip_inputs(c, x)), budget_s)),
+        "decode": summary_ms(measure(lambda: graphs.decode(latent, x["past"], **speaker_skip_inputs(c, x), **role),
+                                     budget_s)),
     }
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from react_ros.data.mars import MarsDataset
-from react_ros.data.pairs import scan
+from react_ros.data.pairs import Direction, scan
 from react_ros.perception.audio_features import audio_features
 
 
@@ -32,6 +32,15 @@ class ClipFeatures:
     # (T, 25) bool, True = measured; None = every value measured (the data set's labels). With perceived
     # attributes (data/perceived.py) unmeasured values are neutral and all-False rows are frames without a face.
     visual_mask: np.ndarray | None = None
+    # which role the target answers in: 0 a listener's reaction to the speaker (the robot's), 1 the speaker's to the
+    # listener (the REACT protocol's other direction); a role-conditioned model is told it (model.config.roles)
+    role: int = 0
+
+
+def answer_role(direction: Direction | str) -> int:
+    """The role a target answers in, as a role-conditioned model is told it (ClipFeatures.role): 0 in the
+    speaker->listener direction (a listener's reaction, the robot's), 1 in listener->speaker."""
+    return int(Direction(direction) is Direction.LISTENER_TO_SPEAKER)
 
 
 def load_features(root: str | Path, split: str, directions: str | Sequence[str] = "both",
@@ -50,7 +59,8 @@ def load_features(root: str | Path, split: str, directions: str | Sequence[str] 
         if perceived is not None:
             visual, mask = perceived_speaker(perceived, clip.input, len(clip))
         out.append(ClipFeatures(id=clip.id, session=clip.input.session, visual=visual,
-                                audio=audio.astype(np.float32), target=clip.listener_attributes, visual_mask=mask))
+                                audio=audio.astype(np.float32), target=clip.listener_attributes, visual_mask=mask,
+                                role=answer_role(clip.direction)))
     return out
 
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from react_ros import schema
 from react_ros.behaviours.mimicry import fit_mimicry_delay
-from react_ros.data.features import ClipFeatures, load_features
+from react_ros.data.features import ClipFeatures, answer_role, load_features
 from react_ros.data.mars import MarsDataset
 from react_ros.data.pairs import Direction
 from react_ros.data.protocol import TestInput, mean_reaction, test_ground_truths
@@ -38,9 +38,10 @@ def offline_predictions(graphs, features: Sequence[ClipFeatures], samples: int =
     """{input id: (samples, T, 25)} from the data set's features (attributes + audio of the input person). A
     setting without randomness (temperature 0, no listener style) makes every sample the same answer: it is
     generated once and repeated."""
-    generator = WindowGenerator(graphs, sampling)
+    # a role-conditioned model is told which role each input's target answers in (a model of one role ignores it)
+    generators = {role: WindowGenerator(graphs, sampling, role) for role in {clip.role for clip in features}}
     once = sampling.deterministic
-    made = {clip.id: generate_offline(generator, clip.visual, clip.audio, 1 if once else samples,
+    made = {clip.id: generate_offline(generators[clip.role], clip.visual, clip.audio, 1 if once else samples,
                                       input_seed(seed, clip.id))
             for clip in tqdm(features, desc="generate", disable=not progress)}
     return {k: np.repeat(v, samples, axis=0) for k, v in made.items()} if once else made
@@ -53,8 +54,17 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
     from react_ros.online import PipelineConfig, ReactionPipeline
 
     config = PipelineConfig(samples=samples, face_frontend=face_frontend)
-    pipeline = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config, face_frontend)
-    return session_predictions(lambda _clip_id: pipeline, root, split, ids, seed, progress)
+    dataset = MarsDataset(root, split, window=1, modalities=("attributes",))
+    role = {str(e.sample.input): answer_role(e.sample.direction) for e in dataset.entries}
+    pipelines = {}  # per role: a role-conditioned model answers each input in its target's role
+
+    def pipeline_for(clip_id: str):
+        if role[clip_id] not in pipelines:
+            pipelines[role[clip_id]] = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config,
+                                                                    face_frontend, role[clip_id])
+        return pipelines[role[clip_id]]
+
+    return session_predictions(pipeline_for, root, split, ids, seed, progress)
 
 
 def session_predictions(pipeline_for: Callable, root: str | Path, split: str, ids: Sequence[str], seed: int = 0,

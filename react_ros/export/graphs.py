@@ -6,6 +6,7 @@
     denoise    latent (B,L), t (B,) float timestep, cond (B,cond_dim)  -> v (B,L)
     decode     latent (B,L) (already times latent_scale)[, past (B,P,25): unless decoder_past is off]
                [, speaker (B,S,25), speaker_present (B,S): speaker_skip models]   -> window (B,w,25)
+    (role-conditioned models, ModelConfig.roles = 2: condition and decode also take role (B,), 0 or 1)
     sample_<sampler><steps>  noise (B,L), cond (B,cond_dim)         -> latent (B,L): the whole few-step
                sampler unrolled (guidance 1, temperature applied to the noise by the caller), the same
                arithmetic as diffusion.py's numpy samplers, so `WindowGenerator` can run it in one call.
@@ -57,20 +58,22 @@ class GraphSpec:
 def graph_specs(config: ModelConfig, estimator_size: int = 64,
                 samplers: tuple[tuple[str, int], ...] = ()) -> dict[str, GraphSpec]:
     c, b = config, BATCH
+    role = (TensorSpec("role", (b,)),) if c.roles > 1 else ()  # role-conditioned models: which role each row answers
     specs = {
         "estimator": GraphSpec("estimator", (TensorSpec("crops", (b, 1, estimator_size, estimator_size)),),
                                (TensorSpec("attributes", (b, schema.REACTION_DIM)),)),
         "condition": GraphSpec("condition", (
             TensorSpec("visual", (b, c.context, c.reaction_dim)), TensorSpec("visual_present", (b, c.context)),
             TensorSpec("audio", (b, c.context, c.audio_dim)), TensorSpec("audio_present", (b, c.context)),
-            TensorSpec("past", (b, c.past, c.reaction_dim))), (TensorSpec("cond", (b, c.cond_dim)),)),
+            TensorSpec("past", (b, c.past, c.reaction_dim)), *role), (TensorSpec("cond", (b, c.cond_dim)),)),
         "denoise": GraphSpec("denoise", (TensorSpec("latent", (b, c.latent_dim)), TensorSpec("t", (b,)),
                                          TensorSpec("cond", (b, c.cond_dim))), (TensorSpec("v", (b, c.latent_dim)),)),
         "decode": GraphSpec("decode", (TensorSpec("latent", (b, c.latent_dim)),
                                        *((TensorSpec("past", (b, c.past, c.reaction_dim)),) if c.decoder_reads_past
                                          else ()),
                                        *((TensorSpec("speaker", (b, c.speaker_skip, c.reaction_dim)),
-                                          TensorSpec("speaker_present", (b, c.speaker_skip))) if c.speaker_skip else ())),
+                                          TensorSpec("speaker_present", (b, c.speaker_skip))) if c.speaker_skip else ()),
+                                       *role),
                             (TensorSpec("window", (b, c.window, c.reaction_dim)),)),
     }
     for sampler, steps in samplers:
@@ -113,12 +116,17 @@ def tensorrt_friendly(module: nn.Module) -> nn.Module:
 
 
 class ConditionGraph(nn.Module):
+    """The condition encoder with the spec's inputs (the role only for a role-conditioned model)."""
+
     def __init__(self, model: ReactionModel):
         super().__init__()
         self.condition = model.condition
+        self.names = [t.name for t in graph_specs(model.config)["condition"].inputs]
 
-    def forward(self, visual, visual_present, audio, audio_present, past):
-        return self.condition(visual, visual_present, audio, audio_present, past)
+    def forward(self, *inputs):
+        given = dict(zip(self.names, inputs, strict=True))
+        return self.condition(given["visual"], given["visual_present"], given["audio"], given["audio_present"],
+                              given["past"], given.get("role"))
 
 
 class DenoiseGraph(nn.Module):
@@ -142,7 +150,7 @@ class DecodeGraph(nn.Module):
     def forward(self, *inputs):
         given = dict(zip(self.names, inputs, strict=True))
         return self.autoencoder.decode(given["latent"], given.get("past"), given.get("speaker"),
-                                       given.get("speaker_present"))
+                                       given.get("speaker_present"), given.get("role"))
 
 
 class SampleGraph(nn.Module):
@@ -185,7 +193,7 @@ def random_inputs(spec: GraphSpec, batch: int, seed: int = 0, config: ModelConfi
     feeds = {}
     for tensor in spec.inputs:
         shape = tensor.concrete(batch)
-        if tensor.name.endswith("_present"):
+        if tensor.name.endswith("_present") or tensor.name == "role":
             value = (rng.random(shape) < 0.8).astype(np.float32)
         elif tensor.name == "t":
             top = config.train_timesteps if config is not None else 1000

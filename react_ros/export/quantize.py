@@ -26,7 +26,7 @@ import torch
 from react_ros.export.graphs import BASE_GRAPHS, GraphSpec, random_inputs
 from react_ros.export.trt_ops import check_graph_ops, check_qdq, fp32_nodes
 from react_ros.model.card import ModelCard
-from react_ros.model.config import speaker_skip_inputs
+from react_ros.model.config import role_inputs, speaker_skip_inputs
 
 log = logging.getLogger(__name__)
 
@@ -197,9 +197,12 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     else:
         windows = _random_windows(model, count, seed)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731
+    # a role-conditioned model: the windows' own roles (random windows: both roles, alternating)
+    role = role_inputs(model.config, windows.get("role", np.arange(count) % 2), count)
     cond = model.condition(t(windows["visual"]), t(windows["visual_present"]), t(windows["audio"]),
-                           t(windows["audio_present"]), t(windows["past"])).numpy()
-    skip = speaker_skip_inputs(model.config, windows)
+                           t(windows["audio_present"]), t(windows["past"]),
+                           *(t(v) for v in role.values())).numpy()
+    skip = {**speaker_skip_inputs(model.config, windows), **role}
     mean, _ = model.autoencoder.encode(t(windows["window"]), t(windows["past"]),
                                        **{k: t(v) for k, v in skip.items()})
     mean = mean.numpy()
@@ -213,7 +216,8 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     noised = (np.sqrt(a) * x0 + np.sqrt(1 - a) * rng.standard_normal(x0.shape)).astype(np.float32)
     noise = rng.standard_normal(x0.shape).astype(np.float32)
     full = {
-        "condition": {k: windows[k] for k in ("visual", "visual_present", "audio", "audio_present", "past")},
+        "condition": {**{k: windows[k] for k in ("visual", "visual_present", "audio", "audio_present", "past")},
+                      **role},
         "denoise": {"latent": noised, "t": t_batch.astype(np.float32), "cond": cond},
         "decode": {"latent": mean.astype(np.float32), **({"past": windows["past"]} if model.config.decoder_reads_past
                                                           else {}), **skip},

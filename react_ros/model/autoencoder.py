@@ -146,6 +146,7 @@ class ReactionAutoencoder(nn.Module):
         frames = config.window * config.reaction_dim
         history = config.past * config.reaction_dim
         speaker = config.speaker_skip * (config.reaction_dim + 1)  # frames and their present flags
+        speaker += 1 if config.roles > 1 else 0  # a role-conditioned model's role, read with the speaker
         self.encoder = _mlp(frames + history + speaker, config.ae_width, 2 * config.latent_dim)
         self.decoder = _mlp(config.latent_dim + (history if config.decoder_past else 0) + speaker, config.ae_width,
                             frames)
@@ -163,6 +164,12 @@ class ReactionAutoencoder(nn.Module):
             self.lag_copy = LagCopy(config)
         elif config.speaker_skip:
             raise ValueError(f"speaker_path must be linear, channel, filter, mean or lag, got {config.speaker_path!r}")
+        # a role-conditioned model's mean path for ROLE_SPEAKER (speaker_path is ROLE_LISTENER's, the robot's, so
+        # a one-role model's weights keep their names)
+        self.speaker_role_path = MeanPath(config) if config.roles > 1 and config.speaker_path == "mean" else None
+        if config.roles > 1 and config.speaker_skip and config.speaker_path != "mean":
+            raise ValueError(f"a role-conditioned model fits a mean path per role: speaker_path must be mean, "
+                             f"got {config.speaker_path!r}")
         if config.mean_latent and not (config.speaker_skip and config.speaker_path in ("mean", "filter")):
             raise ValueError("mean_latent needs a fitted mean for the zero latent to decode to: speaker_skip > 0 "
                              f"and speaker_path mean or filter (got {config.speaker_skip}, {config.speaker_path!r})")
@@ -174,32 +181,40 @@ class ReactionAutoencoder(nn.Module):
             raise ValueError(f"mean_hidden is the mean path's nonlinear part: speaker_path must be mean, "
                              f"got {config.speaker_path!r}")
 
-    def _speaker(self, speaker: torch.Tensor | None, present: torch.Tensor | None) -> list[torch.Tensor]:
-        """(B,S,25) frames and (B,S) present flags -> [(B,S*25) logits of present frames, (B,S) flags]; [] without
-        speaker_skip."""
+    def _speaker(self, speaker: torch.Tensor | None, present: torch.Tensor | None,
+                 role: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """(B,S,25) frames and (B,S) present flags[, (B,) role] -> [(B,S*25) logits of present frames, (B,S) flags
+        [, (B,1) role]]; without speaker_skip only the role of a role-conditioned model."""
+        roles = []
+        if self.config.roles > 1:
+            if role is None:
+                raise ValueError("this model is role-conditioned: pass role (0 a listener's answer, 1 a speaker's)")
+            roles = [role[:, None].to(torch.float32)]
         if not self.config.speaker_skip:
-            return []
+            return roles
         if speaker is None or present is None:
             raise ValueError(f"this model sees the speaker's last {self.config.speaker_skip} frames: "
                              "pass speaker and speaker_present")
         logits = from_reaction_ranges(speaker) * present[..., None]
-        return [logits.flatten(1), present]
+        return [logits.flatten(1), present, *roles]
 
     def encode(self, window: torch.Tensor, past: torch.Tensor, speaker: torch.Tensor | None = None,
-               speaker_present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, w, 25), (B, P, 25)[, (B, S, 25), (B, S)] -> mean and log-variance of the latent, each (B, latent_dim)."""
+               speaker_present: torch.Tensor | None = None, role: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, w, 25), (B, P, 25)[, (B, S, 25), (B, S)][, (B,) role] -> mean and log-variance of the latent, each
+        (B, latent_dim)."""
         stats = self.encoder(torch.cat([window.flatten(1), past.flatten(1),
-                                        *self._speaker(speaker, speaker_present)], dim=1))
+                                        *self._speaker(speaker, speaker_present, role)], dim=1))
         mean, logvar = stats.chunk(2, dim=1)
         return mean, logvar.clamp(-12.0, 6.0)
 
     def decode(self, latent: torch.Tensor, past: torch.Tensor | None, speaker: torch.Tensor | None = None,
-               speaker_present: torch.Tensor | None = None) -> torch.Tensor:
+               speaker_present: torch.Tensor | None = None, role: torch.Tensor | None = None) -> torch.Tensor:
         """(B, latent_dim), (B, P, 25) (may be None when config.decoder_reads_past is False)[, (B, S, 25), (B, S)]
-        -> reactions (B, w, 25) in the schema's ranges."""
+        [, (B,) role: role-conditioned models] -> reactions (B, w, 25) in the schema's ranges."""
         if past is None and self.config.decoder_reads_past:
             raise ValueError("this model's decoder reads the listener's past: pass past")
-        extra = self._speaker(speaker, speaker_present)
+        extra = self._speaker(speaker, speaker_present, role)
         seen = [past.flatten(1)] if self.config.decoder_past else []
         inputs = torch.cat([latent, *seen, *extra], dim=1)
         if self.config.mean_latent:
@@ -216,6 +231,10 @@ class ReactionAutoencoder(nn.Module):
             # the filtered window enters as logits, so the decoder adds a residual and the output stays valid.
             if self.config.speaker_path == "mean":
                 filtered = self.speaker_path(speaker, speaker_present)
+                if self.speaker_role_path is not None:  # each role's own mean, the role picking (0/1) between them
+                    answer_speaker = role[:, None].to(filtered.dtype)
+                    filtered = (1.0 - answer_speaker) * filtered + answer_speaker * self.speaker_role_path(
+                        speaker, speaker_present)
             else:
                 filtered = self.speaker_path(speaker * speaker_present[..., None])
             raw = raw + from_reaction_ranges(filtered.reshape(-1, self.config.window, self.config.reaction_dim)).flatten(1)

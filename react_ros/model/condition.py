@@ -43,11 +43,13 @@ class ConditionEncoder(nn.Module):
                                                                                    config.cond_dim))
         self.lags = tuple(range(0, config.context - config.past + 1, config.lag_step)) if config.lag_step else ()
         self.lag_in = nn.Linear(len(self.lags) * config.reaction_dim, config.cond_dim) if self.lags else None
+        # role-conditioned (config.roles = 2): one learned offset per role on the condition
+        self.role_in = nn.Linear(1, config.cond_dim) if config.roles > 1 else None
 
     def forward(self, visual: torch.Tensor, visual_present: torch.Tensor, audio: torch.Tensor,
-                audio_present: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
+                audio_present: torch.Tensor, past: torch.Tensor, role: torch.Tensor | None = None) -> torch.Tensor:
         """visual (B,C,25), visual_present (B,C) 0/1, audio (B,C,A), audio_present (B,C) 0/1,
-        past (B,P,25) -> condition (B, cond_dim)."""
+        past (B,P,25)[, role (B,): role-conditioned models] -> condition (B, cond_dim)."""
         v_mask, visual_patches = self._patches(visual_present, visual)
         a_mask, audio_patches = self._patches(audio_present, audio)
         v = v_mask * self.visual_in(visual_patches) + (1 - v_mask) * self.visual_missing + self.visual_pos
@@ -64,6 +66,10 @@ class ConditionEncoder(nn.Module):
         cond = self.out(pooled.flatten(1))
         if self.lag_in is not None:
             cond = cond + self.lag_in(self.lag_correlations(visual, visual_present, past))
+        if self.role_in is not None:
+            if role is None:
+                raise ValueError("this model is role-conditioned: pass role (0 a listener's answer, 1 a speaker's)")
+            cond = cond + self.role_in(role[:, None].to(cond.dtype))
         return cond
 
     def lag_correlations(self, visual: torch.Tensor, visual_present: torch.Tensor, past: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+
 from react_ros import schema
 
 
@@ -41,6 +43,12 @@ class ModelConfig:
     # the generator decodes it instead of running the diffusion stage from zero noise (which lands on one
     # listener's latent, whose residual cost 0.14 FRCorr against the mean path alone on default).
     mean_latent: bool = False
+    # Roles the network is told it answers in (issue 26's REACT protocol model): 1, the robot's only (it answers a
+    # speaker); 2, role-conditioned: one network for both directions of the REACT protocol, told per window which
+    # role it answers (ROLE_LISTENER: the listener's reaction to the speaker, the robot's; ROLE_SPEAKER: the
+    # speaker's to the listener). The condition and decode graphs then have a `role` input (B,), the condition adds
+    # a learned offset, the window autoencoder reads the role, and a mean path is fitted per role.
+    roles: int = 1
     # Condition: multi-modality transformer.
     token_stride: int = 2  # speaker frames per transformer token
     # Lag features (0: off): the listener's past correlated, per attribute, with the speaker's context at lags
@@ -59,6 +67,10 @@ class ModelConfig:
     train_timesteps: int = 1000
     schedule: str = "cosine"
 
+    def __post_init__(self):
+        if self.roles not in (1, 2):
+            raise ValueError(f"roles must be 1 (the robot's direction) or 2 (role-conditioned), got {self.roles}")
+
     @property
     def decoder_reads_past(self) -> bool:
         """Whether decoding a window needs the listener's past (the exported decode graph has it as an input)."""
@@ -74,6 +86,21 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         return cls(**values)
+
+
+# The role a window answers in (ModelConfig.roles = 2): the value of the graphs' `role` input.
+ROLE_LISTENER, ROLE_SPEAKER = 0, 1
+
+
+def role_inputs(config: ModelConfig, role, rows: int) -> dict:
+    """{"role": (rows,) float32} for a role-conditioned model (role: one int for every row, or one per row), {}
+    for a model of one role, which never sees it."""
+    if config.roles == 1:
+        return {}
+    role = np.array(np.broadcast_to(np.asarray(role, np.float32), (rows,)))  # a writable copy for every backend
+    if not np.isin(role, (ROLE_LISTENER, ROLE_SPEAKER)).all():
+        raise ValueError(f"role must be {ROLE_LISTENER} (a listener's answer) or {ROLE_SPEAKER} (a speaker's)")
+    return {"role": np.ascontiguousarray(role)}
 
 
 def speaker_skip_inputs(config: ModelConfig, batch: dict) -> dict:

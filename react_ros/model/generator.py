@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from react_ros import schema
-from react_ros.model.config import ModelConfig, speaker_skip_inputs
+from react_ros.model.config import ROLE_LISTENER, ModelConfig, role_inputs, speaker_skip_inputs
 from react_ros.model.diffusion import NoiseSchedule, make_sampler, x0_from_v
 
 LATENT_LIMIT = 5.0
@@ -29,13 +29,15 @@ class ReactionGraphs(Protocol):
     config: ModelConfig
     latent_scale: float
 
-    def condition(self, visual, visual_present, audio, audio_present, past) -> np.ndarray: ...
+    def condition(self, visual, visual_present, audio, audio_present, past, role=None) -> np.ndarray:
+        """role (B,): which role each row answers, only for role-conditioned models (config.roles = 2)."""
+        ...
 
     def denoise(self, latent, t, cond) -> np.ndarray: ...
 
-    def decode(self, latent, past, speaker=None, speaker_present=None) -> np.ndarray:
+    def decode(self, latent, past, speaker=None, speaker_present=None, role=None) -> np.ndarray:
         """speaker (B,S,25) and speaker_present (B,S): the last S = config.speaker_skip speaker frames, only for
-        models with speaker_skip > 0."""
+        models with speaker_skip > 0; role as for condition."""
         ...
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:
@@ -146,10 +148,14 @@ def continue_from_past(window: np.ndarray, past: np.ndarray, frames: int = 0) ->
 
 
 class WindowGenerator:
-    def __init__(self, graphs: ReactionGraphs, sampling: SamplingConfig = SamplingConfig()):
+    """One window of reactions per call. `role`: which role a role-conditioned model answers in (ROLE_LISTENER,
+    the robot's, unless the REACT protocol asks a speaker's answer); a model of one role ignores it."""
+
+    def __init__(self, graphs: ReactionGraphs, sampling: SamplingConfig = SamplingConfig(), role: int = ROLE_LISTENER):
         self.graphs = graphs
         self.config = graphs.config
         self.sampling = sampling
+        self.role = role
         schedule = NoiseSchedule(self.config.train_timesteps, self.config.schedule)
         self.sampler = make_sampler(sampling.sampler, schedule, sampling.steps)
         self.alphas_cumprod = schedule.alphas_cumprod()
@@ -162,17 +168,19 @@ class WindowGenerator:
         else:
             latent = self._sample_latent(visual, visual_present, audio, audio_present, past, noise)
         skip = speaker_skip_inputs(self.config, {"visual": visual, "visual_present": visual_present})
-        window = g.decode((latent * g.latent_scale).astype(np.float32), past, **skip)
+        window = g.decode((latent * g.latent_scale).astype(np.float32), past, **skip,
+                          **role_inputs(self.config, self.role, len(latent)))
         return continue_from_past(window, past, self.sampling.blend_frames) if self.sampling.blend_borders else window
 
     def _sample_latent(self, visual, visual_present, audio, audio_present, past, noise) -> np.ndarray:
         """The diffusion stage: a latent for each row of `noise`, conditioned on the speaker and the past."""
         g = self.graphs
-        cond = g.condition(visual, visual_present, audio, audio_present, past)
+        role = role_inputs(self.config, self.role, len(visual))
+        cond = g.condition(visual, visual_present, audio, audio_present, past, **role)
         guidance = self.sampling.guidance
         if guidance != 1.0:
             missing = np.zeros_like(visual_present)
-            uncond = g.condition(visual, missing, audio, missing, past)
+            uncond = g.condition(visual, missing, audio, missing, past, **role)
             cond_pair = np.concatenate([cond, uncond])
 
         def predict_x0(x, t):

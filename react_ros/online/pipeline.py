@@ -41,6 +41,7 @@ import numpy as np
 from react_ros import schema
 from react_ros.media_perception.frontends import build_frontend
 from react_ros.model.card import FACE_FRONTENDS, resolve_face_frontend  # noqa: F401 (callers import them here)
+from react_ros.model.config import ROLE_LISTENER
 from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
 from react_ros.perception.audio_features import SILENCE_FEATURE
 from react_ros.perception.face_crop import to_gray_uint8
@@ -121,16 +122,18 @@ class ReactionPipeline:
 
     @classmethod
     def from_graphs(cls, graphs, estimator_fn, sampling: SamplingConfig = SamplingConfig(),
-                    config: PipelineConfig = PipelineConfig(), trained_frontend: str | None = None) -> ReactionPipeline:
+                    config: PipelineConfig = PipelineConfig(), trained_frontend: str | None = None,
+                    role: int = ROLE_LISTENER) -> ReactionPipeline:
         """Build from a backend's graphs (runtime.load_graphs(...).graphs) and estimator function (the haar front
         end's; the mesh front end needs none). `trained_frontend`: the model card's face_frontend, what "auto"
-        runs."""
+        runs. `role`: a role-conditioned model's role (the robot answers a speaker; the REACT protocol's evaluation
+        also asks a speaker's answer)."""
         frontend = resolve_face_frontend(config.face_frontend, trained_frontend)
         if frontend == "haar" and estimator_fn is None:
             raise ValueError("ReactionPipeline: the model bundle has no speaker-attribute estimator")
         front_end = build_frontend(frontend, crop_mode=config.crop_mode, estimator_fn=estimator_fn,
                                    check_smiles=config.check_smiles)
-        generator = OnlineGenerator(WindowGenerator(graphs, sampling), config.samples)
+        generator = OnlineGenerator(WindowGenerator(graphs, sampling, role), config.samples)
         return cls(front_end, generator, replace(config, face_frontend=frontend))
 
     def reset(self, seed: int | None = None) -> None:

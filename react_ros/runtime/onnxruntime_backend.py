@@ -99,6 +99,7 @@ class OnnxGraphs:
         # The decode graph has the inputs its config gives it (no past without decoder_past, the speaker's frames
         # only with speaker_skip): looked up once, fed every window.
         self.decode_inputs = [i.name for i in self.sessions["decode"].get_inputs()]
+        self.condition_inputs = [i.name for i in self.sessions["condition"].get_inputs()]  # + role: role models
 
     @property
     def graph_ids(self) -> dict[str, str]:
@@ -108,18 +109,17 @@ class OnnxGraphs:
     def _f(array) -> np.ndarray:
         return np.ascontiguousarray(array, dtype=np.float32)
 
-    def condition(self, visual, visual_present, audio, audio_present, past) -> np.ndarray:
-        f = self._f
-        return self.sessions["condition"].run(None, {
-            "visual": f(visual), "visual_present": f(visual_present), "audio": f(audio),
-            "audio_present": f(audio_present), "past": f(past)})[0]
+    def condition(self, visual, visual_present, audio, audio_present, past, role=None) -> np.ndarray:
+        given = {"visual": visual, "visual_present": visual_present, "audio": audio, "audio_present": audio_present,
+                 "past": past, "role": role}
+        return self.sessions["condition"].run(None, {name: self._f(given[name]) for name in self.condition_inputs})[0]
 
     def denoise(self, latent, t, cond) -> np.ndarray:
         f = self._f
         return self.sessions["denoise"].run(None, {"latent": f(latent), "t": f(t), "cond": f(cond)})[0]
 
-    def decode(self, latent, past=None, speaker=None, speaker_present=None) -> np.ndarray:
-        given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present}
+    def decode(self, latent, past=None, speaker=None, speaker_present=None, role=None) -> np.ndarray:
+        given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present, "role": role}
         return self.sessions["decode"].run(None, {name: self._f(given[name]) for name in self.decode_inputs})[0]
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:

@@ -194,15 +194,16 @@ class TensorRTGraphs:
     def engine_ids(self) -> dict[str, str]:
         return {graph: m.get("engine_sha256", "") for graph, m in self.manifests.items()}
 
-    def condition(self, visual, visual_present, audio, audio_present, past) -> np.ndarray:
-        return self.engines["condition"](visual=visual, visual_present=visual_present, audio=audio,
-                                         audio_present=audio_present, past=past)[0]
+    def condition(self, visual, visual_present, audio, audio_present, past, role=None) -> np.ndarray:
+        given = {"visual": visual, "visual_present": visual_present, "audio": audio, "audio_present": audio_present,
+                 "past": past, "role": role}
+        return self.engines["condition"](**{k: v for k, v in given.items() if v is not None})[0]
 
     def denoise(self, latent, t, cond) -> np.ndarray:
         return self.engines["denoise"](latent=latent, t=t, cond=cond)[0]
 
-    def decode(self, latent, past=None, speaker=None, speaker_present=None) -> np.ndarray:
-        given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present}
+    def decode(self, latent, past=None, speaker=None, speaker_present=None, role=None) -> np.ndarray:
+        given = {"latent": latent, "past": past, "speaker": speaker, "speaker_present": speaker_present, "role": role}
         return self.engines["decode"](**{k: v for k, v in given.items() if v is not None})[0]  # the engine's own
 
     def sample(self, noise, cond, sampler: str, steps: int) -> np.ndarray | None:

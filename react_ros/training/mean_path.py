@@ -26,19 +26,18 @@ BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 CROSS_RIDGES = (1e0, 1e1, 1e2, 1e3, 1e4)
 
 
-def _windows(sampler, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, S, d) speaker frames as decode sees them (0 where absent) and (N, w, d) target windows, from windows
-    that see all S speaker frames (an absent frame reads 0, an extreme in ranges: a fit on the few clip starts
-    that have them would shrink every weight toward the bias)."""
+def _windows(sampler, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, S, d) speaker frames as decode sees them (0 where absent), (N, w, d) target windows and (N,) the role
+    each answers in, from windows that see all S speaker frames (an absent frame reads 0, an extreme in ranges: a
+    fit on the few clip starts that have them would shrink every weight toward the bias)."""
     batch = sampler.batch(count, None)
     skip = speaker_skip_inputs(sampler.config, batch)
     speaker = skip["speaker"] * skip["speaker_present"][..., None]
+    window, role = batch["window"], batch["role"]
     full = skip["speaker_present"].astype(bool).all(axis=1)
     if full.sum() >= 256:
-        speaker, window = speaker[full], batch["window"][full]
-    else:
-        window = batch["window"]
-    return speaker.astype(np.float64), window.astype(np.float64)
+        speaker, window, role = speaker[full], window[full], role[full]
+    return speaker.astype(np.float64), window.astype(np.float64), role.astype(int)
 
 
 def _solve(a: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
@@ -188,11 +187,30 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
 
 @torch.no_grad()
 def install_mean_path(model, train_sampler, val_sampler) -> dict:
-    """Fit the mean path and write it into the model's frozen MeanPath; returns the fit's report."""
-    speaker, window = _windows(train_sampler, 16384)
-    val_speaker, val_window = _windows(val_sampler, 4096)
+    """Fit the mean path and write it into the model's frozen MeanPath; returns the fit's report. A
+    role-conditioned model (model.config.roles = 2) gets one per role, each fitted on its role's windows only (a
+    listener's answer to a speaker and a speaker's to a listener are two laws); the report of the second is under
+    "speaker_role"."""
+    speaker, window, role = _windows(train_sampler, 16384)
+    val_speaker, val_window, val_role = _windows(val_sampler, 4096)
+    autoencoder = model.autoencoder
+    if autoencoder.speaker_role_path is None:
+        return _install(autoencoder.speaker_path, speaker, window, val_speaker, val_window)
+    reports = []
+    for index, path in enumerate((autoencoder.speaker_path, autoencoder.speaker_role_path)):
+        rows, val_rows = role == index, val_role == index
+        if rows.sum() < 256 or val_rows.sum() < 64:
+            raise ValueError(f"a role-conditioned model needs windows of both roles: {int(rows.sum())} training and "
+                             f"{int(val_rows.sum())} validation windows answer in role {index} (train with "
+                             "directions: both)")
+        reports.append(_install(path, speaker[rows], window[rows], val_speaker[val_rows], val_window[val_rows]))
+    return {**reports[0], "speaker_role": reports[1]}
+
+
+@torch.no_grad()
+def _install(path, speaker, window, val_speaker, val_window) -> dict:
+    """Fit one MeanPath on these windows and freeze it; returns the fit's report."""
     weight, bias, report = fit_mean_path(speaker, window, val_speaker, val_window)
-    path = model.autoencoder.speaker_path
     path.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
     path.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
     path.fill.copy_(torch.as_tensor(speaker.reshape(-1, speaker.shape[-1]).mean(0), dtype=torch.float32))

@@ -104,6 +104,9 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training config keys: {sorted(unknown)}")
         config = cls(model=model, **nested, **values)
+        if model.roles > 1 and config.directions != "both":
+            raise ValueError(f"a role-conditioned model (model.roles: {model.roles}) learns both directions: set "
+                             f"directions: both, not {config.directions!r}")
         config.sampling_setting()  # unknown sampling settings fail here too
         config.perceived_root()  # a bad speaker_attributes setting fails here, before any training
         return config
@@ -130,8 +133,24 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> TrainConfig:
-        with open(path) as f:
-            return cls.from_dict(yaml.safe_load(f) or {})
+        """A YAML config; `base: OTHER.yaml` (relative to this file) starts from that config and changes only what
+        this one states (the nested sections key by key), so a variant of a recipe cannot drift from it."""
+        return cls.from_dict(_read_yaml(Path(path)))
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The config at `path` with its `base:` chain applied (see TrainConfig.from_yaml)."""
+    if path.resolve() in seen:
+        raise ValueError(f"training config {path}: its base chain comes back to itself")
+    with open(path) as f:
+        values = yaml.safe_load(f) or {}
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    merged = _read_yaml(path.parent / base, (*seen, path.resolve()))
+    for key, value in values.items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
 
 
 def _distributed() -> tuple[int, int]:
@@ -155,8 +174,15 @@ def _tensors(batch: dict[str, np.ndarray], device: torch.device | str = "cpu") -
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
+def _window_inputs(model: ReactionModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """What the window autoencoder reads besides the window and the past: the speaker's last frames (speaker_skip)
+    and a role-conditioned model's role."""
+    role = {"role": batch["role"]} if model.config.roles > 1 else {}
+    return {**speaker_skip_inputs(model.config, batch), **role}
+
+
 def _encode(model: ReactionModel, batch: dict[str, torch.Tensor]):
-    return model.autoencoder.encode(batch["window"], batch["past"], **speaker_skip_inputs(model.config, batch))
+    return model.autoencoder.encode(batch["window"], batch["past"], **_window_inputs(model, batch))
 
 
 def reconstruction_space(frames):
@@ -185,7 +211,7 @@ def autoencoder_loss(model: ReactionModel, batch: dict[str, torch.Tensor], kl_we
     if model.config.mean_latent and model.training:
         with torch.no_grad():  # the centre the decoder's residual is measured from follows the latents' mean
             model.autoencoder.latent_centre.lerp_(mean.mean(0), LATENT_CENTRE_RATE)
-    recon = model.autoencoder.decode(latent, batch["past"], **speaker_skip_inputs(model.config, batch))
+    recon = model.autoencoder.decode(latent, batch["past"], **_window_inputs(model, batch))
     if weights is None:
         reconstruction = torch.mean((recon - batch["window"]) ** 2)
     else:
@@ -204,7 +230,7 @@ def diffusion_loss(model: ReactionModel, batch: dict[str, torch.Tensor], alphas_
     noise = torch.randn_like(z0)
     zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
     cond = model.condition(batch["visual"], batch["visual_present"], batch["audio"], batch["audio_present"],
-                           batch["past"])
+                           batch["past"], batch["role"] if model.config.roles > 1 else None)
     v_target = a.sqrt() * noise - (1 - a).sqrt() * z0  # v-prediction (see model/diffusion.py)
     loss = torch.mean((model.denoiser(zt, t.float(), cond) - v_target) ** 2)
     return loss, {"v_mse": loss.item()}

@@ -52,6 +52,7 @@ class WindowSampler:
         # already neutral, as on the robot; frames with nothing measured are frames without a face.
         self.mask = np.concatenate([np.ones(c.visual.shape, bool) if c.visual_mask is None else c.visual_mask
                                     for c in clips])
+        self.role = np.array([c.role for c in clips], np.float32)  # per clip: which role its target answers in
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self.usable = usable + 1
         self.weights = self.usable / self.usable.sum()
@@ -102,4 +103,4 @@ class WindowSampler:
         audio = audio * audio_present[..., None]
         return {"visual": visual.astype(np.float32), "visual_present": visual_present,
                 "audio": audio.astype(np.float32), "audio_present": audio_present,
-                "past": past.astype(np.float32), "window": window.astype(np.float32)}
+                "past": past.astype(np.float32), "window": window.astype(np.float32), "role": self.role[clip]}
