@@ -198,3 +198,20 @@ def test_features_say_which_role_each_target_answers_in(tmp_path):
     assert roles == {"speaker": ROLE_LISTENER, "listener": ROLE_SPEAKER}
     assert answer_role(Direction.SPEAKER_TO_LISTENER) == ROLE_LISTENER
     assert answer_role("listener->speaker") == ROLE_SPEAKER
+
+
+def test_the_online_evaluation_runs_each_input_in_its_targets_role(tmp_path, monkeypatch):
+    """`react-ros eval --online` on both directions: the robot's pipeline answers a speaker's input as a listener
+    and a listener's input as a speaker (planted: one pipeline for every input answers them all as a listener)."""
+    from react_ros.data.synth import SynthConfig, generate
+    from react_ros.evaluation import pipeline as evaluation
+
+    generate(SynthConfig(out=tmp_path, sessions=3, clips_per_session=1, min_seconds=2.0, max_seconds=2.0,
+                         video=False, seed=0))
+    ids = [str(c.id) for c in load_features(tmp_path, "test", "both")]
+    monkeypatch.setattr(evaluation, "session_predictions", lambda pipeline_for, root, split, ids, seed, progress: {
+        i: pipeline_for(i).generator.generate_window.role for i in ids})
+    model = ReactionModel(dataclasses.replace(ROLES, audio_dim=32)).eval()  # the front end's audio features
+    roles = evaluation.online_predictions(TorchGraphs(model), None, tmp_path, "test", ids,
+                                          samples=1, face_frontend="mesh")
+    assert {i.split("/")[1]: r for i, r in roles.items()} == {"speaker": ROLE_LISTENER, "listener": ROLE_SPEAKER}
