@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from react_ros import schema
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
@@ -271,3 +273,28 @@ def test_the_listener_delay_is_how_much_later_real_listeners_answer_than_the_mea
     assert 2.5 < spread < 5.5
     assert style_delay(mean, real, speakers)[0] == 0.0  # the model later than the listeners: no delay
     assert style_delay(mean, mean, speakers) == (0.0, 0.0)
+
+
+def test_a_listener_delay_is_held_only_where_it_makes_the_mean_answer_more_appropriate():
+    """gate_delay: real listeners 6 frames later than the mean answer keep a measured delay of 6; listeners on the
+    mean answer's own timing drop a delay measured elsewhere (backchannel's 60-session model was told to hold every
+    answer 30 frames late by a split whose best lags said nothing: FRCorr/pred 0.22 -> 0.03). Planted: holding
+    every measured delay fails the second half."""
+    from types import SimpleNamespace
+
+    from react_ros.training.calibrate import gate_delay, held_late
+
+    rng = np.random.default_rng(1)
+    mean = [schema.clip_to_range(0.5 + np.cumsum(rng.normal(0, 0.05, (300, 25)), axis=0).astype(np.float32))
+            for _ in range(6)]
+    late = [SimpleNamespace(gts=held_late(m, 6)[None]) for m in mean]
+    on_time = [SimpleNamespace(gts=m[None]) for m in mean]
+    delay, without, held = gate_delay(6.0, mean, late)
+    assert delay == 6.0 and held > without
+    delay, without, held = gate_delay(12.0, mean, on_time)
+    assert delay == 0.0 and held < without
+    assert gate_delay(0.0, mean, on_time)[0] == 0.0
+    # held_late is what the online generator's held delay shows: frame t made at t - d, the neutral face before
+    shown = held_late(mean[0], 4)
+    np.testing.assert_array_equal(shown[4:], mean[0][:-4])
+    np.testing.assert_array_equal(shown[:4], np.repeat(schema.neutral_frame()[None], 4, axis=0))

@@ -385,10 +385,15 @@ def style_delay(real: list[np.ndarray], mean: list[np.ndarray], speakers: list[n
 
 
 def calibrate_bundle_style(bundle: str | Path, data: str | Path, directions: str, progress: bool = True,
-                           perceived: str | None = None, split: str = "val") -> dict:
-    """Measure the listener style of a bundle on `data`'s validation split, expressiveness
-    (SamplingConfig.style_gain_sd), per-attribute copying (style_channel_sd) and timing (style_delay_mean,
-    style_delay_sd), and write it to its card, before the diversity is calibrated (which widens or narrows it)."""
+                           perceived: str | None = None, split: str = "val", delay_split: str = "train") -> dict:
+    """Measure the listener style of a bundle, expressiveness (SamplingConfig.style_gain_sd) and per-attribute
+    copying (style_channel_sd) on `data`'s validation split, timing (style_delay_mean, style_delay_sd) on its
+    training split, and write it to its card, before the diversity is calibrated (which widens or narrows it).
+
+    Timing from the training split because a split's median best lag is a small sample: a validation-sized split's
+    moves by an sd of 2-3 frames on the copying families and of 20 on backchannel, where listeners answer pauses
+    (benchmarks/real_lags.py). Measured on validation, backchannel's 60-session model was told to hold every
+    answer 30 frames late (validation's real median lag 29, training's -18.5): FRCorr/pred 0.22 -> 0.03."""
     from react_ros.data.features import load_features
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions
@@ -397,17 +402,27 @@ def calibrate_bundle_style(bundle: str | Path, data: str | Path, directions: str
     from react_ros.runtime import load_graphs
 
     card = ModelCard.read(bundle)
-    tests = test_ground_truths(data, split, directions=directions)
-    if not tests:
-        raise ValueError(f"{data}: no {split} inputs to calibrate the listener style on")
-    features = load_features(data, split, directions, perceived=speaker_source(card, data, split, perceived))
     loaded = load_graphs("torch", model_dir=bundle, threads=None)
-    made = offline_predictions(loaded.graphs, features, 1, 0, mean_setting(card.sampling))
-    mean = [np.asarray(made[t.id][0, : len(t.speaker)]) for t in tests]
+
+    def real_and_mean(name: str):
+        """The split's real reactions, the model's mean answers to the same inputs, and their speakers."""
+        tests = test_ground_truths(data, name, directions=directions)
+        if not tests:
+            raise ValueError(f"{data}: no {name} inputs to calibrate the listener style on")
+        features = load_features(data, name, directions, perceived=speaker_source(card, data, name, perceived))
+        made = offline_predictions(loaded.graphs, features, 1, 0, mean_setting(card.sampling))
+        return tests, [np.asarray(made[t.id][0, : len(t.speaker)]) for t in tests]
+
+    tests, mean = real_and_mean(split)
     real = [t.listener for t in tests]
     sd, channel_sd = style_spread(real, mean), channel_spread(real, mean)
-    delay, delay_sd = style_delay(real, mean, [t.speaker for t in tests])
-    report = {"split": split, "inputs": len(tests), "style_gain_sd": round(sd, 4),
+    delay_tests, delay_mean = real_and_mean(delay_split) if delay_split != split else (tests, mean)
+    delay, delay_sd = style_delay([t.listener for t in delay_tests], delay_mean, [t.speaker for t in delay_tests])
+    measured_delay = delay
+    delay, without, held = gate_delay(delay, mean, tests)
+    report = {"split": split, "inputs": len(real), "delay_split": delay_split, "delay_inputs": len(delay_tests),
+              "measured_delay": measured_delay, "FRCorr_per_pred_without_delay": round(without, 4),
+              "FRCorr_per_pred_with_delay": round(held, 4), "style_gain_sd": round(sd, 4),
               "style_channel_sd": round(channel_sd, 4), "style_delay_mean": delay, "style_delay_sd": delay_sd}
     styled = replace(card.sampling, **{k: report[k] for k in ("style_gain_sd", "style_channel_sd", "style_delay_mean",
                                                                "style_delay_sd")})
@@ -415,9 +430,32 @@ def calibrate_bundle_style(bundle: str | Path, data: str | Path, directions: str
     card.write(bundle)
     if progress:
         print(f"listener style on {data}/{split}: expressiveness sd {report['style_gain_sd']:.3f} (log gain), "
-              f"per attribute {report['style_channel_sd']:.3f}, "
-              f"delay {delay:.1f} frames, sd {delay_sd:.1f}", flush=True)
+              f"per attribute {report['style_channel_sd']:.3f}; on {data}/{delay_split}: delay {measured_delay:.1f} "
+              f"frames, sd {delay_sd:.1f}" + ("" if delay == measured_delay else
+                                             f" (not held: validation FRCorr/pred {without:.3f} -> {held:.3f})"),
+              flush=True)
     return report
+
+
+def gate_delay(delay: float, mean: list[np.ndarray], tests) -> tuple[float, float, float]:
+    """(the delay to hold, FRCorr/pred of the mean answers without it, with it): a held delay only where it makes
+    the mean answers (`mean`, one (T, 25) per test) more appropriate on `tests` (real listeners later than the model);
+    where the best lag says little (listeners answering pauses) it would only move every answer late."""
+    without = _frcorr_per_pred([m[None] for m in mean], tests)
+    if delay <= 0:
+        return 0.0, without, without
+    held = _frcorr_per_pred([held_late(m, delay)[None] for m in mean], tests)
+    return (delay if held >= without else 0.0), without, held
+
+
+def held_late(frames: np.ndarray, delay: float) -> np.ndarray:
+    """(T, 25) frames shown `delay` frames (rounded) after they were made, the neutral face before the first: what
+    OnlineGenerator's held delay does to one sample."""
+    d = int(round(delay))
+    if d <= 0:
+        return frames
+    neutral = np.repeat(schema.neutral_frame()[None], min(d, len(frames)), axis=0)
+    return np.concatenate([neutral, frames[: max(len(frames) - d, 0)]]).astype(frames.dtype)
 
 
 def mean_setting(sampling):
