@@ -12,6 +12,7 @@ import pytest
 
 from react_ros import schema
 from react_ros.data.features import answer_role, load_features
+from react_ros.data.layout import ClipId
 from react_ros.data.pairs import Direction
 from react_ros.evaluation.pipeline import offline_predictions
 from react_ros.export.graphs import graph_specs, random_inputs
@@ -210,7 +211,7 @@ def test_the_online_evaluation_runs_each_input_in_its_targets_role(tmp_path, mon
                          video=False, seed=0))
     ids = [str(c.id) for c in load_features(tmp_path, "test", "both")]
     monkeypatch.setattr(evaluation, "session_predictions", lambda pipeline_for, root, split, ids, seed, progress: {
-        i: pipeline_for(i).generator.generate_window.role for i in ids})
+        i: pipeline_for(ClipId(*i.split("/"))).generator.generate_window.role for i in ids})  # ClipId's str()
     model = ReactionModel(dataclasses.replace(ROLES, audio_dim=32)).eval()  # the front end's audio features
     roles = evaluation.online_predictions(TorchGraphs(model), None, tmp_path, "test", ids,
                                           samples=1, face_frontend="mesh")

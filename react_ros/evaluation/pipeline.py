@@ -13,6 +13,7 @@ from tqdm import tqdm
 from react_ros import schema
 from react_ros.behaviours.mimicry import fit_mimicry_delay
 from react_ros.data.features import ClipFeatures, answer_role, load_features
+from react_ros.data.layout import ClipId
 from react_ros.data.mars import MarsDataset
 from react_ros.data.pairs import Direction
 from react_ros.data.protocol import TestInput, mean_reaction, test_ground_truths
@@ -54,15 +55,13 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
     from react_ros.online import PipelineConfig, ReactionPipeline
 
     config = PipelineConfig(samples=samples, face_frontend=face_frontend)
-    dataset = MarsDataset(root, split, window=1, modalities=("attributes",))
-    role = {str(e.sample.input): answer_role(e.sample.direction) for e in dataset.entries}
     pipelines = {}  # per role: a role-conditioned model answers each input in its target's role
 
-    def pipeline_for(clip_id: str):
-        if role[clip_id] not in pipelines:
-            pipelines[role[clip_id]] = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config,
-                                                                    face_frontend, role[clip_id])
-        return pipelines[role[clip_id]]
+    def pipeline_for(clip: ClipId):
+        role = answer_role(Direction.of_input(clip.role))
+        if role not in pipelines:
+            pipelines[role] = ReactionPipeline.from_graphs(graphs, estimator_fn, sampling, config, face_frontend, role)
+        return pipelines[role]
 
     return session_predictions(pipeline_for, root, split, ids, seed, progress)
 
@@ -70,7 +69,7 @@ def online_predictions(graphs, estimator_fn, root: str | Path, split: str, ids: 
 def session_predictions(pipeline_for: Callable, root: str | Path, split: str, ids: Sequence[str], seed: int = 0,
                         progress: bool = False) -> dict[str, np.ndarray]:
     """{input id: (samples, T, 25)}: the input person's video frames and wav chunks go through the robot's
-    ReactionSession (front end, audio pairing by stamps, the reaction source of `pipeline_for(clip id)`: the
+    ReactionSession (front end, audio pairing by stamps, the reaction source of `pipeline_for(input ClipId)`: the
     streaming generator, delayed mimicry, ...), played as a camera and a microphone would deliver them (audio up
     to the end of each frame, then the frame)."""
     import cv2
@@ -89,7 +88,7 @@ def session_predictions(pipeline_for: Callable, root: str | Path, split: str, id
         reactions.append(command.output.samples)
 
     for clip_id in tqdm(ids, desc="generate online", disable=not progress):
-        pipeline = pipeline_for(clip_id)
+        pipeline = pipeline_for(by_id[clip_id])
         # Simulated clocks (each clip starts at 1.0 s): any finite stamp is plausible.
         config = SessionConfig(pipeline.config, face_image="false", max_stamp_skew_s=float("inf"))
         session = ReactionSession(pipeline, load_profile(config.robot_profile), config, clock=lambda: clock[0],
@@ -123,12 +122,11 @@ def online_mimicry_predictions(estimator_fn, root: str | Path, split: str, tests
     from react_ros.online import PipelineConfig, ReactionPipeline
 
     delays = fit_mimicry_delays(root, [t.direction for t in tests])
-    direction = {t.id: t.direction.value for t in tests}
     config = PipelineConfig(samples=samples)
 
-    def pipeline_for(clip_id: str) -> ReactionPipeline:
+    def pipeline_for(clip: ClipId) -> ReactionPipeline:
         front_end = build_frontend(face_frontend, crop_mode=config.crop_mode, estimator_fn=estimator_fn)
-        return ReactionPipeline(front_end, DelayedMimicry(delays[direction[clip_id]], samples), config)
+        return ReactionPipeline(front_end, DelayedMimicry(delays[Direction.of_input(clip.role).value], samples), config)
 
     return session_predictions(pipeline_for, root, split, [t.id for t in tests], progress=progress)
 

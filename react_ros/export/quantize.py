@@ -200,8 +200,7 @@ def calibration_feeds(model, estimator, specs: dict[str, GraphSpec], samplers, d
     # a role-conditioned model: the windows' own roles (random windows: both roles, alternating)
     role = role_inputs(model.config, windows.get("role", np.arange(count) % 2), count)
     cond = model.condition(t(windows["visual"]), t(windows["visual_present"]), t(windows["audio"]),
-                           t(windows["audio_present"]), t(windows["past"]),
-                           *(t(v) for v in role.values())).numpy()
+                           t(windows["audio_present"]), t(windows["past"]), t(role["role"]) if role else None).numpy()
     skip = {**speaker_skip_inputs(model.config, windows), **role}
     mean, _ = model.autoencoder.encode(t(windows["window"]), t(windows["past"]),
                                        **{k: t(v) for k, v in skip.items()})

@@ -100,7 +100,7 @@ def role_inputs(config: ModelConfig, role, rows: int) -> dict:
     role = np.array(np.broadcast_to(np.asarray(role, np.float32), (rows,)))  # a writable copy for every backend
     if not np.isin(role, (ROLE_LISTENER, ROLE_SPEAKER)).all():
         raise ValueError(f"role must be {ROLE_LISTENER} (a listener's answer) or {ROLE_SPEAKER} (a speaker's)")
-    return {"role": np.ascontiguousarray(role)}
+    return {"role": role}
 
 
 def speaker_skip_inputs(config: ModelConfig, batch: dict) -> dict:
