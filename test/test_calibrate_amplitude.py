@@ -13,7 +13,7 @@ def data(tmp_path_factory):
     from react_ros.data.synth import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("amplitude") / "data"
-    generate(SynthConfig(out=root, sessions=3, clips_per_session=2, min_seconds=4, max_seconds=4, video_size=64,
+    generate(SynthConfig(out=root, sessions=6, clips_per_session=2, min_seconds=4, max_seconds=4, video_size=64,
                          split_fractions=(0.34, 0.33, 0.33), seed=3, video=False), progress=False)
     return root
 
@@ -29,7 +29,8 @@ def flattened(monkeypatch, data):
         rng = np.random.default_rng(seed)
         out = {}
         squeeze = FLAT if sampling.temperature == 0 else HOT_FLAT  # sampled noise moves a model more
-        for t in test_ground_truths(data, "val", directions="speaker->listener"):
+        tests = [t for split in ("train", "val") for t in test_ground_truths(data, split, directions="speaker->listener")]
+        for t in tests:
             mean = t.listener.mean(axis=0)
             flat = mean + squeeze * (t.listener - mean)
             flat[:, WRONG] = mean[WRONG] - squeeze * (t.listener[:, WRONG] - mean[WRONG])  # an attribute it gets wrong
@@ -57,6 +58,34 @@ def test_the_gains_undo_a_flattening_and_raise_frcorr(data, flattened):
     assert chosen.temperature == 0.9  # only the amplitude is calibrated here
     # the attribute the model gets wrong is as flat as the others, but its stretch is not kept
     assert report["measured_gains"][WRONG] > 1.2 and gains[WRONG] == 1.0
+
+
+def test_the_gains_are_measured_on_the_training_split_and_kept_by_validation(data, flattened, monkeypatch):
+    """The gains follow the training split's flattening (three times validation's listeners: measured on a
+    validation-sized split, partial's gains cost its mean answer 0.008 FRCorr/pred on the test split), and
+    validation only keeps or drops each. Here the model flattens the training split's listeners to 0.4 and
+    validation's to 0.8: the measured gains must say 2.5, not 1.25 (planted: measuring on validation: fails)."""
+    import react_ros.evaluation.pipeline as pipeline
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.model.generator import SamplingConfig
+    from react_ros.training.calibrate import calibrate_amplitude
+
+    train_ids = {t.id for t in test_ground_truths(data, "train", directions="speaker->listener")}
+    made = pipeline.offline_predictions  # the flattening fake
+
+    def by_split(graphs, features, samples, seed, sampling, progress=False):
+        squeeze = FLAT if features and features[0].id in train_ids else HOT_FLAT
+        return made(graphs, features, samples, seed, replace_temperature(sampling, squeeze), progress)
+
+    def replace_temperature(sampling, squeeze):
+        from dataclasses import replace
+        return replace(sampling, temperature=0.0 if squeeze == FLAT else 0.9)
+
+    monkeypatch.setattr(pipeline, "offline_predictions", by_split)
+    _, report = calibrate_amplitude(None, data, SamplingConfig(temperature=0.9), samples=3)
+    assert report["measure_split"] == "train" and report["measure_inputs"] == len(train_ids)
+    moving = np.delete(np.array(report["measured_gains"])[: len(schema.AU_NAMES) + 2], WRONG)
+    assert np.median(moving) == pytest.approx(1 / FLAT, rel=0.15)
 
 
 def test_match_amplitude_stays_in_the_schemas_ranges():
