@@ -298,3 +298,38 @@ def test_a_listener_delay_is_held_only_where_it_makes_the_mean_answer_more_appro
     shown = held_late(mean[0], 4)
     np.testing.assert_array_equal(shown[4:], mean[0][:-4])
     np.testing.assert_array_equal(shown[:4], np.repeat(schema.neutral_frame()[None], 4, axis=0))
+
+
+def test_each_setting_is_judged_as_it_will_run_stretched_by_its_amplitude_gains(data, monkeypatch):
+    """The amplitude calibration stretches whatever setting the rule picks, so the rule judges each setting
+    stretched: a model that answers with the real reaction flattened to 0.4, plus noise that grows with the
+    temperature, is more appropriate and more diverse stretched than it looks flat. With the floor between the two, only the stretched grid finds a setting above it (planted: judging
+    unstretched, as the calibration did before, picks nothing above the floor)."""
+    import react_ros.evaluation.pipeline as pipeline
+    import react_ros.training.calibrate as calibrate
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.model.generator import SamplingConfig
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):
+        assert not sampling.amplitude  # the grid measures the model's own spread, then stretches it
+        rng = np.random.default_rng(seed)
+        gts = {t.id: t.gts[0] for t in test_ground_truths(data, "val", directions="speaker->listener")}
+        out = {}
+        for f in features:
+            centre = gts[f.id].mean(0)
+            noise = 0.02 * (1 + sampling.temperature) * rng.standard_normal((samples, *gts[f.id].shape))
+            out[f.id] = np.clip(centre + 0.4 * (gts[f.id] - centre)[None] + noise, 0, 1).astype(np.float32)
+        return out
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+    stretched = calibrate.measure_grid(None, data, SamplingConfig(), samples=4, grid=(0.0, 0.3))
+    flat = calibrate.measure_grid(None, data, SamplingConfig(), samples=4, grid=(0.0, 0.3), stretch=False)
+    for row, plain in zip(stretched["grid"], flat["grid"]):
+        assert row["FRCorr_per_pred_unstretched"] == pytest.approx(plain["FRCorr_per_pred"])
+        assert row["FRCorr_per_pred"] > plain["FRCorr_per_pred"] + 0.05
+        assert row["FRDiv"] > 1.5 * plain["FRDiv"]  # the noise is stretched with the rest
+    between = (stretched["grid"][0]["FRCorr_per_pred"] + flat["grid"][0]["FRCorr_per_pred"]) / 2
+    for measured in (stretched, flat):
+        measured["appropriateness"] = {**measured["appropriateness"], "floor": between}
+    assert calibrate.choose_temperature(stretched, 0.5)["appropriate"]
+    assert not calibrate.choose_temperature(flat, 0.5)["appropriate"]

@@ -10,7 +10,7 @@ expressiveness, per-attribute copying and delay, measured on the validation spli
 around the model's mean answer) at temperature 0, narrowed or widened (STYLE_SCALES); then the diffusion
 stage's noise (the temperatures of GRID). Of the settings that reach the target above the floor, the most
 appropriate runs; when none reaches it, the most diverse above the floor; when none is above it, the most
-appropriate. The rule reads only the model and its validation split, so it is the same for every family and every
+appropriate. Each setting is judged as it will run, stretched by the amplitude gains the last step gives it. The rule reads only the model and its validation split, so it is the same for every family and every
 data set; the noise correlation and sampler stay the recipe's.
 
 A model whose samples differ no more at any temperature than at temperature 0 has a collapsed latent: a failed
@@ -75,18 +75,23 @@ def scaled_style(sampling, scale: float):
 
 def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directions: str = "speaker->listener",
                  samples: int = 10, seed: int = 0, perceived: str | None = None, grid=GRID,
-                 fraction: float | None = None, scales=STYLE_SCALES) -> dict:
+                 fraction: float | None = None, scales=STYLE_SCALES, stretch: bool = True) -> dict:
     """The real reactions' spread, the appropriateness floor and the model's FRDiv and FRCorr/pred on `split` for
     two ladders of settings, the cheap kind of diversity first: the held listener style widened by each of `scales`
     at temperature 0 (only when the setting has a style), then each grid temperature at the widest style that kept
     above the floor. With `fraction`, each ladder stops where the rule has its answer (a setting whose FRDiv reaches
     that fraction of the real spread above the floor, or one below the floor: wider or hotter only costs more),
-    and the temperatures are measured at least up to COLLAPSE_CHECK. `complete`: every setting was measured."""
+    and the temperatures are measured at least up to COLLAPSE_CHECK. `complete`: every setting was measured.
+    With `stretch`, each setting is judged as it will run: with the amplitude gains the calibration gives it
+    afterwards (measured on the split's real listeners, kept where they raise its FRCorr/pred). Judged unstretched,
+    a setting looked both less appropriate and less diverse than it runs, and dialogue's and lookaway's styles
+    stopped at x1 with their test FRDiv under a quarter of the real spread."""
     from react_ros.data.features import load_features
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions
     from react_ros.metrics.diversity import s_mse
     from react_ros.metrics.references import gt_reference
+    from react_ros.model.generator import match_amplitude
 
     tests = test_ground_truths(data, split, directions=directions)
     if not tests:
@@ -101,10 +106,16 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
 
     def measure(temperature: float, scale: float) -> dict:  # only what the rule reads (no DTW: slow)
         setting = scaled_style(replace(sampling, temperature=temperature), scale)
-        made = offline_predictions(graphs, features, samples, seed, setting)
+        made = offline_predictions(graphs, features, samples, seed, replace(setting, amplitude=(), amplitude_center=()))
         preds = [np.asarray(made[t.id], np.float32)[:, : len(t.speaker)] for t in tests]
-        rows.append({"temperature": temperature, "style_scale": scale,
-                     "FRCorr_per_pred": _frcorr_per_pred(preds, tests), "FRDiv": float(np.mean([s_mse(p) for p in preds]))})
+        row = {"temperature": temperature, "style_scale": scale}
+        if stretch:
+            row["FRCorr_per_pred_unstretched"] = _frcorr_per_pred(preds, tests)
+            measured, centres = amplitude_gains([t.listener for t in tests], preds)
+            gains = gate_gains(preds, tests, measured, centres)[0]
+            preds = [match_amplitude(p, gains, centres) for p in preds]
+        row.update({"FRCorr_per_pred": _frcorr_per_pred(preds, tests), "FRDiv": float(np.mean([s_mse(p) for p in preds]))})
+        rows.append(row)
         return rows[-1]
 
     styles = tuple(sorted(scales)) if has_style(sampling) else (1.0,)
@@ -124,7 +135,7 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
         last = measure(temperature, base)
         answered = answered or last["FRDiv"] >= target or last["FRCorr_per_pred"] < floor["floor"]
     return {"split": split, "inputs": len(tests), "samples": samples, "seed": seed, "directions": directions,
-            "real_frdiv": real_spread, "appropriateness": floor, "grid": rows,
+            "real_frdiv": real_spread, "appropriateness": floor, "grid": rows, "stretched": stretch,
             "complete": len(rows) == len(styles) + len(hot)}
 
 
@@ -203,7 +214,7 @@ def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, dire
     base = {k: v for k, v in asdict(card.sampling).items() if k not in ("temperature", "amplitude", "amplitude_center")}
     key = {"data": str(data), "split": split, "samples": samples, "seed": seed, "directions": directions,
            "grid": list(GRID), "base_sampling": base,
-           "rule": "floor"}  # grids measured before the appropriateness floor are measured again
+           "rule": "floor, stretched"}  # grids measured under an earlier rule are measured again
     earlier = card.extra.get("diversity_calibration")
     if _reusable(earlier, key, fraction):
         measured = {k: earlier[k] for k in ("split", "inputs", "samples", "seed", "directions", "real_frdiv",
@@ -248,6 +259,28 @@ def amplitude_gains(real: list[np.ndarray], made: list[np.ndarray]) -> tuple[np.
     return gains, centres
 
 
+def gate_gains(preds: list[np.ndarray], tests, measured: np.ndarray, centres: np.ndarray
+               ) -> tuple[np.ndarray, float, float]:
+    """(kept gains, FRCorr/pred before, after): each attribute's measured gain, the largest corrections first, kept
+    only when it raises the FRCorr/pred of `preds` ((K, L, 25) per input of `tests`)."""
+    from react_ros.metrics.ccc import frcorr_scores
+    from react_ros.model.generator import match_amplitude
+
+    def per_pred(gains):
+        stretched = [match_amplitude(p, gains, centres) for p in preds]
+        return float(np.mean([s.mean() for s in frcorr_scores(stretched, [t.gts for t in tests])]))
+
+    gains = np.ones_like(measured)
+    before = after = per_pred(gains)
+    for attribute in np.argsort(-np.abs(np.log(measured))):
+        trial = gains.copy()
+        trial[attribute] = measured[attribute]
+        score = per_pred(trial)
+        if score > after:
+            gains, after = trial, score
+    return gains, before, after
+
+
 def calibrate_amplitude(graphs, data: str | Path, sampling, split: str = "val", directions: str = "speaker->listener",
                         samples: int = 10, seed: int = 0, perceived: str | None = None,
                         measure_split: str = "train", measure_perceived: str | None = None,
@@ -261,8 +294,6 @@ def calibrate_amplitude(graphs, data: str | Path, sampling, split: str = "val", 
     from react_ros.data.features import load_features
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions
-    from react_ros.metrics.ccc import frcorr_scores
-    from react_ros.model.generator import match_amplitude
 
     plain = replace(sampling, amplitude=(), amplitude_center=())
 
@@ -280,18 +311,7 @@ def calibrate_amplitude(graphs, data: str | Path, sampling, split: str = "val", 
     measured = amplitude_gains([t.listener for t in measured_tests], measured_preds)[0]
     centres = amplitude_gains([t.listener for t in tests], preds)[1]  # the stretch's centre: where it is judged
 
-    def per_pred(gains):
-        stretched = [match_amplitude(p, gains, centres) for p in preds]
-        return float(np.mean([s.mean() for s in frcorr_scores(stretched, [t.gts for t in tests])]))
-
-    gains = np.ones_like(measured)
-    before = after = per_pred(gains)
-    for attribute in np.argsort(-np.abs(np.log(measured))):  # the largest corrections first
-        trial = gains.copy()
-        trial[attribute] = measured[attribute]
-        score = per_pred(trial)
-        if score > after:
-            gains, after = trial, score
+    gains, before, after = gate_gains(preds, tests, measured, centres)
     report = {"split": split, "inputs": len(tests), "measure_split": measure_split,
               "measure_inputs": len(measured_tests), "samples": samples, "seed": seed,
               "temperature": sampling.temperature,
