@@ -99,16 +99,17 @@ def main() -> None:
     args = parser.parse_args()
     from react_ros.evaluation.families import family_names
 
+    command = "python benchmarks/mean_answer.py " + " ".join(
+        f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()
+        if v is not None)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     results = {}
     for family in family_names(args.families):
         results[family] = mean_answer(Path(args.data_root) / family, args.config)
+        results[family]["verdict"] = verdict(results[family]["rows"])
         print(f"{family}: {results[family]['seconds']} s", flush=True)
-    for result in results.values():
-        result["verdict"] = verdict(result["rows"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"command": "python benchmarks/mean_answer.py " + " ".join(
-        f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()
-        if v is not None), "results": results}, indent=1, default=float))
+        # after every family: a long run stopped early keeps what it measured
+        Path(args.out).write_text(json.dumps({"command": command, "results": results}, indent=1, default=float))
     print(markdown(results))
 
 
