@@ -324,7 +324,7 @@ def test_each_setting_is_judged_as_it_will_run_stretched_by_its_amplitude_gains(
     monkeypatch.setattr(pipeline, "offline_predictions", fake)
     stretched = calibrate.measure_grid(None, data, SamplingConfig(), samples=4, grid=(0.0, 0.3))
     flat = calibrate.measure_grid(None, data, SamplingConfig(), samples=4, grid=(0.0, 0.3), stretch=False)
-    for row, plain in zip(stretched["grid"], flat["grid"]):
+    for row, plain in zip(stretched["grid"], flat["grid"], strict=True):
         assert row["FRCorr_per_pred_unstretched"] == pytest.approx(plain["FRCorr_per_pred"])
         assert row["FRCorr_per_pred"] > plain["FRCorr_per_pred"] + 0.05
         assert row["FRDiv"] > 1.5 * plain["FRDiv"]  # the noise is stretched with the rest
