@@ -10,8 +10,9 @@ expressiveness, per-attribute copying and delay, measured on the validation spli
 around the model's mean answer) at temperature 0, narrowed or widened (STYLE_SCALES); then the diffusion
 stage's noise (the temperatures of GRID). Of the settings that reach the target above the floor, the most
 appropriate runs; when none reaches it, the most diverse above the floor; when none is above it, the most
-appropriate. Each setting is judged as it will run, stretched by the amplitude gains the last step gives it. The rule reads only the model and its validation split, so it is the same for every family and every
-data set; the noise correlation and sampler stay the recipe's.
+appropriate. Each setting is judged as it will run, stretched by the amplitude gains the last step gives it.
+The rule reads only the model and its validation split, so it is the same for every family and every data set;
+the noise correlation and sampler stay the recipe's.
 
 A model whose samples differ no more at any temperature than at temperature 0 has a collapsed latent: a failed
 training, not a model. The report says `collapsed`, the model runs at temperature 0 (its mean answer, with the
