@@ -136,6 +136,44 @@ def test_the_held_style_is_widened_before_any_noise_is_added(data, monkeypatch):
     assert not calibrate.choose_temperature(report, 0.1)["collapsed"]
 
 
+def test_a_style_that_costs_too_much_falls_back_to_the_plain_mean_answer(data, monkeypatch):
+    """When even the narrowest held style puts the model below the appropriateness floor (partial at 60 sessions:
+    its style x0.5 ran 0.01 under delayed mimicry while its mean answer beat it), the grid also measures the plain
+    mean answer (style x0, temperature 0), the rule can pick it, and the noise is tried on top of it, not on a style
+    that already failed."""
+    import react_ros.evaluation.pipeline as pipeline
+    import react_ros.training.calibrate as calibrate
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.model.generator import SamplingConfig
+
+    made = []
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):  # any held delay spread ruins the timing
+        made.append((sampling.temperature, round(sampling.style_delay_sd, 3)))
+        rng = np.random.default_rng(seed)
+        gts = {t.id: t.gts[0] for t in test_ground_truths(data, "val", directions="speaker->listener")}
+        out = {}
+        for f in features:
+            gt, lost = gts[f.id], min(1.0, 2 * sampling.style_delay_sd)  # the timing lost to the held spread
+            late = np.stack([(1 - lost) * gt + lost * gt[rng.permutation(len(gt))] for _ in range(samples)])
+            noise = sampling.temperature * 0.01 * rng.standard_normal(late.shape)
+            out[f.id] = np.clip(late + noise, 0, 1).astype(np.float32)
+        return out
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+    styled = SamplingConfig(style_gain_sd=0.1, style_delay_mean=2.0, style_delay_sd=1.0)
+    report = calibrate.measure_grid(None, data, styled, samples=4, fraction=0.5)
+    floor = report["appropriateness"]["floor"]
+    first, resort = report["grid"][0], report["grid"][1]
+    assert first["style_scale"] == 0.5 and first["FRCorr_per_pred"] < floor  # the narrowest style fails
+    assert (resort["temperature"], resort["style_scale"]) == (0.0, 0.0) and resort["FRCorr_per_pred"] > floor
+    assert all(delay_sd == 0 for t, delay_sd in made if t > 0)  # the noise is tried on the mean answer
+    chosen, chosen_report = calibrate.calibrate_temperature(None, data, styled, 0.5, samples=4)
+    assert chosen_report["appropriate"] and chosen_report["style_scale"] == 0.0
+    assert chosen.style_delay_sd == 0 and chosen.style_gain_sd == 0 and chosen.style_delay_mean == 2.0
+    assert not report["complete"]
+
+
 def test_a_measured_grid_is_reused_and_only_the_rule_reapplied(tmp_path, monkeypatch):
     """calibrate_bundle on a card that holds the grid for the same data and base setting does not generate again
     (changing the fraction is free); another base setting measures afresh."""

@@ -10,7 +10,8 @@ expressiveness, per-attribute copying and delay, measured on the validation spli
 around the model's mean answer) at temperature 0, narrowed or widened (STYLE_SCALES); then the diffusion
 stage's noise (the temperatures of GRID). Of the settings that reach the target above the floor, the most
 appropriate runs; when none reaches it, the most diverse above the floor; when none is above it, the most
-appropriate. Each setting is judged as it will run, stretched by the amplitude gains the last step gives it.
+appropriate (the plain mean answer is measured too when even the narrowest style falls below the floor). Each
+setting is judged as it will run, stretched by the amplitude gains the last step gives it.
 The rule reads only the model and its validation split, so it is the same for every family and every data set;
 the noise correlation and sampler stay the recipe's.
 
@@ -79,8 +80,9 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
                  fraction: float | None = None, scales=STYLE_SCALES, stretch: bool = True) -> dict:
     """The real reactions' spread, the appropriateness floor and the model's FRDiv and FRCorr/pred on `split` for
     two ladders of settings, the cheap kind of diversity first: the held listener style widened by each of `scales`
-    at temperature 0 (only when the setting has a style), then each grid temperature at the widest style that kept
-    above the floor. With `fraction`, each ladder stops where the rule has its answer (a setting whose FRDiv reaches
+    at temperature 0 (only when the setting has a style; when even the narrowest falls below the floor, the plain
+    mean answer, style x0, as the last resort), then each grid temperature at the widest style that kept above the
+    floor. With `fraction`, each ladder stops where the rule has its answer (a setting whose FRDiv reaches
     that fraction of the real spread above the floor, or one below the floor: wider or hotter only costs more),
     and the temperatures are measured at least up to COLLAPSE_CHECK. `complete`: every setting was measured.
     With `stretch`, each setting is judged as it will run: with the amplitude gains the calibration gives it
@@ -124,6 +126,10 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
         last = measure(0.0, scale)
         if last["FRDiv"] >= target or last["FRCorr_per_pred"] < floor["floor"]:
             break
+    ladder = len(rows)
+    resort = has_style(sampling) and rows[0]["FRCorr_per_pred"] < floor["floor"]
+    if resort:
+        measure(0.0, 0.0)  # even the narrowest style costs too much: the last resort is the plain mean answer
     kept = [r["style_scale"] for r in rows if r["FRCorr_per_pred"] >= floor["floor"]]
     base = max(kept, default=1.0)
     hot = sorted(t for t in grid if t > 0)
@@ -137,7 +143,7 @@ def measure_grid(graphs, data: str | Path, sampling, split: str = "val", directi
         answered = answered or last["FRDiv"] >= target or last["FRCorr_per_pred"] < floor["floor"]
     return {"split": split, "inputs": len(tests), "samples": samples, "seed": seed, "directions": directions,
             "real_frdiv": real_spread, "appropriateness": floor, "grid": rows, "stretched": stretch,
-            "complete": len(rows) == len(styles) + len(hot)}
+            "complete": ladder == len(styles) and len(rows) - ladder - resort == len(hot)}
 
 
 def has_style(sampling) -> bool:
@@ -215,7 +221,7 @@ def calibrate_bundle(bundle: str | Path, data: str | Path, fraction: float, dire
     base = {k: v for k, v in asdict(card.sampling).items() if k not in ("temperature", "amplitude", "amplitude_center")}
     key = {"data": str(data), "split": split, "samples": samples, "seed": seed, "directions": directions,
            "grid": list(GRID), "base_sampling": base,
-           "rule": "floor, stretched"}  # grids measured under an earlier rule are measured again
+           "rule": "floor, stretched, mean answer last"}  # grids measured under an earlier rule are measured again
     earlier = card.extra.get("diversity_calibration")
     if _reusable(earlier, key, fraction):
         measured = {k: earlier[k] for k in ("split", "inputs", "samples", "seed", "directions", "real_frdiv",
