@@ -204,6 +204,23 @@ def test_recipe_trains_each_family_once_and_retrains_when_the_recipe_changes(tmp
     assert json.loads((run / "train_report.json").read_text())["config"]["ae"]["steps"] == 4
 
 
+def test_every_family_a_pool_worker_trains_runs_on_one_torch_thread(monkeypatch, tmp_path):
+    """A pool worker is reused for a second family after its first family's calibration left torch with more
+    threads (numba's parallel metrics): two workers then ran four busy threads on two cores and the second round
+    of families trained about 10x slower. The worker's task sets one thread for each family."""
+    import react_ros.training.recipe as recipe
+
+    seen = []
+    monkeypatch.setattr(recipe, "train_family", lambda *args: seen.append(torch.get_num_threads()) or (tmp_path, 0.0))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # what the first family's calibration leaves behind
+        assert recipe._train_one_thread("recipe.yaml", tmp_path, tmp_path / "run") == (tmp_path, 0.0)
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [1]
+
+
 def test_without_decoder_past_the_window_does_not_depend_on_the_past():
     """decoder_past: false: the decoder cannot continue a past that on the robot is its own output; the encoder
     still reads the past (the latent carries what the past says)."""

@@ -53,11 +53,14 @@ def train_family(config_path: str | Path, data: Path, run: Path, progress: bool 
     return bundle, seconds
 
 
-def _one_thread() -> None:
-    """Parallel families share the cores: one torch thread per process (more would oversubscribe them)."""
+def _train_one_thread(config_path: str | Path, data: Path, run: Path) -> tuple[Path, float]:
+    """train_family in a pool worker. Parallel families share the cores: one torch thread per process, set for
+    every family, not once per worker: a worker's calibration (numba's parallel metrics) leaves torch with two
+    threads, and the second family a worker trained ran about 10x slower (four busy threads on two cores)."""
     import torch
 
     torch.set_num_threads(1)
+    return train_family(config_path, data, run, False)
 
 
 def train_families(config_path: str | Path, options, runs: Path, jobs: int = 1) -> dict[str, tuple[Path, float]]:
@@ -70,8 +73,7 @@ def train_families(config_path: str | Path, options, runs: Path, jobs: int = 1) 
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
-            futures = {name: pool.submit(train_family, config_path, datas[name], runs / name, False)
-                       for name in names}
+        with ProcessPoolExecutor(jobs) as pool:
+            futures = {name: pool.submit(_train_one_thread, config_path, datas[name], runs / name) for name in names}
             return {name: future.result() for name, future in futures.items()}
     return {name: train_family(config_path, datas[name], runs / name) for name in names}
