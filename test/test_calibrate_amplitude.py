@@ -139,3 +139,36 @@ def test_the_mean_reaction_keeps_its_own_gains_on_the_card(data, flattened, tmp_
     assert np.median(mean[moving]) == pytest.approx(1 / FLAT, rel=0.15)
     assert card.mean_sampling().temperature == 0 and card.mean_sampling().style_gain_sd == 0
     assert card.sampling.temperature == 0.6 and card.sampling.style_gain_sd == 0.2
+
+
+def test_a_held_style_is_judged_and_run_around_the_same_centre(data, monkeypatch):
+    """A held style's gain acts around the card's amplitude centre at run time (the neutral frame without one). The
+    grid and the amplitude step generate styled samples around the mean answer's average frame and the card keeps
+    that centre, applied gains or not: judged around the neutral frame, affect's style moved each sample's whole
+    level (validation FRDiv 0.0055 judged, 0.0014 as it ran)."""
+    import react_ros.evaluation.pipeline as pipeline
+    import react_ros.training.calibrate as calibrate
+    from react_ros.data.protocol import test_ground_truths
+    from react_ros.model.generator import SamplingConfig
+
+    centres_seen = []
+
+    def fake(graphs, features, samples, seed, sampling, progress=False):  # a model living far from the neutral face
+        if calibrate.has_style(sampling):
+            centres_seen.append((sampling.amplitude, sampling.amplitude_center))
+        tests = {t.id: t for split in ("train", "val") for t in test_ground_truths(data, split, directions="speaker->listener")}
+        return {f.id: np.repeat(schema.clip_to_range(0.3 + 0.5 * tests[f.id].listener)[None], samples, 0)
+                for f in features}
+
+    monkeypatch.setattr(pipeline, "offline_predictions", fake)
+    val = test_ground_truths(data, "val", directions="speaker->listener")
+    expected = np.concatenate([schema.clip_to_range(0.3 + 0.5 * t.listener) for t in val]).mean(axis=0)
+    assert np.abs(expected - schema.neutral_frame()).max() > 0.1  # the neutral frame would be another centre
+    styled = SamplingConfig(style_gain_sd=0.2, style_channel_sd=0.1)
+    calibrate.measure_grid(None, data, styled, samples=4, grid=(0.0, 1.05))
+    chosen, report = calibrate.calibrate_amplitude(None, data, styled, samples=4)
+    assert centres_seen and all(len(gains) == schema.REACTION_DIM and set(gains) == {1.0} for gains, _ in centres_seen)
+    for _, centre in centres_seen:
+        np.testing.assert_allclose(centre, expected, atol=1e-5)
+    np.testing.assert_allclose(chosen.amplitude_center, expected, atol=1e-5)  # the card runs it around the same
+    np.testing.assert_allclose(report["centres"], expected, atol=1e-4)
