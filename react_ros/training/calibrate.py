@@ -305,24 +305,27 @@ def calibrate_amplitude(graphs, data: str | Path, sampling, split: str = "val", 
     from react_ros.data.protocol import test_ground_truths
     from react_ros.evaluation.pipeline import offline_predictions
 
-    styled_centres = None
-    if has_style(sampling):  # the style acts around the centre the card will hold (mean_answer_centres)
-        tests = test_ground_truths(data, split, directions=directions)
-        styled_centres = mean_answer_centres(graphs, load_features(data, split, directions, perceived=perceived),
-                                             tests, seed, sampling)
-    plain = centred(sampling, styled_centres)
-
-    def made_for(name: str, count: int, speakers: str | None):
+    def inputs(name: str, speakers: str | None):
         tests = test_ground_truths(data, name, directions=directions)
         if not tests:
             raise ValueError(f"{data}: no {name} inputs to calibrate the amplitude on")
-        made = offline_predictions(graphs, load_features(data, name, directions, perceived=speakers), count, seed,
-                                   plain)
-        return tests, [np.asarray(made[t.id], np.float32)[:, : len(t.speaker)] for t in tests]
+        return tests, load_features(data, name, directions, perceived=speakers)
 
-    tests, preds = made_for(split, samples, perceived)
-    measured_tests, measured_preds = ((tests, preds) if measure_split == split else
-                                      made_for(measure_split, min(samples, measure_samples), measure_perceived))
+    tests, features = inputs(split, perceived)  # loaded once: the style's centre and the gate both read them
+    # the style acts around the centre the card will hold (mean_answer_centres)
+    styled_centres = mean_answer_centres(graphs, features, tests, seed, sampling) if has_style(sampling) else None
+    plain = centred(sampling, styled_centres)
+
+    def made_for(tests, features, count: int):
+        made = offline_predictions(graphs, features, count, seed, plain)
+        return [np.asarray(made[t.id], np.float32)[:, : len(t.speaker)] for t in tests]
+
+    preds = made_for(tests, features, samples)
+    if measure_split == split:
+        measured_tests, measured_preds = tests, preds
+    else:
+        measured_tests, measured_features = inputs(measure_split, measure_perceived)
+        measured_preds = made_for(measured_tests, measured_features, min(samples, measure_samples))
     measured = amplitude_gains([t.listener for t in measured_tests], measured_preds)[0]
     # the stretch's centre, where it is judged: the model's own mean there, or the styled samples' centre
     centres = amplitude_gains([t.listener for t in tests], preds)[1] if styled_centres is None else styled_centres
