@@ -6,7 +6,7 @@ that). Re-run after `react-ros eval`, `react-ros export check` or `react-ros ben
     python3 scripts/doc_tables.py --check    # exit 1 (and say which) when a section is stale
 
 Sources: docs/results/demo_model*/metrics.json and docs/results/roles26/seed0/metrics.json (`react-ros eval`,
-see docs/model.md for the commands),
+see docs/model.md for the commands), docs/results/recipe29/families.json (`react-ros recipe`),
 docs/parity.json (`react-ros export check`), benchmarks/results/online.json (`react-ros bench`),
 benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`),
 benchmarks/results/ros_camera.json (`python -m react_ros.bench.ros_camera`),
@@ -51,6 +51,21 @@ def _model_row(relative: str, label: str, page: str) -> str:
     return f"| {label} | {text} | [{page}]({page}) |"
 
 
+def _recipe_row(relative: str, page: str) -> str:
+    """Issue 26's checks for each family's own model, as `react-ros recipe` judged them."""
+    from react_ros.evaluation.families import verdict
+
+    report = _load(relative)
+    checks = {family: verdict(rows) for family, rows in report["results"].items()}
+    learned = [f for f, c in checks.items() if c["learning"]]
+    passed = [f for f, c in checks.items() if all(c.values())]
+    missed = [f"{f} ({', '.join(k for k, ok in c.items() if not ok)})" for f, c in checks.items() if not all(c.values())]
+    text = (f"learning (temperature 0 within 0.02 of the best deterministic predictor, beats delayed mimicry and "
+            f"Mime) on {len(learned)} of {len(checks)}; every check at the operating point on {len(passed)} "
+            f"({', '.join(passed) or 'none'}); missed: {'; '.join(missed) or 'none'}")
+    return f"| training recipe, each synthetic family's own model (60 sessions; `react-ros recipe`) | {text} | [{page}]({page}) |"
+
+
 def readme_status() -> str:
     parity = _load("docs/parity.json")
     change = parity["frcorr_change_percent"]
@@ -70,6 +85,7 @@ def readme_status() -> str:
         _model_row("docs/results/roles26/seed0/metrics.json",
                    "role-conditioned model (`recipe_roles.yaml`; speaker from the labels; not shipped), both directions (REACT protocol)",
                    "docs/model.md"),
+        _recipe_row("docs/results/recipe29/families.json", "docs/families.md"),
         f"| export parity | ORT fp32 = torch (max rel. error {fp32_rel:.0e}); FRCorr vs torch: fp16 "
         f"{change['ORT fp16']:+.2f} %, int8 QDQ {change['ORT int8']:+.1f} %, int8_cpu {change['ORT int8_cpu']:+.1f} % "
         "| [docs/parity.md](docs/parity.md) |",
