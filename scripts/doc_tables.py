@@ -53,14 +53,14 @@ def _model_row(relative: str, label: str, page: str) -> str:
 
 def _recipe_row(relative: str, page: str) -> str:
     """Issue 26's checks for each family's own model, as `react-ros recipe` judged them."""
-    from react_ros.evaluation.families import verdict
+    from react_ros.evaluation.families import LEARNING_MARGIN, verdict
 
     report = _load(relative)
     checks = {family: verdict(rows) for family, rows in report["results"].items()}
     learned = [f for f, c in checks.items() if c["learning"]]
     passed = [f for f, c in checks.items() if all(c.values())]
     missed = [f"{f} ({', '.join(k for k, ok in c.items() if not ok)})" for f, c in checks.items() if not all(c.values())]
-    text = (f"learning (temperature 0 within 0.02 of the best deterministic predictor, beats delayed mimicry and "
+    text = (f"learning (temperature 0 within {LEARNING_MARGIN} of the best deterministic predictor, beats delayed mimicry and "
             f"Mime) on {len(learned)} of {len(checks)}; every check at the operating point on {len(passed)} "
             f"({', '.join(passed) or 'none'}); missed: {'; '.join(missed) or 'none'}")
     return f"| training recipe, each synthetic family's own model (60 sessions; `react-ros recipe`) | {text} | [{page}]({page}) |"
