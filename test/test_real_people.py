@@ -63,7 +63,9 @@ def test_the_woman_is_smiled_back_at_while_she_laughs_and_never_while_she_cries(
     """The last third of her clip (laughter): the robot's Happy > 0.5 or AU12 > 0.3 in most frames, three seeds
     (was 26-29 %: the neutral baseline absorbed her smile). While she cries (the first 9 s) the robot never smiles
     and its valence is negative (was Happy in 14-15 % of those frames: geometry read her stretched mouth as a
-    smile; perception/expression_check.py now reads it as distress)."""
+    smile; perception/expression_check.py now reads it as distress), and while she laughs it is positive (a
+    recipe-trained candidate's valence ran against hers: +0.5 while she cried, under +0.2 while she laughed;
+    docs/model.md "Check 5 again")."""
     clip = rp.real_clips(media, ("woman",))[0]
     cry = int(clip.cry_s * rp.FPS)
     for seed in SEEDS:
@@ -72,6 +74,7 @@ def test_the_woman_is_smiled_back_at_while_she_laughs_and_never_while_she_cries(
         assert figures["laughter_smiling_back"] > 0.5, (seed, figures)
         assert figures["crying_happy"] == 0.0 and not rp.smiling_back(trace.face[:cry]).any(), (seed, figures)
         assert trace.face[:cry, rp.VALENCE].mean() < -0.2, seed
+        assert trace.face[-len(trace.face) // 3:, rp.VALENCE].mean() > 0.3, seed
 
 
 def test_onsets_need_half_a_second():
