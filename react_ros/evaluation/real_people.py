@@ -199,6 +199,7 @@ def figures(clip: RealClip, trace: Trace) -> dict:
     if clip.kind == "woman":
         cry, third = int(clip.cry_s * FPS), len(face) - len(face) // 3
         out.update(laughter_smiling_back=float(smiling_back(face[third:]).mean()),
+                   laughter_valence=float(face[third:, VALENCE].mean()),
                    crying_happy=float((face[:cry, HAPPY] > 0.5).mean()),
                    crying_model_happy=float((trace.model[:cry, HAPPY] > 0.5).mean()),
                    speaker_valence_by_fifth=[round(float(v.mean()), 2)
