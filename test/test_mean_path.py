@@ -2,9 +2,13 @@
 keeps per attribute, and what it compares them by."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from react_ros.training import mean_path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 S, W = 24, 8  # speaker frames seen, window frames
 
@@ -75,3 +79,46 @@ def test_maps_are_compared_by_correlation_the_amplitude_is_calibrated_later():
     weight, bias = mean_path.fit_channel_filter(speaker, window)
     np.testing.assert_allclose(mean_path._agreement(0.3 * weight, 0.3 * bias + 0.1, speaker, window),
                                mean_path._agreement(weight, bias, speaker, window), atol=1e-9)
+
+
+def test_an_own_only_attribute_reads_its_own_past_alone_no_other_attribute_and_no_mlp():
+    """Listener attribute 0 answers the speaker's attribute 1 (linearly and through its square); attribute 1 copies
+    itself. Fitted freely, attribute 0's answer leans on attribute 1 (the cross ridge and the MLP): that is how the
+    recipe's valence came to read a real crying face as positive (docs/model.md, check 5). Named in own_only, its
+    columns take no weight from any other speaker attribute and no MLP, and the other attribute is fitted as before."""
+
+    from react_ros.model.autoencoder import MeanPath
+    from react_ros.model.config import ModelConfig
+
+    rng = np.random.default_rng(3)
+    series = _smooth(rng, 30000, 2) * 4
+    answer = np.stack([0.8 * np.roll(series[:, 1], 5) + 0.5 * np.roll(series[:, 1], 5) ** 2,
+                       np.roll(series[:, 1], 5)], 1) + 0.05 * rng.standard_normal((len(series), 2))
+    train = _windows(series[:20000], answer[:20000], 3000, rng)
+    val = _windows(series[20000:], answer[20000:], 1000, rng)
+    config = ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32)
+
+    def fitted(own_only):
+        path = MeanPath(config)
+        report = mean_path._install(path, *train, *val, own_only=own_only)
+        weight = path.weight.numpy().reshape(S, 2, W, 2)
+        return weight, path.gain.numpy().reshape(W, 2), report
+
+    free_weight, free_gain, _ = fitted(())
+    assert np.abs(free_weight[:, 1, :, 0]).sum() > 1.0 and free_gain[:, 0].max() > 0  # the free fit leans on attr 1
+    weight, gain, report = fitted((0,))
+    assert report["own_only"] == [0] and report["blend_cross"][0] == 0.0
+    assert np.abs(weight[:, 1, :, 0]).max() == 0.0 and gain[:, 0].max() == 0.0
+    np.testing.assert_allclose(weight[:, :, :, 1], free_weight[:, :, :, 1])  # the other attribute as before
+
+
+def test_the_recipe_reads_valence_and_arousal_from_their_own_past_and_a_misspelt_name_fails_before_training():
+    import pytest
+
+    from react_ros import schema
+    from react_ros.training.trainer import TrainConfig
+
+    recipe = TrainConfig.from_yaml(ROOT / "config/training/recipe.yaml")
+    assert recipe.own_only_indices() == (schema.VALENCE, schema.AROUSAL)
+    with pytest.raises(KeyError, match="valance"):
+        TrainConfig.from_dict({"mean_own_only": ["valance"]})

@@ -14,7 +14,8 @@ per window frame, in the schema's ranges:
   another (default, backchannel).
 Then per listener attribute the blend of the two (0, 0.25, ... 1) that agrees best (correlation) with the
 validation windows. The blend is linear, so the result is one (S*d, w*d) matrix and a bias: one MatMul in the exported
-decode graph.
+decode graph. Attributes named in `own_only` (the recipe: valence and arousal) take the channel filter alone, and no
+MLP: see TrainConfig.mean_own_only.
 With model.mean_hidden, an MLP (every attribute at every 2nd speaker frame; dropout and weight decay, stopped
 early on the validation windows, as the MLP reference of evaluation/deterministic.py) is then fitted on what the
 linear map leaves, and kept per window value at the fraction (0, 0.25, ... 1) that helps most on validation: where
@@ -142,9 +143,10 @@ def _agreement(weight: np.ndarray, bias: np.ndarray, speaker: np.ndarray, window
 
 
 def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarray, val_window: np.ndarray,
-                  cross_stride: int = 1) -> tuple[np.ndarray, np.ndarray, dict]:
+                  cross_stride: int = 1, own_only: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray, dict]:
     """The mean path's linear weight (S*d, w*d) and bias (w*d,), and a report (validation errors, chosen ridge,
-    blends), from (N,S,d) speaker frames and (N,w,d) windows of the training split and the same of validation."""
+    blends), from (N,S,d) speaker frames and (N,w,d) windows of the training split and the same of validation.
+    The listener attributes in `own_only` are read from their own past only (the channel filter, blend 0)."""
     d = window.shape[2]
     per_frame, shared = fit_channel_filter(speaker, window), fit_shared_filter(speaker, window)
     use_shared = _agreement(*shared, val_speaker, val_window) >= _agreement(*per_frame, val_speaker, val_window)
@@ -163,6 +165,10 @@ def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarr
                                blend * cross[1] + (1 - blend) * channel[1], val_speaker, val_window)
         better = agreement > best_agreement
         best_blend[better], best_agreement[better] = blend, agreement[better]
+    own = list(own_only)
+    if own:
+        best_blend[own] = 0.0
+        best_agreement[own] = _agreement(*channel, val_speaker, val_window)[own]
     per_column = best_blend[columns]
     weight = per_column * cross[0] + (1 - per_column) * channel[0]
     bias = per_column * cross[1] + (1 - per_column) * channel[1]
@@ -173,15 +179,16 @@ def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarr
               "val_explained_cross": float(1 - (cross_errors[ridge] / np.maximum(variance, 1e-9)).mean()),
               "val_explained_mean_path": float(1 - (_error(weight, bias, val_speaker, val_window)
                                                     / np.maximum(variance, 1e-9)).mean()),
-              "val_corr_mean_path": float(best_agreement.mean())}
+              "val_corr_mean_path": float(best_agreement.mean()), "own_only": own}
     return weight, bias, report
 
 
 def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarray, val_window: np.ndarray,
-                 epochs: int = 40, batch: int = 256, seed: int = 0) -> dict:
+                 epochs: int = 40, batch: int = 256, seed: int = 0, own_only: tuple[int, ...] = ()) -> dict:
     """Fit `path`'s MLP (a MeanPath whose linear map is already installed) on the linear map's residual, in place:
     inputs standardised, each output scaled by the residual's spread (every attribute counts), the epoch with the
-    least validation error kept, then each output's gain (BLENDS) chosen on validation. Returns a report."""
+    least validation error kept, then each output's gain (BLENDS) chosen on validation; the attributes in
+    `own_only` get gain 0 (the MLP reads every attribute). Returns a report."""
     torch.manual_seed(seed)
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     x, vx = as_tensor(speaker), as_tensor(val_speaker)
@@ -225,25 +232,27 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
     with torch.no_grad():
         predicted = net(val_inputs)
         errors = torch.stack([((blend * predicted - val_target) ** 2).mean(0) for blend in BLENDS])  # (blends, w*d)
-        gain = torch.as_tensor(BLENDS, dtype=torch.float32)[errors.argmin(0)]
+        d = window.shape[2]
+        choice = errors.argmin(0)
+        choice[np.isin(np.arange(choice.numel()) % d, list(own_only))] = BLENDS.index(0.0)
+        gain = torch.as_tensor(BLENDS, dtype=torch.float32)[choice]
         path.gain.copy_(gain)
-        left = float(1 - (errors.min(0).values / val_target.var(0).clamp_min(1e-9)).mean())
-    d = window.shape[2]
+        left = float(1 - (errors.gather(0, choice[None])[0] / val_target.var(0).clamp_min(1e-9)).mean())
     return {"net_best_epoch": best_epoch, "net_gain": gain.reshape(-1, d).mean(0).round(decimals=2).tolist(),
             "net_val_explained_of_linear_residual": left}
 
 
 @torch.no_grad()
-def install_mean_path(model, train_sampler, val_sampler) -> dict:
+def install_mean_path(model, train_sampler, val_sampler, own_only: tuple[int, ...] = ()) -> dict:
     """Fit the mean path and write it into the model's frozen MeanPath; returns the fit's report. A
     role-conditioned model (model.config.roles = 2) gets one per role, each fitted on its role's windows only (a
     listener's answer to a speaker and a speaker's to a listener are two laws); the report of the second is under
-    "speaker_role"."""
+    "speaker_role". `own_only`: the listener attributes read from their own past only (fit_mean_path)."""
     speaker, window, role = _windows(train_sampler, 16384)
     val_speaker, val_window, val_role = _windows(val_sampler, 4096)
     autoencoder = model.autoencoder
     if autoencoder.speaker_role_path is None:
-        return _install(autoencoder.speaker_path, speaker, window, val_speaker, val_window)
+        return _install(autoencoder.speaker_path, speaker, window, val_speaker, val_window, own_only)
     reports = []
     for index, path in enumerate((autoencoder.speaker_path, autoencoder.speaker_role_path)):
         rows, val_rows = role == index, val_role == index
@@ -251,19 +260,20 @@ def install_mean_path(model, train_sampler, val_sampler) -> dict:
             raise ValueError(f"a role-conditioned model needs windows of both roles: {int(rows.sum())} training and "
                              f"{int(val_rows.sum())} validation windows answer in role {index} (train with "
                              "directions: both)")
-        reports.append(_install(path, speaker[rows], window[rows], val_speaker[val_rows], val_window[val_rows]))
+        reports.append(_install(path, speaker[rows], window[rows], val_speaker[val_rows], val_window[val_rows],
+                                own_only))
     return {**reports[0], "speaker_role": reports[1]}
 
 
 @torch.no_grad()
-def _install(path, speaker, window, val_speaker, val_window) -> dict:
+def _install(path, speaker, window, val_speaker, val_window, own_only: tuple[int, ...] = ()) -> dict:
     """Fit one MeanPath on these windows and freeze it; returns the fit's report."""
-    weight, bias, report = fit_mean_path(speaker, window, val_speaker, val_window)
+    weight, bias, report = fit_mean_path(speaker, window, val_speaker, val_window, own_only=own_only)
     path.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
     path.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
     path.fill.copy_(torch.as_tensor(speaker.reshape(-1, speaker.shape[-1]).mean(0), dtype=torch.float32))
     path.requires_grad_(False)
     if path.net is not None:
         with torch.enable_grad():
-            report.update(fit_mean_net(path, speaker, window, val_speaker, val_window))
+            report.update(fit_mean_net(path, speaker, window, val_speaker, val_window, own_only=own_only))
     return report

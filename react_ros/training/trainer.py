@@ -84,6 +84,13 @@ class TrainConfig:
     # validation split, and sample each conversation's listener with a gain of that spread (SamplingConfig.
     # style_gain_sd, training/calibrate.py calibrate_bundle_style).
     calibrate_style: bool = False
+    # With speaker_path: mean, the listener attributes (names, e.g. [valence, arousal]) whose expected answer reads
+    # only the same attribute's past in the speaker (the channel filter; no cross-attribute ridge, no MLP). On
+    # synthetic speakers the expressions, AUs and valence move together, so a cross-attribute fit spreads the
+    # valence answer over collinear inputs with weights a real face contradicts (Fear -2.3, Sad +0.6): a crying
+    # woman then made the robot's valence positive (docs/model.md, check 5). The speaker's own affect is what the
+    # front end measures for exactly that answer.
+    mean_own_only: list = field(default_factory=list)
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
@@ -107,9 +114,14 @@ class TrainConfig:
         if model.roles > 1 and config.directions != "both":
             raise ValueError(f"a role-conditioned model (model.roles: {model.roles}) learns both directions: set "
                              f"directions: both, not {config.directions!r}")
+        config.own_only_indices()  # an unknown attribute name fails here, before any training
         config.sampling_setting()  # unknown sampling settings fail here too
         config.perceived_root()  # a bad speaker_attributes setting fails here, before any training
         return config
+
+    def own_only_indices(self) -> tuple[int, ...]:
+        """mean_own_only as attribute indices (a clear error for an unknown name)."""
+        return tuple(schema.index_of(name) for name in self.mean_own_only)
 
     def sampling_setting(self):
         from react_ros.model.card import ModelCard, sampling_setting
@@ -368,7 +380,8 @@ class Trainer:
 
                 self.history["mean_path"] = [install_mean_path(
                     self.model, WindowSampler(self.train_clips, self.config.model, seed=self.config.seed + 5),
-                    WindowSampler(self.val_clips, self.config.model, seed=self.config.seed + 6))]
+                    WindowSampler(self.val_clips, self.config.model, seed=self.config.seed + 6),
+                    own_only=self.config.own_only_indices())]
             params = [p for p in self.model.autoencoder.parameters() if p.requires_grad]
         else:
             if resume and not self.checkpoint_path("diffusion").exists() and self.checkpoint_path("ae").exists():
