@@ -200,6 +200,7 @@ def figures(clip: RealClip, trace: Trace) -> dict:
         cry, third = int(clip.cry_s * FPS), len(face) - len(face) // 3
         out.update(laughter_smiling_back=float(smiling_back(face[third:]).mean()),
                    laughter_valence=float(face[third:, VALENCE].mean()),
+                   crying_valence=float(face[:cry, VALENCE].mean()),
                    crying_happy=float((face[:cry, HAPPY] > 0.5).mean()),
                    crying_model_happy=float((trace.model[:cry, HAPPY] > 0.5).mean()),
                    speaker_valence_by_fifth=[round(float(v.mean()), 2)
@@ -302,8 +303,9 @@ CHECKS = {
     "woman": ("laughter (last third): robot smiling back in most frames; never Happy > 0.5 while she cries (the "
               "first 9 s: `crying_happy` for the face, `crying_model_happy` for the model; in her first seconds, "
               "eyes squeezed shut and lips stretched wide, geometry alone reads a smile, which the appearance check "
-              "reads as distress: perception/expression_check.py)",
-              ("laughter_smiling_back", "crying_happy", "crying_model_happy", "speaker_smile_s",
+              "reads as distress: perception/expression_check.py); the face's valence under -0.2 while she cries "
+              "(outside the neutral band, 0.15) and over +0.3 while she laughs",
+              ("laughter_smiling_back", "crying_valence", "laughter_valence", "crying_happy", "crying_model_happy", "speaker_smile_s",
                "model_smile_back_lag_s", "face_smile_back_lag_s", "speaker_valence_by_fifth",
                "robot_valence_by_fifth")),
 }
