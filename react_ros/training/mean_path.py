@@ -14,8 +14,8 @@ per window frame, in the schema's ranges:
   another (default, backchannel).
 Then per listener attribute the blend of the two (0, 0.25, ... 1) that agrees best (correlation) with the
 validation windows. The blend is linear, so the result is one (S*d, w*d) matrix and a bias: one MatMul in the exported
-decode graph. Attributes named in `own_only` (the recipe: valence and arousal) take the channel filter alone, and no
-MLP: see TrainConfig.mean_own_only.
+decode graph. Attributes named in `own_only` (e.g. valence and arousal) take the channel filter alone, and no
+MLP: see TrainConfig.mean_own_only (not in the recipe: docs/model.md).
 With model.mean_hidden, an MLP (every attribute at every 2nd speaker frame; dropout and weight decay, stopped
 early on the validation windows, as the MLP reference of evaluation/deterministic.py) is then fitted on what the
 linear map leaves, and kept per window value at the fraction (0, 0.25, ... 1) that helps most on validation: where
