@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from react_ros.training import mean_path
 
@@ -86,7 +87,6 @@ def test_an_own_only_attribute_reads_its_own_past_alone_no_other_attribute_and_n
     itself. Fitted freely, attribute 0's answer leans on attribute 1 (the cross ridge and the MLP): that is how the
     recipe's valence came to read a real crying face as positive (docs/model.md, check 5). Named in own_only, its
     columns take no weight from any other speaker attribute and no MLP, and the other attribute is fitted as before."""
-
     from react_ros.model.autoencoder import MeanPath
     from react_ros.model.config import ModelConfig
 
@@ -113,8 +113,6 @@ def test_an_own_only_attribute_reads_its_own_past_alone_no_other_attribute_and_n
 
 
 def test_own_only_attributes_are_named_in_the_config_and_a_misspelt_name_fails_before_training():
-    import pytest
-
     from react_ros import schema
     from react_ros.training.trainer import TrainConfig
 

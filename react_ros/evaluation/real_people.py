@@ -305,8 +305,8 @@ CHECKS = {
               "eyes squeezed shut and lips stretched wide, geometry alone reads a smile, which the appearance check "
               "reads as distress: perception/expression_check.py); the face's valence under -0.2 while she cries "
               "(outside the neutral band, 0.15) and over +0.3 while she laughs",
-              ("laughter_smiling_back", "crying_valence", "laughter_valence", "crying_happy", "crying_model_happy", "speaker_smile_s",
-               "model_smile_back_lag_s", "face_smile_back_lag_s", "speaker_valence_by_fifth",
+              ("laughter_smiling_back", "crying_valence", "laughter_valence", "crying_happy", "crying_model_happy",
+               "speaker_smile_s", "model_smile_back_lag_s", "face_smile_back_lag_s", "speaker_valence_by_fifth",
                "robot_valence_by_fifth")),
 }
 

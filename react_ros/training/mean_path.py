@@ -159,16 +159,15 @@ def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarr
     # per listener attribute, the blend of the two maps that agrees best (correlation, see _agreement) with the
     # validation windows (least squares' own error favoured the flatter blend: -0.01 FRCorr)
     columns = np.arange(window.shape[1] * d) % d  # the attribute of each output column
+    own = list(own_only)
+    may_cross = np.ones(d, bool)
+    may_cross[own] = False  # own_only attributes keep the channel filter (blend 0, the first tried)
     best_blend, best_agreement = np.zeros(d), np.full(d, -np.inf)
     for blend in BLENDS:
         agreement = _agreement(blend * cross[0] + (1 - blend) * channel[0],
                                blend * cross[1] + (1 - blend) * channel[1], val_speaker, val_window)
-        better = agreement > best_agreement
+        better = (agreement > best_agreement) & (may_cross | (blend == 0.0))
         best_blend[better], best_agreement[better] = blend, agreement[better]
-    own = list(own_only)
-    if own:
-        best_blend[own] = 0.0
-        best_agreement[own] = _agreement(*channel, val_speaker, val_window)[own]
     per_column = best_blend[columns]
     weight = per_column * cross[0] + (1 - per_column) * channel[0]
     bias = per_column * cross[1] + (1 - per_column) * channel[1]
