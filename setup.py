@@ -74,10 +74,10 @@ setup(
     entry_points={
         "console_scripts": [
             "react-ros = react_ros.cli:main",
-            "react-ros-camera = react_ros.nodes.camera_node:main",
-            "react-ros-microphone = react_ros.nodes.microphone_node:main",
-            "react-ros-reaction = react_ros.nodes.reaction_node:main",
-            "react-ros-vmc = react_ros.nodes.vmc_node:main",
+            "react-ros-camera = react_ros.nodes:camera_main",
+            "react-ros-microphone = react_ros.nodes:microphone_main",
+            "react-ros-reaction = react_ros.nodes:reaction_main",
+            "react-ros-vmc = react_ros.nodes:vmc_main",
         ],
     },
     zip_safe=False,

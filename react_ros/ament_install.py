@@ -25,10 +25,10 @@ from pathlib import Path
 PACKAGE = "react_ros"
 # The node executables, as setup.py's console_scripts declare them (test_ament_install checks they agree).
 EXECUTABLES = {
-    "react-ros-camera": "react_ros.nodes.camera_node:main",
-    "react-ros-microphone": "react_ros.nodes.microphone_node:main",
-    "react-ros-reaction": "react_ros.nodes.reaction_node:main",
-    "react-ros-vmc": "react_ros.nodes.vmc_node:main",
+    "react-ros-camera": "react_ros.nodes:camera_main",
+    "react-ros-microphone": "react_ros.nodes:microphone_main",
+    "react-ros-reaction": "react_ros.nodes:reaction_main",
+    "react-ros-vmc": "react_ros.nodes:vmc_main",
 }
 SHARED = ("package.xml", "launch", "config")  # what share/react_ros holds (data_files in setup.py)
 

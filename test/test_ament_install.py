@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from react_ros import ament_install
@@ -76,3 +78,19 @@ def test_react_ros_cli_has_ros_install():
 
     args = build_parser().parse_args(["ros-install", "--prefix", "somewhere", "--copy"])
     assert args.func is ament_install._command and args.prefix == "somewhere" and args.copy
+
+
+def test_a_sigint_while_the_node_is_still_importing_exits_quietly(tmp_path):
+    """`ros2 launch` stops every node when a required one dies, often while the others are still importing rclpy
+    and torch: that SIGINT must end the node with status 0 and no KeyboardInterrupt traceback in the launch log."""
+    prefix = tmp_path / "prefix"
+    ament_install.install(prefix)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ROS_DOMAIN_ID="97")
+    for delay in (0.15, 0.3):  # inside the import of the node module (about 0.5 s here, more on a loaded machine)
+        process = subprocess.Popen([str(prefix / "lib" / "react_ros" / "react-ros-reaction")], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+        assert "Traceback" not in output, output[-2000:]
+        assert process.returncode == 0, output[-2000:]

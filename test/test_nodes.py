@@ -131,19 +131,26 @@ def test_commands_at_the_camera_rate_with_the_profile_joints(context, clip, tmp_
     harness = Harness(context, node)
     try:
         stamps = {round(s, 3) for s in harness.play(frames, samples, rate, count=60)}
-        assert harness.wait(lambda: len([j for j in harness.joints if _stamp(j[1]) in stamps]) >= 57)
+        counters = node.session.counters
+
+        def answered() -> set[float]:
+            return {_stamp(m) for _, m in harness.joints if _stamp(m) in stamps}
+
+        # One command per camera frame the node received, stamped with that frame's stamp. Best-effort transport
+        # may lose a frame on a loaded machine (the node counts it in dropped_frames); the node must answer the rest.
+        harness.wait(lambda: len(answered()) >= counters["images"] - counters["bad_stamps"], timeout=10)
+        received = counters["images"] - counters["bad_stamps"]
+        got = sorted(answered())
+        assert len(got) == received >= 50, f"{len(got)} frames answered: {dict(counters)}"
         profile = load_profile("animatronic")
         commands = [m for _, m in harness.joints if _stamp(m) in stamps]
-        # One command per camera frame, stamped with that frame's stamp.
-        got = sorted({_stamp(m) for m in commands})
-        assert len(got) >= 57
         assert np.median(np.diff(got)) == pytest.approx(1 / FPS, abs=2e-3)
         for message in commands:
             assert list(message.name) == profile.names
             q = np.array(message.position)
             assert np.all(q >= profile.lower - 1e-9) and np.all(q <= profile.upper + 1e-9)
         # The reaction topic: 25 labelled values in their ranges.
-        assert len(harness.reactions) >= 57
+        assert len(harness.reactions) >= len(got)
         reaction = harness.reactions[-1]
         assert reaction.layout.dim[0].label.split(",") == list(schema.ATTRIBUTE_NAMES)
         values = np.array(reaction.data)
