@@ -122,3 +122,65 @@ def test_own_only_attributes_are_named_in_the_config_and_a_misspelt_name_fails_b
     assert named.own_only_indices() == (schema.VALENCE, schema.AROUSAL)
     with pytest.raises(KeyError, match="valance"):
         TrainConfig.from_dict({"mean_own_only": ["valance"]})
+
+
+def _collinear_speaker(rng):
+    """Speaker attribute 0 = z + u and attribute 1 = 0.3 z + u (u: what both pick up besides z, as synthetic
+    speakers' expressions and derived valence do); listener attribute 0 answers -z three frames later. Attribute 1
+    alone goes with the answer's opposite (corr -0.29), but least squares reads z as (a0 - a1) / 0.7 and gives
+    attribute 1 a large positive weight: the balance a face outside the data (attribute 1 up, attribute 0 not)
+    turns into an answer against attribute 1's own sign, as a real crying face did to the recipe's valence.
+    Returns the training and validation windows and the probe: attribute 1 two sd up, attribute 0 at its mean."""
+    zu = _smooth(rng, 30000, 2) * 4
+    z, u = zu[:, 0], zu[:, 1]
+    series = np.stack([z + u, 0.3 * z + u], 1)
+    answer = np.stack([-np.roll(z, 3), np.roll(z, 3)], 1) + 0.05 * rng.standard_normal((len(z), 2))
+    train = _windows(series[:20000], answer[:20000], 3000, rng)
+    val = _windows(series[20000:], answer[20000:], 1000, rng)
+    mean, sd = series.mean(0), series.std(0)
+    probe = np.repeat((mean + np.array([0.0, 2.0]) * sd)[None, None], S, 1)
+    return train, val, probe, np.repeat(mean[None, None], S, 1)
+
+
+def test_attribute_dropout_keeps_the_cross_ridge_from_answering_against_an_inputs_own_sign():
+    train, _, probe, rest = _collinear_speaker(np.random.default_rng(5))
+
+    def answer(dropout):  # listener attribute 0 in window frame 0 (lag 3: its speaker frame is seen)
+        weight, bias = mean_path.fit_cross_ridge(*train, ridge=1.0, stride=1, attribute_dropout=dropout)
+        return float(((probe - rest).reshape(1, -1) @ weight).reshape(W, 2)[0, 0])
+
+    assert answer(0.0) > 2.0  # least squares: attribute 1 up -> the answer up, against attribute 1's own sign
+    assert answer(0.5) < 0.0  # each attribute must also answer alone: its own sign
+    with pytest.raises(ValueError, match="probability"):
+        from react_ros.training.trainer import TrainConfig
+
+        TrainConfig.from_dict({"mean_attribute_dropout": 1.0})
+
+
+def test_attribute_dropout_keeps_the_mlp_from_answering_against_an_inputs_own_sign():
+    import torch
+
+    from react_ros.model.autoencoder import MeanPath
+    from react_ros.model.config import ModelConfig
+
+    train, val, probe, rest = _collinear_speaker(np.random.default_rng(5))
+    config = ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32)
+
+    def answer(dropout):  # the MLP alone (linear map 0), listener attribute 0 in window frame 0
+        path = MeanPath(config)
+        mean_path.fit_mean_net(path, *train, *val, attribute_dropout=dropout)
+        with torch.no_grad():
+            made = [path(torch.as_tensor(x, dtype=torch.float32)).numpy().reshape(W, 2)[0, 0] for x in (probe, rest)]
+        return float(made[0] - made[1])
+
+    assert answer(0.0) > 2.0
+    assert answer(0.5) < 0.0
+
+
+def test_the_attribute_dropout_recipe_is_the_recipe_plus_the_dropout():
+    from react_ros.training.trainer import TrainConfig
+
+    recipe = TrainConfig.from_yaml(ROOT / "config/training/recipe.yaml")
+    variant = TrainConfig.from_yaml(ROOT / "config/training/recipe_attribute_dropout.yaml")
+    assert variant.mean_attribute_dropout == 0.5
+    assert {**variant.to_dict(), "mean_attribute_dropout": recipe.mean_attribute_dropout} == recipe.to_dict()

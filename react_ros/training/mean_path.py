@@ -16,6 +16,12 @@ Then per listener attribute the blend of the two (0, 0.25, ... 1) that agrees be
 validation windows. The blend is linear, so the result is one (S*d, w*d) matrix and a bias: one MatMul in the exported
 decode graph. Attributes named in `own_only` (e.g. valence and arousal) take the channel filter alone, and no
 MLP: see TrainConfig.mean_own_only (not in the recipe: docs/model.md).
+With `attribute_dropout` p, both cross-attribute fits (the cross ridge and the MLP) are fitted as if each speaker
+attribute were, at random, unknown (read as its average: all its frames at once, probability p). Where the speaker's
+attributes move together (synthetic speakers, and any front end that derives one from another) least squares
+otherwise answers with a balance of collinear inputs whose signs a face outside the data contradicts; with the
+dropout each attribute's weights must also answer alone, which keeps them to its own sign (docs/model.md, check 5).
+For the linear fit the dropout is exact in expectation: the ridge gains p/(1-p) * sum_a |X_a w_a|^2.
 With model.mean_hidden, an MLP (every attribute at every 2nd speaker frame; dropout and weight decay, stopped
 early on the validation windows, as the MLP reference of evaluation/deterministic.py) is then fitted on what the
 linear map leaves, and kept per window value at the fraction (0, 0.25, ... 1) that helps most on validation: where
@@ -104,17 +110,25 @@ def _per_attribute(choose: np.ndarray, first: tuple[np.ndarray, np.ndarray], sec
     return np.where(columns, second[0], first[0]), np.where(columns, second[1], first[1])
 
 
-def fit_cross_ridge(speaker: np.ndarray, window: np.ndarray, ridge: float, stride: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def fit_cross_ridge(speaker: np.ndarray, window: np.ndarray, ridge: float, stride: int,
+                    attribute_dropout: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(N,S,d), (N,w,d) -> every window value from every attribute at every `stride`-th speaker frame (the newest
-    included), inputs standardised, folded back into a dense map on the raw frames: weight (S*d, w*d), bias."""
+    included), inputs standardised, folded back into a dense map on the raw frames: weight (S*d, w*d), bias.
+    attribute_dropout: the expected least squares when each attribute's frames are dropped together (module doc)."""
     n, s, d = speaker.shape
     w = window.shape[1]
     frames = np.arange(s - 1, -1, -stride)[::-1]
     x = speaker[:, frames].reshape(n, -1)
     mean, std = x.mean(0), x.std(0) + 1e-6
     a = np.c_[(x - mean) / std, np.ones(n)]
-    solution = _solve(a, window.reshape(n, w * d), ridge)  # (F+1, w*d)
+    gram = a.T @ a
+    penalty = ridge * np.eye(a.shape[1])
+    penalty[-1, -1] = 0.0
+    if attribute_dropout > 0:
+        attribute = np.arange(len(frames) * d) % d  # columns are frame-major, attribute-minor
+        same = attribute[:, None] == attribute[None, :]
+        penalty[:-1, :-1] += attribute_dropout / (1 - attribute_dropout) * np.where(same, gram[:-1, :-1], 0.0)
+    solution = np.linalg.solve(gram + penalty, a.T @ window.reshape(n, w * d))  # (F+1, w*d)
     scaled = solution[:-1] / std[:, None]
     weight = np.zeros((s, d, w * d))
     weight[frames] = scaled.reshape(len(frames), d, w * d)
@@ -143,16 +157,19 @@ def _agreement(weight: np.ndarray, bias: np.ndarray, speaker: np.ndarray, window
 
 
 def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarray, val_window: np.ndarray,
-                  cross_stride: int = 1, own_only: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray, dict]:
+                  cross_stride: int = 1, own_only: tuple[int, ...] = (), attribute_dropout: float = 0.0
+                  ) -> tuple[np.ndarray, np.ndarray, dict]:
     """The mean path's linear weight (S*d, w*d) and bias (w*d,), and a report (validation errors, chosen ridge,
     blends), from (N,S,d) speaker frames and (N,w,d) windows of the training split and the same of validation.
-    The listener attributes in `own_only` are read from their own past only (the channel filter, blend 0)."""
+    The listener attributes in `own_only` are read from their own past only (the channel filter, blend 0);
+    `attribute_dropout`: module doc."""
     d = window.shape[2]
     per_frame, shared = fit_channel_filter(speaker, window), fit_shared_filter(speaker, window)
     use_shared = _agreement(*shared, val_speaker, val_window) >= _agreement(*per_frame, val_speaker, val_window)
     channel = _per_attribute(use_shared, per_frame, shared)
     channel_error = _error(*channel, val_speaker, val_window)
-    crosses = {ridge: fit_cross_ridge(speaker, window, ridge, cross_stride) for ridge in CROSS_RIDGES}
+    crosses = {ridge: fit_cross_ridge(speaker, window, ridge, cross_stride, attribute_dropout)
+               for ridge in CROSS_RIDGES}
     cross_errors = {ridge: _error(*fit, val_speaker, val_window) for ridge, fit in crosses.items()}
     ridge = min(cross_errors, key=lambda r: float(cross_errors[r].mean()))
     cross = crosses[ridge]
@@ -178,16 +195,19 @@ def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarr
               "val_explained_cross": float(1 - (cross_errors[ridge] / np.maximum(variance, 1e-9)).mean()),
               "val_explained_mean_path": float(1 - (_error(weight, bias, val_speaker, val_window)
                                                     / np.maximum(variance, 1e-9)).mean()),
-              "val_corr_mean_path": float(best_agreement.mean()), "own_only": own}
+              "val_corr_mean_path": float(best_agreement.mean()), "own_only": own,
+              "attribute_dropout": attribute_dropout}
     return weight, bias, report
 
 
 def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarray, val_window: np.ndarray,
-                 epochs: int = 40, batch: int = 256, seed: int = 0, own_only: tuple[int, ...] = ()) -> dict:
+                 epochs: int = 40, batch: int = 256, seed: int = 0, own_only: tuple[int, ...] = (),
+                 attribute_dropout: float = 0.0) -> dict:
     """Fit `path`'s MLP (a MeanPath whose linear map is already installed) on the linear map's residual, in place:
     inputs standardised, each output scaled by the residual's spread (every attribute counts), the epoch with the
     least validation error kept, then each output's gain (BLENDS) chosen on validation; the attributes in
-    `own_only` get gain 0 (the MLP reads every attribute). Returns a report."""
+    `own_only` get gain 0 (the MLP reads every attribute); `attribute_dropout`: each speaker attribute's inputs
+    dropped together while fitting (module doc). Returns a report."""
     torch.manual_seed(seed)
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     x, vx = as_tensor(speaker), as_tensor(val_speaker)
@@ -206,12 +226,16 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
     layers = list(net)
 
     def forward(values, train: bool):
+        if train and attribute_dropout > 0:  # an attribute's frames together: columns are frame-major
+            keep = (torch.rand(len(values), d) >= attribute_dropout).to(values.dtype) / (1 - attribute_dropout)
+            values = values * keep.repeat(1, values.shape[1] // d)
         for layer in layers:
             values = layer(values)
             if train and isinstance(layer, torch.nn.SiLU):
                 values = dropout(values)
         return values
 
+    d = window.shape[2]
     optimiser = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
     best, kept, best_epoch = float("inf"), None, 0
     for epoch in range(epochs):
@@ -231,7 +255,6 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
     with torch.no_grad():
         predicted = net(val_inputs)
         errors = torch.stack([((blend * predicted - val_target) ** 2).mean(0) for blend in BLENDS])  # (blends, w*d)
-        d = window.shape[2]
         choice = errors.argmin(0)
         choice[np.isin(np.arange(choice.numel()) % d, list(own_only))] = BLENDS.index(0.0)
         gain = torch.as_tensor(BLENDS, dtype=torch.float32)[choice]
@@ -242,16 +265,19 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
 
 
 @torch.no_grad()
-def install_mean_path(model, train_sampler, val_sampler, own_only: tuple[int, ...] = ()) -> dict:
+def install_mean_path(model, train_sampler, val_sampler, own_only: tuple[int, ...] = (),
+                      attribute_dropout: float = 0.0) -> dict:
     """Fit the mean path and write it into the model's frozen MeanPath; returns the fit's report. A
     role-conditioned model (model.config.roles = 2) gets one per role, each fitted on its role's windows only (a
     listener's answer to a speaker and a speaker's to a listener are two laws); the report of the second is under
-    "speaker_role". `own_only`: the listener attributes read from their own past only (fit_mean_path)."""
+    "speaker_role". `own_only`: the listener attributes read from their own past only (fit_mean_path);
+    `attribute_dropout`: module doc."""
     speaker, window, role = _windows(train_sampler, 16384)
     val_speaker, val_window, val_role = _windows(val_sampler, 4096)
     autoencoder = model.autoencoder
     if autoencoder.speaker_role_path is None:
-        return _install(autoencoder.speaker_path, speaker, window, val_speaker, val_window, own_only)
+        return _install(autoencoder.speaker_path, speaker, window, val_speaker, val_window, own_only,
+                        attribute_dropout)
     reports = []
     for index, path in enumerate((autoencoder.speaker_path, autoencoder.speaker_role_path)):
         rows, val_rows = role == index, val_role == index
@@ -260,19 +286,22 @@ def install_mean_path(model, train_sampler, val_sampler, own_only: tuple[int, ..
                              f"{int(val_rows.sum())} validation windows answer in role {index} (train with "
                              "directions: both)")
         reports.append(_install(path, speaker[rows], window[rows], val_speaker[val_rows], val_window[val_rows],
-                                own_only))
+                                own_only, attribute_dropout))
     return {**reports[0], "speaker_role": reports[1]}
 
 
 @torch.no_grad()
-def _install(path, speaker, window, val_speaker, val_window, own_only: tuple[int, ...] = ()) -> dict:
+def _install(path, speaker, window, val_speaker, val_window, own_only: tuple[int, ...] = (),
+             attribute_dropout: float = 0.0) -> dict:
     """Fit one MeanPath on these windows and freeze it; returns the fit's report."""
-    weight, bias, report = fit_mean_path(speaker, window, val_speaker, val_window, own_only=own_only)
+    weight, bias, report = fit_mean_path(speaker, window, val_speaker, val_window, own_only=own_only,
+                                         attribute_dropout=attribute_dropout)
     path.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
     path.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
     path.fill.copy_(torch.as_tensor(speaker.reshape(-1, speaker.shape[-1]).mean(0), dtype=torch.float32))
     path.requires_grad_(False)
     if path.net is not None:
         with torch.enable_grad():
-            report.update(fit_mean_net(path, speaker, window, val_speaker, val_window, own_only=own_only))
+            report.update(fit_mean_net(path, speaker, window, val_speaker, val_window, own_only=own_only,
+                                       attribute_dropout=attribute_dropout))
     return report

@@ -91,6 +91,10 @@ class TrainConfig:
     # woman then made the robot's valence positive (docs/model.md, check 5). The speaker's own affect is what the
     # front end measures for exactly that answer.
     mean_own_only: list = field(default_factory=list)
+    # With speaker_path: mean, the probability that the cross-attribute fits (ridge and MLP) see a speaker attribute
+    # as unknown (all its frames at once): each attribute's weights must then also answer alone, so least squares
+    # cannot answer with a balance of collinear inputs that a real face contradicts (training/mean_path.py).
+    mean_attribute_dropout: float = 0.0
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
@@ -115,6 +119,8 @@ class TrainConfig:
             raise ValueError(f"a role-conditioned model (model.roles: {model.roles}) learns both directions: set "
                              f"directions: both, not {config.directions!r}")
         config.own_only_indices()  # an unknown attribute name fails here, before any training
+        if not 0.0 <= config.mean_attribute_dropout < 1.0:
+            raise ValueError(f"mean_attribute_dropout {config.mean_attribute_dropout!r}: expected a probability in [0, 1)")
         config.sampling_setting()  # unknown sampling settings fail here too
         config.perceived_root()  # a bad speaker_attributes setting fails here, before any training
         return config
@@ -381,7 +387,8 @@ class Trainer:
                 self.history["mean_path"] = [install_mean_path(
                     self.model, WindowSampler(self.train_clips, self.config.model, seed=self.config.seed + 5),
                     WindowSampler(self.val_clips, self.config.model, seed=self.config.seed + 6),
-                    own_only=self.config.own_only_indices())]
+                    own_only=self.config.own_only_indices(),
+                    attribute_dropout=self.config.mean_attribute_dropout)]
             params = [p for p in self.model.autoencoder.parameters() if p.requires_grad]
         else:
             if resume and not self.checkpoint_path("diffusion").exists() and self.checkpoint_path("ae").exists():
