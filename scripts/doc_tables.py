@@ -51,7 +51,7 @@ def _model_row(relative: str, label: str, page: str) -> str:
     return f"| {label} | {text} | [{page}]({page}) |"
 
 
-def _recipe_row(relative: str, page: str) -> str:
+def _recipe_row(relative: str, page: str, note: str) -> str:
     """Issue 26's checks for each family's own model, as `react-ros recipe` judged them."""
     from react_ros.evaluation.families import LEARNING_MARGIN, verdict
 
@@ -63,7 +63,8 @@ def _recipe_row(relative: str, page: str) -> str:
     text = (f"learning (temperature 0 within {LEARNING_MARGIN} of the best deterministic predictor, beats delayed mimicry and "
             f"Mime) on {len(learned)} of {len(checks)}; every check at the operating point on {len(passed)} "
             f"({', '.join(passed) or 'none'}); missed: {'; '.join(missed) or 'none'}")
-    return f"| training recipe, each synthetic family's own model (60 sessions; `react-ros recipe`) | {text} | [{page}]({page}) |"
+    return (f"| training recipe ({Path(relative).parent.name}: {note}), each synthetic family's own model (60 sessions; "
+            f"`react-ros recipe`) | {text} | [{page}]({page}) |")
 
 
 def readme_status() -> str:
@@ -85,7 +86,8 @@ def readme_status() -> str:
         _model_row("docs/results/roles26/seed0/metrics.json",
                    "role-conditioned model (`recipe_roles.yaml`; speaker from the labels; not shipped), both directions (REACT protocol)",
                    "docs/model.md"),
-        _recipe_row("docs/results/recipe29/families.json", "docs/families.md"),
+        _recipe_row("docs/results/recipe29/families.json", "docs/families.md",
+                    "before `mean_attribute_dropout`; retrained with it: docs/model.md, check 5"),
         f"| export parity | ORT fp32 = torch (max rel. error {fp32_rel:.0e}); FRCorr vs torch: fp16 "
         f"{change['ORT fp16']:+.2f} %, int8 QDQ {change['ORT int8']:+.1f} %, int8_cpu {change['ORT int8_cpu']:+.1f} % "
         "| [docs/parity.md](docs/parity.md) |",

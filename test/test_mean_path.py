@@ -177,10 +177,9 @@ def test_attribute_dropout_keeps_the_mlp_from_answering_against_an_inputs_own_si
     assert answer(0.5) < 0.0
 
 
-def test_the_attribute_dropout_recipe_is_the_recipe_plus_the_dropout():
+def test_the_recipe_fits_its_mean_path_with_attribute_dropout():
     from react_ros.training.trainer import TrainConfig
 
-    recipe = TrainConfig.from_yaml(ROOT / "config/training/recipe.yaml")
-    variant = TrainConfig.from_yaml(ROOT / "config/training/recipe_attribute_dropout.yaml")
-    assert variant.mean_attribute_dropout == 0.5
-    assert {**variant.to_dict(), "mean_attribute_dropout": recipe.mean_attribute_dropout} == recipe.to_dict()
+    assert TrainConfig.from_yaml(ROOT / "config/training/recipe.yaml").mean_attribute_dropout == 0.5
+    own_affect = TrainConfig.from_yaml(ROOT / "config/training/recipe_own_affect.yaml")
+    assert own_affect.mean_attribute_dropout == 0.0  # as it was measured (docs/model.md)

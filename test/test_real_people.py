@@ -62,19 +62,27 @@ def test_a_person_who_arrives_is_answered_within_a_second(media, model):
 def test_the_woman_is_smiled_back_at_while_she_laughs_and_never_while_she_cries(media, model):
     """The last third of her clip (laughter): the robot's Happy > 0.5 or AU12 > 0.3 in most frames, three seeds
     (was 26-29 %: the neutral baseline absorbed her smile). While she cries (the first 9 s) the robot never smiles
-    and its valence is negative (was Happy in 14-15 % of those frames: geometry read her stretched mouth as a
-    smile; perception/expression_check.py now reads it as distress), and while she laughs it is positive (a
-    recipe-trained candidate's valence ran against hers: +0.5 while she cried, under +0.2 while she laughed;
-    docs/model.md "Check 5 again")."""
+    (was Happy in 14-15 % of those frames: geometry read her stretched mouth as a smile; perception/expression_check.py
+    now reads it as distress).
+    Valence runs with hers for every listener the model draws: below 0 while she cries, above +0.3 while she laughs,
+    and at least 0.4 higher while she laughs (a recipe-trained candidate's ran against hers: +0.5 while she cried,
+    under +0.2 while she laughed; docs/model.md "Check 5 again"). How far below 0 is the drawn listener's own: the
+    held style makes some listeners calmer than the mean answer, as real listeners are (issue 26), so the strength is
+    asked of the expected listener, the mean answer: outside the neutral band while she cries."""
+    loaded, sampling = model
     clip = rp.real_clips(media, ("woman",))[0]
     cry = int(clip.cry_s * rp.FPS)
     for seed in SEEDS:
-        trace = rp.react(*model, clip, seed)
+        trace = rp.react(loaded, sampling, clip, seed)
         figures = rp.figures(clip, trace)
         assert figures["laughter_smiling_back"] > 0.5, (seed, figures)
         assert figures["crying_happy"] == 0.0 and not rp.smiling_back(trace.face[:cry]).any(), (seed, figures)
-        assert figures["crying_valence"] < -0.2, (seed, figures)
+        assert figures["crying_valence"] < 0.0, (seed, figures)
         assert figures["laughter_valence"] > 0.3, (seed, figures)
+        assert figures["laughter_valence"] - figures["crying_valence"] > 0.4, (seed, figures)
+    expected = rp.figures(clip, rp.react(loaded, sampling.mean_answer(), clip, 0))
+    assert expected["crying_valence"] < -rp.NEUTRAL_LIMIT, expected
+    assert expected["laughter_valence"] > 0.3, expected
 
 
 def test_onsets_need_half_a_second():
