@@ -224,6 +224,7 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
     # dropout between the layers while fitting only: the exported net is the plain Sequential
     dropout = torch.nn.Dropout(0.2)
     layers = list(net)
+    d = window.shape[2]
 
     def forward(values, train: bool):
         if train and attribute_dropout > 0:  # an attribute's frames together: columns are frame-major
@@ -235,7 +236,6 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
                 values = dropout(values)
         return values
 
-    d = window.shape[2]
     optimiser = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
     best, kept, best_epoch = float("inf"), None, 0
     for epoch in range(epochs):
