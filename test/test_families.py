@@ -3,6 +3,7 @@ default family is the original generator, figure for figure."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -157,8 +158,9 @@ def test_the_families_table_applies_issue_26s_checks():
     median lag within 3 frames."""
     from react_ros.evaluation.families import markdown
 
-    def rows(corr=0.395, dist=48.0, div=0.0016, lag=18.0, mean_corr=0.47, mean_dist=40.0, best=0.48):
-        return {"model (offline)": {"FRCorr_per_pred": corr, "FRDist": dist, "FRDiv": div, "FRSyn_lag_median": lag},
+    def rows(corr=0.395, dist=48.0, div=0.0016, lag=18.0, mean_corr=0.47, mean_dist=40.0, best=0.48, trained=None):
+        extra = {} if trained is None else {"GT, paired only, training split": {"FRSyn_lag_median": trained}}
+        return extra | {"model (offline)": {"FRCorr_per_pred": corr, "FRDist": dist, "FRDiv": div, "FRSyn_lag_median": lag},
                 "model (offline, temperature 0)": {"FRCorr_per_pred": mean_corr, "FRDist": mean_dist,
                                                    "FRCorr_per_pred spread": 0.004},
                 "Best deterministic": {"FRCorr_per_pred": best, "FRDist": 39.0, "predictor": "MLP"},
@@ -169,14 +171,37 @@ def test_the_families_table_applies_issue_26s_checks():
     table = markdown({"passes": rows(), "mean_below_best": rows(mean_corr=0.455),
                       "mean_not_closer": rows(mean_dist=52.0), "diverse_too_wrong": rows(corr=0.385),
                       "diverse_too_far": rows(dist=51.0), "too_alike": rows(div=0.0014),
-                      "early": rows(lag=13.0)})
+                      "early": rows(lag=13.0), "late_as_trained": rows(lag=22.0, trained=20.5),
+                      "late": rows(lag=22.0, trained=17.5)})
     cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[-3:-1]]
-             for line in table.splitlines()[2:9]}
+             for line in table.splitlines()[2:11]}
     assert cells == {"passes": ["yes", "yes"], "mean_below_best": ["**no**", "**no**: learning"],
                      "mean_not_closer": ["**no**", "**no**: learning"], "diverse_too_wrong": ["yes", "**no**: FRCorr"],
                      "diverse_too_far": ["yes", "**no**: FRDist"], "too_alike": ["yes", "**no**: FRDiv"],
-                     "early": ["yes", "**no**: lag"]}
+                     "early": ["yes", "**no**: lag"],
+                     "late_as_trained": ["yes", "**no**: lag (within 3 of the training listeners' 20.5)"],
+                     "late": ["yes", "**no**: lag"]}
+    assert "| 22 (17; 20.5) |" in table and "| 18 (17; –) |" in table
     assert "0.400 (12 fr)" in table and "0.480 (MLP)" in table and "0.470 ±0.002" in table
+
+
+def test_the_training_listeners_lag_is_their_own_following_delay(monkeypatch):
+    """The training split's real listeners' median lag: positive when they follow their speaker, from the training
+    split only (the test split's listeners here answer at another delay)."""
+    from react_ros.data import protocol
+    from react_ros.evaluation import families
+    from react_ros.metrics.mimicry import delayed_copy
+
+    rng = np.random.default_rng(0)
+
+    def pairs(delay):
+        speakers = [np.clip(np.cumsum(rng.normal(0, 0.05, (300, 25)), axis=0), -1, 1) for _ in range(5)]
+        return [SimpleNamespace(speaker=s, listener=delayed_copy(s, delay)) for s in speakers]
+
+    splits = {"train": pairs(11), "test": pairs(3)}
+    monkeypatch.setattr(protocol, "test_ground_truths", lambda data, split, **kw: splits[split])
+    row = families.training_listeners_lag(Path("unused"))
+    assert row == {"FRSyn_lag_median": 11.0, "inputs": 5}
 
 
 def test_model_rows_over_seeds_carry_their_spread():
