@@ -409,10 +409,12 @@ def test_parity_report_says_when_int8_rows_ran_on_a_cpu_without_vnni(tmp_path):
     assert "VNNI" not in md.read_text()
 
 
-def test_the_int8_file_keeps_the_mean_path_float_and_quantises_the_decoder(tmp_path):
+def test_the_int8_files_keep_the_mean_path_float_and_quantise_the_decoder(tmp_path):
     """The mean path reads raw speaker attributes whose spreads differ 30-fold; one int8 activation scale cannot
     resolve the narrow ones (the demo model lost 5.6 % FRCorr with it quantised: quantize.FLOAT_SCOPES). Its products
-    take no dequantised input; the decoder's still do."""
+    take no dequantised input; the decoder's still do. The CPU variant (dynamic quantisation) likewise: the mean
+    path's products stay MatMul, the decoder's become MatMulInteger."""
+    from react_ros.export.quantize import add_cpu_int8_variant
     from dataclasses import replace
 
     torch.manual_seed(0)
@@ -430,3 +432,9 @@ def test_the_int8_file_keeps_the_mean_path_float_and_quantises_the_decoder(tmp_p
     mean_path = [n for n in products if "/speaker_path/" in n.name]
     assert mean_path and not any(reads_int8(n) for n in mean_path)
     assert any(reads_int8(n) for n in products if "/speaker_path/" not in n.name)
+
+    add_cpu_int8_variant(tmp_path / "onnx")
+    dynamic = onnx.load(tmp_path / "onnx" / "int8_cpu" / "decode.onnx").graph.node
+    assert len([n for n in dynamic if n.op_type == "MatMul" and "/speaker_path/" in n.name]) == len(mean_path)
+    assert any(n.op_type == "MatMulInteger" for n in dynamic)
+    assert not any(n.op_type == "MatMulInteger" and "/speaker_path/" in n.name for n in dynamic)
