@@ -218,3 +218,35 @@ def test_docs_state_every_familys_law_as_the_code_does():
     text = (Path(__file__).parents[1] / "docs" / "families.md").read_text()
     for name, summary in SUMMARIES.items():
         assert f"| `{name}` | {summary} |" in text, name
+
+
+def test_reports_of_one_recipe_merge_into_one_table_and_a_family_in_two_is_refused(tmp_path):
+    """scripts/merge_families.py: each family's rows and command from the report that has it, in the families' own
+    order (not the order given); a family in two reports is an error (which run counts is a person's call)."""
+    import json
+    import subprocess
+    import sys
+
+    def report(name: str, families: dict[str, float]) -> Path:
+        rows = {f: {"model (offline)": {"FRCorr_per_pred": v, "FRDist": 40.0, "FRDiv": 0.003, "FRSyn_lag_median": 17.0,
+                                        "inputs": 36},
+                    "Delayed mimicry": {"FRCorr_per_pred": 0.3, "FRDist": 50.0}, "Mime": {"FRCorr_per_pred": 0.2,
+                                                                                        "FRDist": 60.0},
+                    "GT": {"FRDiv": 0.006}, "GT, paired only": {"FRSyn_lag_median": 17.0}} for f, v in families.items()}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "families.json").write_text(json.dumps({"meta": {"command": f"run {name}"}, "results": rows}))
+        return tmp_path / name
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "merge_families.py"
+    a, b = report("a", {"dialogue": 0.61}), report("b", {"mirror": 0.62, "default": 0.51})
+    done = subprocess.run([sys.executable, str(script), str(a), str(b), "--out", str(tmp_path / "all")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    merged = json.loads((tmp_path / "all" / "families.json").read_text())
+    assert list(merged["results"]) == ["default", "mirror", "dialogue"]
+    assert merged["results"]["dialogue"]["model (offline)"]["FRCorr_per_pred"] == 0.61
+    assert merged["meta"]["commands"] == {"dialogue": "run a", "mirror": "run b", "default": "run b"}
+    assert "- mirror: `run b`" in (tmp_path / "all" / "families.md").read_text()
+    twice = subprocess.run([sys.executable, str(script), str(a), str(report("c", {"dialogue": 0.6})), "--out",
+                            str(tmp_path / "twice")], capture_output=True, text=True)
+    assert twice.returncode != 0 and "dialogue is in" in twice.stderr

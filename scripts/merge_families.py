@@ -1,0 +1,66 @@
+"""One families table from several `react-ros recipe` (or `react-ros families`) reports of the same recipe, e.g.
+families trained one (or two) per command on a 2-core machine:
+
+    python3 scripts/merge_families.py --out docs/results/recipe32_all --card docs/model.md \
+        docs/results/recipe32 docs/results/recipe32_mirror ...
+
+Every family is taken from the one report that has it (a family in two reports is an error: which run counts
+is for a person to say); the rows are copied, not recomputed, and each family's own command is kept in the
+JSON's meta.commands and listed under the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from react_ros.evaluation import families as fam
+
+META_PER_FAMILY = ("models", "train_seconds", "sampling", "seconds", "summaries")
+
+
+def merge(reports: list[Path]) -> tuple[dict, dict]:
+    """(results, meta) of the reports' families, in the families' own order."""
+    results, meta = {}, {"commands": {}, **{key: {} for key in META_PER_FAMILY}}
+    for report in reports:
+        doc = json.loads((report / "families.json").read_text())
+        for family, rows in doc["results"].items():
+            if family in results:
+                raise ValueError(f"{family} is in {meta['commands'][family]!r} and in {report}: keep one")
+            results[family] = {m: {k: (float("nan") if v is None else v) for k, v in r.items()}
+                               for m, r in rows.items()}
+            meta["commands"][family] = doc["meta"]["command"]
+            for key in META_PER_FAMILY:
+                if family in doc["meta"].get(key, {}):
+                    meta[key][family] = doc["meta"][key][family]
+    order = [f for f in fam.family_names() if f in results]
+    return {f: results[f] for f in order}, meta
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("reports", nargs="+", type=Path, help="report directories (each with families.json)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--card", type=Path, help="also put the table between the recipe markers of this page")
+    args = parser.parse_args()
+    results, meta = merge(args.reports)
+    meta.update(direction=fam.DIRECTION, merged_from=[str(r) for r in args.reports])
+    args.out.mkdir(parents=True, exist_ok=True)
+    clean = {f: {m: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                 for m, r in rows.items()} for f, rows in results.items()}
+    (args.out / "families.json").write_text(json.dumps({"meta": meta, "results": clean}, indent=2, default=str))
+    inputs = ", ".join(f"{f} {int(rows[fam.MODEL]['inputs'])}" for f, rows in results.items())
+    header = (f"Merged from {', '.join(f'`{r}`' for r in args.reports)} by `scripts/merge_families.py`: test inputs "
+              f"per family: {inputs}; each family's command below the table.\n\n")
+    table = fam.markdown(results)
+    commands = "\n".join(f"- {f}: `{c}`" for f, c in meta["commands"].items())
+    (args.out / "families.md").write_text(f"# Families: {fam.DIRECTION}, test split\n\n{header}{table}\n{commands}\n")
+    if args.card:
+        fam.update_card(args.card, header + table.split("\n\n")[0] + "\n\n" + commands + "\n", "recipe")
+    print(table.split("\n\n")[0])
+
+
+if __name__ == "__main__":
+    main()
