@@ -414,8 +414,9 @@ def test_the_int8_files_keep_the_mean_path_float_and_quantise_the_decoder(tmp_pa
     resolve the narrow ones (the demo model lost 5.6 % FRCorr with it quantised: quantize.FLOAT_SCOPES). Its products
     take no dequantised input; the decoder's still do. The CPU variant (dynamic quantisation) likewise: the mean
     path's products stay MatMul, the decoder's become MatMulInteger."""
-    from react_ros.export.quantize import add_cpu_int8_variant
     from dataclasses import replace
+
+    from react_ros.export.quantize import add_cpu_int8_variant
 
     torch.manual_seed(0)
     config = replace(TINY, speaker_skip=8, speaker_path="mean", mean_hidden=16, decoder_past=False)
