@@ -11,10 +11,7 @@ JSON's meta.commands and listed under the table.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-
-import numpy as np
 
 from react_ros.evaluation import families as fam
 
@@ -25,16 +22,15 @@ def merge(reports: list[Path]) -> tuple[dict, dict]:
     """(results, meta) of the reports' families, in the families' own order."""
     results, meta = {}, {"commands": {}, **{key: {} for key in META_PER_FAMILY}}
     for report in reports:
-        doc = json.loads((report / "families.json").read_text())
-        for family, rows in doc["results"].items():
+        report_meta, report_results = fam.read_json(report / "families.json")
+        for family, rows in report_results.items():
             if family in results:
                 raise ValueError(f"{family} is in {meta['commands'][family]!r} and in {report}: keep one")
-            results[family] = {m: {k: (float("nan") if v is None else v) for k, v in r.items()}
-                               for m, r in rows.items()}
-            meta["commands"][family] = doc["meta"]["command"]
+            results[family] = rows
+            meta["commands"][family] = report_meta["command"]
             for key in META_PER_FAMILY:
-                if family in doc["meta"].get(key, {}):
-                    meta[key][family] = doc["meta"][key][family]
+                if family in report_meta.get(key, {}):
+                    meta[key][family] = report_meta[key][family]
     order = [f for f in fam.family_names() if f in results]
     return {f: results[f] for f in order}, meta
 
@@ -48,9 +44,7 @@ def main() -> None:
     results, meta = merge(args.reports)
     meta.update(direction=fam.DIRECTION, merged_from=[str(r) for r in args.reports])
     args.out.mkdir(parents=True, exist_ok=True)
-    clean = {f: {m: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
-                 for m, r in rows.items()} for f, rows in results.items()}
-    (args.out / "families.json").write_text(json.dumps({"meta": meta, "results": clean}, indent=2, default=str))
+    fam.write_json(args.out / "families.json", meta, results)
     inputs = ", ".join(f"{f} {int(rows[fam.MODEL]['inputs'])}" for f, rows in results.items())
     header = (f"Merged from {', '.join(f'`{r}`' for r in args.reports)} by `scripts/merge_families.py`: test inputs "
               f"per family: {inputs}; each family's command below the table.\n\n")

@@ -285,9 +285,7 @@ def run_families(options: FamilyOptions, models: dict[str, Path] | None = None, 
             "seeds": [options.seed + i for i in range(max(1, options.seeds))],
             "summaries": {n: SUMMARIES[n] for n in names}}
     out.mkdir(parents=True, exist_ok=True)
-    clean = {f: {m: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
-                 for m, r in rows.items()} for f, rows in results.items()}
-    (out / "families.json").write_text(json.dumps({"meta": meta, "results": clean}, indent=2, default=str))
+    write_json(out / "families.json", meta, results)
     inputs = {f: int(next(iter(rows.values()))["inputs"]) for f, rows in results.items()}
     header = (f"# Families: {DIRECTION}, test split\n\n`{meta['command']}`; test inputs per family: "
               + ", ".join(f"{f} {n}" for f, n in inputs.items())
@@ -313,6 +311,20 @@ def update_card(page: Path, table: str, kind: str = "families") -> None:
         raise ValueError(f"{page}: no {kind} markers ({begin} ... {end}) to put the table between")
     head, rest = text.split(begin, 1)
     page.write_text(head + begin + "\n" + table + rest[rest.index(end):])
+
+
+def write_json(path: Path, meta: dict, results: dict[str, dict[str, dict[str, float]]]) -> None:
+    """A families report as strict JSON (undefined values, NaN, as null); `read_json` reads it back."""
+    clean = {f: {m: {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                 for m, r in rows.items()} for f, rows in results.items()}
+    path.write_text(json.dumps({"meta": meta, "results": clean}, indent=2, default=str))
+
+
+def read_json(path: Path) -> tuple[dict, dict[str, dict[str, dict[str, float]]]]:
+    """(meta, results) of a report `write_json` wrote, nulls back to NaN (what `verdict` and `markdown` compare)."""
+    doc = json.loads(Path(path).read_text())
+    return doc["meta"], {f: {m: {k: (float("nan") if v is None else v) for k, v in r.items()} for m, r in rows.items()}
+                         for f, rows in doc["results"].items()}
 
 
 def _argv(options: FamilyOptions, model: str | None) -> list[str]:
