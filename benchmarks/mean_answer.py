@@ -37,9 +37,7 @@ def mean_answer(data: Path, config_path: str, samples: int = 10) -> dict:
     from react_ros.model.reaction_model import ReactionModel
     from react_ros.runtime.torch_backend import TorchGraphs
     from react_ros.training.calibrate import calibrate_amplitude
-    from react_ros.training.mean_path import install_mean_path
-    from react_ros.training.trainer import TrainConfig
-    from react_ros.training.windows import WindowSampler
+    from react_ros.training.trainer import TrainConfig, fit_mean_path
 
     config = TrainConfig.from_yaml(config_path)
     if not (config.model.mean_latent and config.model.speaker_path == "mean"):
@@ -51,8 +49,7 @@ def mean_answer(data: Path, config_path: str, samples: int = 10) -> dict:
     started = time.perf_counter()
     train, val = (load_features(data, split, direction) for split in ("train", "val"))
     # the trainer's own samplers and seeds (training/trainer.py), so the fit is the one `train` makes
-    fit = install_mean_path(model, WindowSampler(train, config.model, seed=config.seed + 5),
-                            WindowSampler(val, config.model, seed=config.seed + 6))
+    fit = fit_mean_path(model, config, train, val)
     graphs = TorchGraphs(model)
     mean = config.sampling_setting().mean_answer()
     gained, amplitude = calibrate_amplitude(graphs, data, mean, directions=direction, samples=1)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from react_ros import schema
 from react_ros.training import mean_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,3 +184,38 @@ def test_the_recipe_fits_its_mean_path_with_attribute_dropout():
     assert TrainConfig.from_yaml(ROOT / "config/training/recipe.yaml").mean_attribute_dropout == 0.5
     own_affect = TrainConfig.from_yaml(ROOT / "config/training/recipe_own_affect.yaml")
     assert own_affect.mean_attribute_dropout == 0.0  # as it was measured (docs/model.md)
+
+
+def test_training_and_the_mean_answer_benchmark_fit_the_config_s_mean_path():
+    """trainer.fit_mean_path is the one place a TrainConfig becomes a mean-path fit (the trainer's and
+    benchmarks/mean_answer.py's): the config's own-only attributes and attribute dropout reach the fit."""
+    import dataclasses
+
+    from react_ros.model.config import ModelConfig
+    from react_ros.model.reaction_model import ReactionModel
+    from react_ros.training.trainer import TrainConfig, fit_mean_path
+    from react_ros.training.windows import ClipFeatures
+
+    rng = np.random.default_rng(3)
+    clips = []
+    for i in range(6):
+        speaker = np.clip(0.5 + 0.2 * _smooth(rng, 400, 25), 0, 1).astype(np.float32)
+        speaker[:, 1] = np.clip(0.6 * speaker[:, 0] + 0.4 * speaker[:, 1], 0, 1)  # collinear with attribute 0
+        listener = np.clip(np.roll(speaker, 3, axis=0), 0, 1)
+        listener[:, schema.VALENCE] = np.clip(1 - np.roll(speaker[:, 0], 3), -1, 1)  # valence answers attribute 0
+        clips.append(ClipFeatures(f"c{i}", f"s{i}", speaker, np.zeros((400, 4), np.float32), listener.astype(np.float32)))
+    model_config = ModelConfig(window=4, context=32, past=8, audio_dim=4, latent_dim=8, ae_width=32, d_model=16,
+                               heads=2, pool_queries=2, cond_dim=16, denoiser_width=32, denoiser_blocks=2,
+                               train_timesteps=100, speaker_skip=S, speaker_path="mean", decoder_past=False)
+
+    def weight(**keys):
+        config = dataclasses.replace(TrainConfig.from_dict(keys), model=model_config)
+        model = ReactionModel(model_config)
+        fit_mean_path(model, config, clips[:4], clips[4:])
+        return model.autoencoder.speaker_path.weight.numpy().reshape(S, 25, -1, 25)
+
+    plain, own, dropped = weight(), weight(mean_own_only=["valence"]), weight(mean_attribute_dropout=0.5)
+    others = [a for a in range(25) if a != schema.VALENCE]
+    assert np.abs(plain[:, others][..., schema.VALENCE]).max() > 1e-3  # valence read from attribute 0
+    assert np.abs(own[:, others][..., schema.VALENCE]).max() == 0.0  # own-only: valence from its own past alone
+    assert np.abs(dropped - plain).max() > 1e-4  # the dropout changed the cross-attribute fit

@@ -282,6 +282,19 @@ LATENT_CENTRE_RATE = 0.01  # per autoencoder step: the running mean of a mean_la
 
 
 @torch.no_grad()
+def fit_mean_path(model: ReactionModel, config: TrainConfig, train_clips: list[ClipFeatures],
+                  val_clips: list[ClipFeatures]) -> dict:
+    """Fit `model`'s mean path (speaker_path: mean) as training does: the config's samplers, seeds, own-only
+    attributes and attribute dropout; returns the fit's report. The one place that turns a TrainConfig into a
+    mean-path fit, so a benchmark that measures "the recipe's mean answer" (benchmarks/mean_answer.py) fits what
+    `react-ros train` fits."""
+    from react_ros.training.mean_path import install_mean_path
+
+    return install_mean_path(model, WindowSampler(train_clips, config.model, seed=config.seed + 5),
+                             WindowSampler(val_clips, config.model, seed=config.seed + 6),
+                             own_only=config.own_only_indices(), attribute_dropout=config.mean_attribute_dropout)
+
+
 def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> None:
     """Give the diffusion stage a centred, unit-variance latent in every dimension.
 
@@ -382,13 +395,8 @@ class Trainer:
                 fit_speaker_filter(self.model, WindowSampler(self.train_clips, self.config.model,
                                                              seed=self.config.seed + 5))
             elif self.config.model.speaker_path == "mean":  # the same: fitted first, then frozen
-                from react_ros.training.mean_path import install_mean_path
-
-                self.history["mean_path"] = [install_mean_path(
-                    self.model, WindowSampler(self.train_clips, self.config.model, seed=self.config.seed + 5),
-                    WindowSampler(self.val_clips, self.config.model, seed=self.config.seed + 6),
-                    own_only=self.config.own_only_indices(),
-                    attribute_dropout=self.config.mean_attribute_dropout)]
+                self.history["mean_path"] = [fit_mean_path(self.model, self.config, self.train_clips,
+                                                           self.val_clips)]
             params = [p for p in self.model.autoencoder.parameters() if p.requires_grad]
         else:
             if resume and not self.checkpoint_path("diffusion").exists() and self.checkpoint_path("ae").exists():
