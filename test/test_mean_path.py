@@ -219,3 +219,20 @@ def test_training_and_the_mean_answer_benchmark_fit_the_config_s_mean_path():
     assert np.abs(plain[:, others][..., schema.VALENCE]).max() > 1e-3  # valence read from attribute 0
     assert np.abs(own[:, others][..., schema.VALENCE]).max() == 0.0  # own-only: valence from its own past alone
     assert np.abs(dropped - plain).max() > 1e-4  # the dropout changed the cross-attribute fit
+
+
+def test_the_mean_path_mlp_trains_while_validation_improves_and_stops_when_it_does_not():
+    """The MLP's budget is the validation error, not an epoch count: on an answer it learns slowly (a product of
+    two speaker attributes, small batches of it) it goes past the old 40-epoch budget, and it stops `patience`
+    epochs after its best instead of running to the cap."""
+    from react_ros.model.autoencoder import MeanPath
+    from react_ros.model.config import ModelConfig
+
+    rng = np.random.default_rng(7)
+    series = _smooth(rng, 12000, 2) * 2
+    answer = np.stack([np.roll(series[:, 0] * series[:, 1], 3), np.zeros(len(series))], 1)
+    train, val = _windows(series[:9000], answer[:9000], 1024, rng), _windows(series[9000:], answer[9000:], 512, rng)
+    path = MeanPath(ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32))
+    report = mean_path.fit_mean_net(path, *train, *val)
+    assert report["net_best_epoch"] >= 40, report  # still improving where the old budget stopped it
+    assert report["net_epochs"] == report["net_best_epoch"] + 1 + mean_path.MEAN_NET_PATIENCE < mean_path.MEAN_NET_EPOCHS
