@@ -236,3 +236,23 @@ def test_the_mean_path_mlp_trains_while_validation_improves_and_stops_when_it_do
     report = mean_path.fit_mean_net(path, *train, *val)
     assert report["net_best_epoch"] >= 40, report  # still improving where the old budget stopped it
     assert report["net_epochs"] == report["net_best_epoch"] + 1 + mean_path.MEAN_NET_PATIENCE < mean_path.MEAN_NET_EPOCHS
+
+
+def test_fitting_the_mean_path_mlp_leaves_the_global_random_stream_alone():
+    """Training seeds torch per process (different noise on every rank) and then fits the mean path: a fit that
+    reseeded the global stream gave every rank the same noise, and made the autoencoder's noise depend on how
+    many epochs the fit ran."""
+    import torch
+
+    from react_ros.model.autoencoder import MeanPath
+    from react_ros.model.config import ModelConfig
+
+    rng = np.random.default_rng(1)
+    series = _smooth(rng, 3000, 2)
+    train, val = _windows(series[:2000], series[:2000], 256, rng), _windows(series[2000:], series[2000:], 128, rng)
+    path = MeanPath(ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=8))
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    mean_path.fit_mean_net(path, *train, *val, epochs=3)
+    assert torch.equal(torch.rand(3), expected)

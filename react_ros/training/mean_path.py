@@ -213,8 +213,16 @@ def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.
     validation error has not improved for `patience` epochs (at most `epochs`) and the epoch with the least kept,
     then each output's gain (BLENDS) chosen on validation; the attributes in
     `own_only` get gain 0 (the MLP reads every attribute); `attribute_dropout`: each speaker attribute's inputs
-    dropped together while fitting (module doc). Returns a report."""
-    torch.manual_seed(seed)
+    dropped together while fitting (module doc). Returns a report. The fit draws from its own seeded random
+    stream and leaves torch's global one as it found it (training's per-process noise goes on from there)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch, own_only,
+                             attribute_dropout, patience)
+
+
+def _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch, own_only, attribute_dropout,
+                  patience) -> dict:
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     x, vx = as_tensor(speaker), as_tensor(val_speaker)
     with torch.no_grad():
