@@ -223,19 +223,25 @@ def test_training_and_the_mean_answer_benchmark_fit_the_config_s_mean_path():
 
 def test_the_mean_path_mlp_trains_while_validation_improves_and_stops_when_it_does_not():
     """The MLP's budget is the validation error, not an epoch count: on an answer it learns slowly (a product of
-    two speaker attributes, small batches of it) it goes past the old 40-epoch budget, and it stops `patience`
-    epochs after its best instead of running to the cap."""
+    two speaker attributes) it goes on past the old 40-epoch budget; on an answer with nothing to learn (noise) it
+    stops `patience` epochs after its best instead of running to the cap. (Where on a long plateau the best epoch
+    falls depends on the machine's arithmetic; only which side of 40 it falls on is asserted.)"""
     from react_ros.model.autoencoder import MeanPath
     from react_ros.model.config import ModelConfig
 
+    config = ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32)
     rng = np.random.default_rng(7)
     series = _smooth(rng, 12000, 2) * 2
     answer = np.stack([np.roll(series[:, 0] * series[:, 1], 3), np.zeros(len(series))], 1)
     train, val = _windows(series[:9000], answer[:9000], 1024, rng), _windows(series[9000:], answer[9000:], 512, rng)
-    path = MeanPath(ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32))
-    report = mean_path.fit_mean_net(path, *train, *val)
-    assert report["net_best_epoch"] >= 40, report  # still improving where the old budget stopped it
-    assert report["net_epochs"] == report["net_best_epoch"] + 1 + mean_path.MEAN_NET_PATIENCE < mean_path.MEAN_NET_EPOCHS
+    slow = mean_path.fit_mean_net(MeanPath(config), *train, *val)
+    assert slow["net_best_epoch"] >= 40, slow  # still improving where the old budget stopped it
+
+    noise = rng.standard_normal((12000, 2))
+    train, val = _windows(series[:9000], noise[:9000], 1024, rng), _windows(series[9000:], noise[9000:], 512, rng)
+    nothing = mean_path.fit_mean_net(MeanPath(config), *train, *val)
+    assert nothing["net_epochs"] == nothing["net_best_epoch"] + 1 + mean_path.MEAN_NET_PATIENCE, nothing
+    assert nothing["net_epochs"] < mean_path.MEAN_NET_EPOCHS / 2, nothing
 
 
 def test_fitting_the_mean_path_mlp_leaves_the_global_random_stream_alone():
