@@ -281,7 +281,6 @@ def fit_speaker_filter(model: ReactionModel, sampler: WindowSampler, windows: in
 LATENT_CENTRE_RATE = 0.01  # per autoencoder step: the running mean of a mean_latent model's latent centre
 
 
-@torch.no_grad()
 def fit_mean_path(model: ReactionModel, config: TrainConfig, train_clips: list[ClipFeatures],
                   val_clips: list[ClipFeatures]) -> dict:
     """Fit `model`'s mean path (speaker_path: mean) as training does: the config's samplers, seeds, own-only
@@ -295,6 +294,7 @@ def fit_mean_path(model: ReactionModel, config: TrainConfig, train_clips: list[C
                              own_only=config.own_only_indices(), attribute_dropout=config.mean_attribute_dropout)
 
 
+@torch.no_grad()
 def whiten_latent(model: ReactionModel, sampler: WindowSampler, batches: int = 8) -> None:
     """Give the diffusion stage a centred, unit-variance latent in every dimension.
 
