@@ -44,8 +44,8 @@ from react_ros.model.card import FACE_FRONTENDS, resolve_face_frontend  # noqa: 
 from react_ros.model.config import ROLE_LISTENER
 from react_ros.model.generator import OnlineGenerator, SamplingConfig, WindowGenerator
 from react_ros.perception.audio_features import SILENCE_FEATURE
-from react_ros.perception.face_crop import to_gray_uint8
 from react_ros.perception.frontend import SpeakerFrontEnd
+from react_ros.perception.image import as_uint8_image
 
 __all__ = ["PipelineConfig", "ReactionOutput", "ReactionPipeline", "PipelineStats"]
 
@@ -228,7 +228,7 @@ class ReactionPipeline:
             return None
         latency: dict[str, float] = {}
         t0 = time.perf_counter()
-        if to_gray_uint8(image) is None:
+        if as_uint8_image(image) is None:
             self.stats.bad_images += 1
             image = None
         try:

@@ -27,6 +27,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from react_ros.perception.image import as_uint8_image
+
 __all__ = ["Box", "FaceCrop", "FaceCropper", "to_gray_uint8", "HAAR_CASCADE"]
 
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"
@@ -44,38 +46,11 @@ _ABSENT = FaceCrop(image=None, box=None, present=False)
 
 
 def to_gray_uint8(image: np.ndarray | None) -> np.ndarray | None:
-    """Gray uint8 (H, W) from gray/BGR/BGRA/(H, W, 1) uint8, uint16 or float (0..1 or 0..255); None if unusable."""
-    if image is None:
-        return None
-    try:
-        array = np.asarray(image)
-    except Exception:  # noqa: BLE001 (anything that is not array-like is simply no image)
-        return None
-    if array.size == 0 or array.ndim not in (2, 3) or array.dtype == object:
-        return None
-    if array.ndim == 3:
-        channels = array.shape[2]
-        if channels == 1:
-            array = array[:, :, 0]
-        elif channels not in (3, 4):
-            return None
-    if array.dtype == np.bool_:
-        array = array.astype(np.uint8) * 255
-    elif np.issubdtype(array.dtype, np.floating):
-        array = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-        scale = 255.0 if array.size and float(array.max()) <= 1.0 else 1.0  # 0..1 float images
-        array = np.clip(array * scale, 0, 255).astype(np.uint8)
-    elif array.dtype == np.uint16:
-        array = (array >> 8).astype(np.uint8)
-    elif array.dtype != np.uint8:
-        if not np.issubdtype(array.dtype, np.integer):
-            return None
-        array = np.clip(array, 0, 255).astype(np.uint8)
-    array = np.ascontiguousarray(array)
-    if array.ndim == 3:
-        code = cv2.COLOR_BGR2GRAY if array.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
-        array = cv2.cvtColor(array, code)
-    return array
+    """Gray uint8 (H, W) from any image `as_uint8_image` reads; None if unusable."""
+    array = as_uint8_image(image)
+    if array is None or array.ndim == 2:
+        return array
+    return cv2.cvtColor(array, cv2.COLOR_BGR2GRAY if array.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
 
 
 def _crop_resize(gray: np.ndarray, box: Box, size: int) -> np.ndarray:

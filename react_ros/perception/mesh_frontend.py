@@ -52,6 +52,7 @@ from react_ros.perception.face_models import (
     roi_from_landmarks,
 )
 from react_ros.perception.frontend import SpeakerFrontEnd, VisualFrame
+from react_ros.perception.image import as_uint8_image
 from react_ros.perception.speaker_choice import RecentVoice, SpeakerTracker, box_iou
 
 __all__ = ["MeshVisualFrame", "MeshSpeakerFrontEnd", "to_bgr_uint8"]
@@ -76,35 +77,13 @@ _MOUTH_MEASURES = np.isin(np.array(FEATURE_NAMES), MOUTH_FEATURES)  # a frame th
 
 
 def to_bgr_uint8(image: np.ndarray | None) -> np.ndarray | None:
-    """BGR uint8 (H, W, 3) from gray/BGR/BGRA/(H, W, 1) uint8, uint16 or float (0..1 or 0..255); None if unusable."""
-    if image is None:
+    """BGR uint8 (H, W, 3) from any image `as_uint8_image` reads; None if unusable or too small for a face."""
+    array = as_uint8_image(image)
+    if array is None or min(array.shape[:2]) < MIN_SIDE:
         return None
-    try:
-        array = np.asarray(image)
-    except Exception:  # noqa: BLE001 (anything that is not array-like is simply no image)
-        return None
-    if array.size == 0 or array.ndim not in (2, 3) or array.dtype == object or min(array.shape[:2]) < MIN_SIDE:
-        return None
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        return None
-    if array.dtype != np.uint8:
-        values = array.astype(np.float64)
-        values = np.where(np.isfinite(values), values, 0.0)
-        if array.dtype == np.uint16:
-            values = values / 257.0
-        elif np.issubdtype(array.dtype, np.floating) and values.max(initial=0.0) <= 1.0:
-            values = values * 255.0
-        array = np.clip(values, 0, 255).astype(np.uint8)
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
-    channels = array.shape[2]
-    if channels == 1:
-        return cv2.cvtColor(np.ascontiguousarray(array[:, :, 0]), cv2.COLOR_GRAY2BGR)
-    if channels == 4:
-        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_BGRA2BGR)
-    if channels == 3:
-        return np.ascontiguousarray(array)
-    return None
+    return array if array.shape[2] == 3 else cv2.cvtColor(array, cv2.COLOR_BGRA2BGR)
 
 
 @dataclass(frozen=True)
