@@ -1,8 +1,8 @@
 """One families table from several `react-ros recipe` (or `react-ros families`) reports of the same recipe, e.g.
 families trained one (or two) per command on a 2-core machine:
 
-    python3 scripts/merge_families.py --out docs/results/recipe33_all --card docs/model.md \
-        docs/results/recipe33 docs/results/recipe32_mirror ...
+    python3 scripts/merge_families.py --out docs/results/recipe34_all --card docs/model.md \
+        docs/results/recipe33 docs/results/recipe34
 
 Every family is taken from the one report that has it (a family in two reports is an error: which run counts
 is for a person to say); the rows are copied, not recomputed, and each family's own command is kept in the

@@ -228,9 +228,9 @@ class ReactionPipeline:
             return None
         latency: dict[str, float] = {}
         t0 = time.perf_counter()
-        if as_uint8_image(image) is None:
+        image = as_uint8_image(image)  # read once here: the front end gets uint8 and need not convert again
+        if image is None:
             self.stats.bad_images += 1
-            image = None
         try:
             visual = self.front_end.process_image(image)
             attributes, face = visual.attributes, bool(visual.present)
