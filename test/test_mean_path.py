@@ -113,6 +113,37 @@ def test_an_own_only_attribute_reads_its_own_past_alone_no_other_attribute_and_n
     np.testing.assert_allclose(weight[:, :, :, 1], free_weight[:, :, :, 1])  # the other attribute as before
 
 
+def test_a_linear_only_attribute_keeps_every_linear_answer_and_gets_no_mlp():
+    """The same listeners: attribute 0 answers the speaker's attribute 1 linearly and through its square. Named in
+    linear_only (the recipe's valence: the MLP pushed a real face's valence up whatever it did,
+    docs/model.md), it keeps the cross ridge's answer from attribute 1, exactly as fitted freely, and gets no MLP;
+    the other attribute keeps its MLP gain."""
+    from react_ros.model.autoencoder import MeanPath
+    from react_ros.model.config import ModelConfig
+
+    rng = np.random.default_rng(3)
+    series = _smooth(rng, 30000, 2) * 4
+    answer = np.stack([0.8 * np.roll(series[:, 1], 5) + 0.5 * np.roll(series[:, 1], 5) ** 2,
+                       np.roll(series[:, 1], 5) + 0.3 * np.roll(series[:, 0], 5) ** 2], 1)
+    answer += 0.05 * rng.standard_normal(answer.shape)
+    train = _windows(series[:20000], answer[:20000], 3000, rng)
+    val = _windows(series[20000:], answer[20000:], 1000, rng)
+    config = ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32)
+
+    def fitted(linear_only):
+        path = MeanPath(config)
+        report = mean_path._install(path, *train, *val, linear_only=linear_only)
+        return path.weight.numpy().reshape(S, 2, W, 2), path.gain.numpy().reshape(W, 2), report
+
+    free_weight, free_gain, _ = fitted(())
+    assert free_gain[:, 0].max() > 0 and free_gain[:, 1].max() > 0  # the free fit uses the MLP for both
+    weight, gain, report = fitted((0,))
+    assert report["linear_only"] == [0] and gain[:, 0].max() == 0.0
+    np.testing.assert_array_equal(weight, free_weight)  # the linear map is the free fit's, cross ridge included
+    assert np.abs(weight[:, 1, :, 0]).sum() > 1.0  # attribute 0 still answers attribute 1
+    np.testing.assert_array_equal(gain[:, 1], free_gain[:, 1])  # the other attribute's MLP as before
+
+
 def test_own_only_attributes_are_named_in_the_config_and_a_misspelt_name_fails_before_training():
     from react_ros import schema
     from react_ros.training.trainer import TrainConfig
@@ -123,6 +154,9 @@ def test_own_only_attributes_are_named_in_the_config_and_a_misspelt_name_fails_b
     assert named.own_only_indices() == (schema.VALENCE, schema.AROUSAL)
     with pytest.raises(KeyError, match="valance"):
         TrainConfig.from_dict({"mean_own_only": ["valance"]})
+    assert recipe.linear_only_indices() == (schema.VALENCE,)  # the recipe's valence answered linearly
+    with pytest.raises(KeyError, match="arousl"):
+        TrainConfig.from_dict({"mean_linear_only": ["arousl"]})
 
 
 def _collinear_speaker(rng):

@@ -15,7 +15,8 @@ per window frame, in the schema's ranges:
 Then per listener attribute the blend of the two (0, 0.25, ... 1) that agrees best (correlation) with the
 validation windows. The blend is linear, so the result is one (S*d, w*d) matrix and a bias: one MatMul in the exported
 decode graph. Attributes named in `own_only` (e.g. valence and arousal) take the channel filter alone, and no
-MLP: see TrainConfig.mean_own_only (not in the recipe: docs/model.md).
+MLP: see TrainConfig.mean_own_only (not in the recipe: docs/model.md). Attributes named in `linear_only` keep both
+linear answers but no MLP (TrainConfig.mean_linear_only).
 With `attribute_dropout` p, both cross-attribute fits (the cross ridge and the MLP) are fitted as if each speaker
 attribute were, at random, unknown (read as its average: all its frames at once, probability p). Where the speaker's
 attributes move together (synthetic speakers, and any front end that derives one from another) least squares
@@ -206,22 +207,22 @@ def fit_mean_path(speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarr
 
 
 def fit_mean_net(path, speaker: np.ndarray, window: np.ndarray, val_speaker: np.ndarray, val_window: np.ndarray,
-                 epochs: int = MEAN_NET_EPOCHS, batch: int = 256, seed: int = 0, own_only: tuple[int, ...] = (),
+                 epochs: int = MEAN_NET_EPOCHS, batch: int = 256, seed: int = 0, linear_only: tuple[int, ...] = (),
                  attribute_dropout: float = 0.0, patience: int = MEAN_NET_PATIENCE) -> dict:
     """Fit `path`'s MLP (a MeanPath whose linear map is already installed) on the linear map's residual, in place:
     inputs standardised, each output scaled by the residual's spread (every attribute counts), trained until the
     validation error has not improved for `patience` epochs (at most `epochs`) and the epoch with the least kept,
-    then each output's gain (BLENDS) chosen on validation; the attributes in
-    `own_only` get gain 0 (the MLP reads every attribute); `attribute_dropout`: each speaker attribute's inputs
+    then each output's gain (BLENDS) chosen on validation; the listener attributes in
+    `linear_only` get gain 0 (the MLP still reads every speaker attribute); `attribute_dropout`: each speaker attribute's inputs
     dropped together while fitting (module doc). Returns a report. The fit draws from its own seeded random
     stream and leaves torch's global one as it found it (training's per-process noise goes on from there)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch, own_only,
+        return _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch, linear_only,
                              attribute_dropout, patience)
 
 
-def _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch, own_only, attribute_dropout,
+def _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch, linear_only, attribute_dropout,
                   patience) -> dict:
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     x, vx = as_tensor(speaker), as_tensor(val_speaker)
@@ -272,7 +273,7 @@ def _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch,
         predicted = net(val_inputs)
         errors = torch.stack([((blend * predicted - val_target) ** 2).mean(0) for blend in BLENDS])  # (blends, w*d)
         choice = errors.argmin(0)
-        choice[np.isin(np.arange(choice.numel()) % d, list(own_only))] = BLENDS.index(0.0)
+        choice[np.isin(np.arange(choice.numel()) % d, list(linear_only))] = BLENDS.index(0.0)
         gain = torch.as_tensor(BLENDS, dtype=torch.float32)[choice]
         path.gain.copy_(gain)
         left = float(1 - (errors.gather(0, choice[None])[0] / val_target.var(0).clamp_min(1e-9)).mean())
@@ -282,18 +283,18 @@ def _fit_mean_net(path, speaker, window, val_speaker, val_window, epochs, batch,
 
 @torch.no_grad()
 def install_mean_path(model, train_sampler, val_sampler, own_only: tuple[int, ...] = (),
-                      attribute_dropout: float = 0.0) -> dict:
+                      attribute_dropout: float = 0.0, linear_only: tuple[int, ...] = ()) -> dict:
     """Fit the mean path and write it into the model's frozen MeanPath; returns the fit's report. A
     role-conditioned model (model.config.roles = 2) gets one per role, each fitted on its role's windows only (a
     listener's answer to a speaker and a speaker's to a listener are two laws); the report of the second is under
     "speaker_role". `own_only`: the listener attributes read from their own past only (fit_mean_path);
-    `attribute_dropout`: module doc."""
+    `attribute_dropout`: module doc; `linear_only`: the listener attributes the MLP does not answer."""
     speaker, window, role = _windows(train_sampler, 16384)
     val_speaker, val_window, val_role = _windows(val_sampler, 4096)
     autoencoder = model.autoencoder
     if autoencoder.speaker_role_path is None:
         return _install(autoencoder.speaker_path, speaker, window, val_speaker, val_window, own_only,
-                        attribute_dropout)
+                        attribute_dropout, linear_only)
     reports = []
     for index, path in enumerate((autoencoder.speaker_path, autoencoder.speaker_role_path)):
         rows, val_rows = role == index, val_role == index
@@ -302,14 +303,15 @@ def install_mean_path(model, train_sampler, val_sampler, own_only: tuple[int, ..
                              f"{int(val_rows.sum())} validation windows answer in role {index} (train with "
                              "directions: both)")
         reports.append(_install(path, speaker[rows], window[rows], val_speaker[val_rows], val_window[val_rows],
-                                own_only, attribute_dropout))
+                                own_only, attribute_dropout, linear_only))
     return {**reports[0], "speaker_role": reports[1]}
 
 
 @torch.no_grad()
 def _install(path, speaker, window, val_speaker, val_window, own_only: tuple[int, ...] = (),
-             attribute_dropout: float = 0.0) -> dict:
-    """Fit one MeanPath on these windows and freeze it; returns the fit's report."""
+             attribute_dropout: float = 0.0, linear_only: tuple[int, ...] = ()) -> dict:
+    """Fit one MeanPath on these windows and freeze it; returns the fit's report. Neither an own_only nor a
+    linear_only attribute gets the MLP."""
     weight, bias, report = fit_mean_path(speaker, window, val_speaker, val_window, own_only=own_only,
                                          attribute_dropout=attribute_dropout)
     path.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
@@ -318,6 +320,8 @@ def _install(path, speaker, window, val_speaker, val_window, own_only: tuple[int
     path.requires_grad_(False)
     if path.net is not None:
         with torch.enable_grad():
-            report.update(fit_mean_net(path, speaker, window, val_speaker, val_window, own_only=own_only,
+            no_net = tuple(sorted(set(own_only) | set(linear_only)))
+            report.update(fit_mean_net(path, speaker, window, val_speaker, val_window, linear_only=no_net,
                                        attribute_dropout=attribute_dropout))
+            report["linear_only"] = list(no_net)
     return report

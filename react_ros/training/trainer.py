@@ -95,6 +95,11 @@ class TrainConfig:
     # as unknown (all its frames at once): each attribute's weights must then also answer alone, so least squares
     # cannot answer with a balance of collinear inputs that a real face contradicts (training/mean_path.py).
     mean_attribute_dropout: float = 0.0
+    # With speaker_path: mean and mean_hidden, the listener attributes (names, e.g. [valence]) that the mean path's
+    # MLP does not answer: both linear answers (own past, every attribute with the dropout above), no nonlinear
+    # part. The MLP, fitted on synthetic speakers, pushed the demo model's valence up whatever a real face did
+    # (+0.08 while a woman cries, +0.13 while she laughs): a linear answer runs with the face (docs/model.md).
+    mean_linear_only: list = field(default_factory=list)
     val_every: int = 500
     checkpoint_every: int = 1000
     threads: int = 0  # 0: torch's default
@@ -118,7 +123,7 @@ class TrainConfig:
         if model.roles > 1 and config.directions != "both":
             raise ValueError(f"a role-conditioned model (model.roles: {model.roles}) learns both directions: set "
                              f"directions: both, not {config.directions!r}")
-        config.own_only_indices()  # an unknown attribute name fails here, before any training
+        config.own_only_indices(), config.linear_only_indices()  # an unknown name fails here, before any training
         if not 0.0 <= config.mean_attribute_dropout < 1.0:
             raise ValueError(f"mean_attribute_dropout {config.mean_attribute_dropout!r}: expected a probability in [0, 1)")
         config.sampling_setting()  # unknown sampling settings fail here too
@@ -128,6 +133,10 @@ class TrainConfig:
     def own_only_indices(self) -> tuple[int, ...]:
         """mean_own_only as attribute indices (a clear error for an unknown name)."""
         return tuple(schema.index_of(name) for name in self.mean_own_only)
+
+    def linear_only_indices(self) -> tuple[int, ...]:
+        """mean_linear_only as attribute indices (a clear error for an unknown name)."""
+        return tuple(schema.index_of(name) for name in self.mean_linear_only)
 
     def sampling_setting(self):
         from react_ros.model.card import ModelCard, sampling_setting
@@ -291,7 +300,8 @@ def fit_mean_path(model: ReactionModel, config: TrainConfig, train_clips: list[C
 
     return install_mean_path(model, WindowSampler(train_clips, config.model, seed=config.seed + 5),
                              WindowSampler(val_clips, config.model, seed=config.seed + 6),
-                             own_only=config.own_only_indices(), attribute_dropout=config.mean_attribute_dropout)
+                             own_only=config.own_only_indices(), attribute_dropout=config.mean_attribute_dropout,
+                             linear_only=config.linear_only_indices())
 
 
 @torch.no_grad()
