@@ -222,7 +222,8 @@ def test_docs_state_every_familys_law_as_the_code_does():
 
 def test_reports_of_one_recipe_merge_into_one_table_and_a_family_in_two_is_refused(tmp_path):
     """scripts/merge_families.py: each family's rows and command from the report that has it, in the families' own
-    order (not the order given); a family in two reports is an error (which run counts is a person's call)."""
+    order (not the order given); a family in two reports is an error (which run counts is a person's call);
+    `DIR:family,...` takes only those families of a report, and a family it does not have is an error."""
     import json
     import subprocess
     import sys
@@ -250,3 +251,14 @@ def test_reports_of_one_recipe_merge_into_one_table_and_a_family_in_two_is_refus
     twice = subprocess.run([sys.executable, str(script), str(a), str(report("c", {"dialogue": 0.6})), "--out",
                             str(tmp_path / "twice")], capture_output=True, text=True)
     assert twice.returncode != 0 and "dialogue is in" in twice.stderr
+    # DIR:families takes only those: the later run's dialogue, the earlier run's mirror alone
+    d = report("d", {"dialogue": 0.6, "mirror": 0.63})
+    picked = subprocess.run([sys.executable, str(script), f"{b}:mirror", str(a), "--out", str(tmp_path / "picked")],
+                            capture_output=True, text=True)
+    assert picked.returncode == 0, picked.stderr
+    merged = json.loads((tmp_path / "picked" / "families.json").read_text())
+    assert list(merged["results"]) == ["mirror", "dialogue"] and merged["meta"]["commands"]["mirror"] == "run b"
+    assert f"`{b}:mirror`" in (tmp_path / "picked" / "families.md").read_text()
+    absent = subprocess.run([sys.executable, str(script), f"{d}:default", "--out", str(tmp_path / "absent")],
+                            capture_output=True, text=True)
+    assert absent.returncode != 0 and "has no default" in absent.stderr
