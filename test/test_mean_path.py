@@ -83,31 +83,39 @@ def test_maps_are_compared_by_correlation_the_amplitude_is_calibrated_later():
                                mean_path._agreement(weight, bias, speaker, window), atol=1e-9)
 
 
-def test_an_own_only_attribute_reads_its_own_past_alone_no_other_attribute_and_no_mlp():
-    """Listener attribute 0 answers the speaker's attribute 1 (linearly and through its square); attribute 1 copies
-    itself. Fitted freely, attribute 0's answer leans on attribute 1 (the cross ridge and the MLP): that is how the
-    recipe's valence came to read a real crying face as positive (docs/model.md, check 5). Named in own_only, its
-    columns take no weight from any other speaker attribute and no MLP, and the other attribute is fitted as before."""
+def _two_attribute_fit(second_answer):
+    """A fit of two listener attributes: attribute 0 answers the speaker's attribute 1 linearly and through its
+    square, attribute 1 answers `second_answer(series)`; returns fitted(**install options) -> (weight as (S, 2, W, 2),
+    MLP gain as (W, 2), report)."""
     from react_ros.model.autoencoder import MeanPath
     from react_ros.model.config import ModelConfig
 
     rng = np.random.default_rng(3)
     series = _smooth(rng, 30000, 2) * 4
     answer = np.stack([0.8 * np.roll(series[:, 1], 5) + 0.5 * np.roll(series[:, 1], 5) ** 2,
-                       np.roll(series[:, 1], 5)], 1) + 0.05 * rng.standard_normal((len(series), 2))
+                       second_answer(series)], 1)
+    answer += 0.05 * rng.standard_normal(answer.shape)
     train = _windows(series[:20000], answer[:20000], 3000, rng)
     val = _windows(series[20000:], answer[20000:], 1000, rng)
     config = ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32)
 
-    def fitted(own_only):
+    def fitted(**options):
         path = MeanPath(config)
-        report = mean_path._install(path, *train, *val, own_only=own_only)
-        weight = path.weight.numpy().reshape(S, 2, W, 2)
-        return weight, path.gain.numpy().reshape(W, 2), report
+        report = mean_path._install(path, *train, *val, **options)
+        return path.weight.numpy().reshape(S, 2, W, 2), path.gain.numpy().reshape(W, 2), report
 
-    free_weight, free_gain, _ = fitted(())
+    return fitted
+
+
+def test_an_own_only_attribute_reads_its_own_past_alone_no_other_attribute_and_no_mlp():
+    """Listener attribute 0 answers the speaker's attribute 1 (linearly and through its square); attribute 1 copies
+    itself. Fitted freely, attribute 0's answer leans on attribute 1 (the cross ridge and the MLP): that is how the
+    recipe's valence came to read a real crying face as positive (docs/model.md, check 5). Named in own_only, its
+    columns take no weight from any other speaker attribute and no MLP, and the other attribute is fitted as before."""
+    fitted = _two_attribute_fit(lambda series: np.roll(series[:, 1], 5))
+    free_weight, free_gain, _ = fitted()
     assert np.abs(free_weight[:, 1, :, 0]).sum() > 1.0 and free_gain[:, 0].max() > 0  # the free fit leans on attr 1
-    weight, gain, report = fitted((0,))
+    weight, gain, report = fitted(own_only=(0,))
     assert report["own_only"] == [0] and report["blend_cross"][0] == 0.0
     assert np.abs(weight[:, 1, :, 0]).max() == 0.0 and gain[:, 0].max() == 0.0
     np.testing.assert_allclose(weight[:, :, :, 1], free_weight[:, :, :, 1])  # the other attribute as before
@@ -118,26 +126,10 @@ def test_a_linear_only_attribute_keeps_every_linear_answer_and_gets_no_mlp():
     linear_only (the recipe's valence: the MLP pushed a real face's valence up whatever it did,
     docs/model.md), it keeps the cross ridge's answer from attribute 1, exactly as fitted freely, and gets no MLP;
     the other attribute keeps its MLP gain."""
-    from react_ros.model.autoencoder import MeanPath
-    from react_ros.model.config import ModelConfig
-
-    rng = np.random.default_rng(3)
-    series = _smooth(rng, 30000, 2) * 4
-    answer = np.stack([0.8 * np.roll(series[:, 1], 5) + 0.5 * np.roll(series[:, 1], 5) ** 2,
-                       np.roll(series[:, 1], 5) + 0.3 * np.roll(series[:, 0], 5) ** 2], 1)
-    answer += 0.05 * rng.standard_normal(answer.shape)
-    train = _windows(series[:20000], answer[:20000], 3000, rng)
-    val = _windows(series[20000:], answer[20000:], 1000, rng)
-    config = ModelConfig(window=W, speaker_skip=S, reaction_dim=2, mean_hidden=32)
-
-    def fitted(linear_only):
-        path = MeanPath(config)
-        report = mean_path._install(path, *train, *val, linear_only=linear_only)
-        return path.weight.numpy().reshape(S, 2, W, 2), path.gain.numpy().reshape(W, 2), report
-
-    free_weight, free_gain, _ = fitted(())
+    fitted = _two_attribute_fit(lambda series: np.roll(series[:, 1], 5) + 0.3 * np.roll(series[:, 0], 5) ** 2)
+    free_weight, free_gain, _ = fitted()
     assert free_gain[:, 0].max() > 0 and free_gain[:, 1].max() > 0  # the free fit uses the MLP for both
-    weight, gain, report = fitted((0,))
+    weight, gain, report = fitted(linear_only=(0,))
     assert report["linear_only"] == [0] and gain[:, 0].max() == 0.0
     np.testing.assert_array_equal(weight, free_weight)  # the linear map is the free fit's, cross ridge included
     assert np.abs(weight[:, 1, :, 0]).sum() > 1.0  # attribute 0 still answers attribute 1
