@@ -159,3 +159,19 @@ def test_cpu_int8_variant_runs_and_is_close(tmp_path):
     t = np.full(3, 50.0, np.float32)
     a, b = fp32.denoise(latent, t, cond), int8.denoise(latent, t, cond)
     assert a.shape == b.shape and np.abs(a - b).max() < 0.1 * (np.abs(a).max() + 1e-3) + 0.05
+
+
+def test_only_a_full_run_into_the_published_results_rewrites_the_performance_page():
+    """`react-ros bench --out DIR` is a trial (an A/B, a slower machine): it used to rewrite docs/performance.md, so
+    the page quoted numbers that benchmarks/results/online.json did not hold."""
+    from react_ros.bench.cli import doc_target
+    from react_ros.cli import build_parser
+
+    def target(*argv):
+        return doc_target(build_parser().parse_args(["bench", *argv]))
+
+    assert target().endswith("docs/performance.md")
+    assert target("--out", "/tmp/trial") is None
+    assert target("--quick") is None
+    assert target("--out", "/tmp/trial", "--doc", "/tmp/trial/page.md") == "/tmp/trial/page.md"
+    assert target("--doc", "none") is None

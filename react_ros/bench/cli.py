@@ -50,7 +50,7 @@ def add_commands(commands) -> None:
     bench.add_argument("--out", default=None, help="directory for online.json + online.md (default benchmarks/results)")
     bench.add_argument("--doc", default=None,
                        help="Markdown file whose generated section is replaced (default docs/performance.md; "
-                            "'none' to skip; --quick never writes it unless given)")
+                            "'none' to skip; --quick or --out never write it unless given)")
     bench.add_argument("--work-dir", default=None, help="bundles and ONNX exports (default: a temp dir)")
     bench.add_argument("--quiet", action="store_true")
     bench.set_defaults(func=run_bench)
@@ -90,6 +90,15 @@ def plan_from(args: argparse.Namespace):
     return plan
 
 
+def doc_target(args: argparse.Namespace) -> str | None:
+    """The Markdown file whose generated section this run replaces: the one named, else docs/performance.md, but
+    only for a full run into the published results (a --quick run, or one written to its own --out, is a trial:
+    the page must keep quoting the JSON it was generated from)."""
+    if args.doc is not None:
+        return None if args.doc == "none" else args.doc
+    return None if args.quick or args.out else str(ROOT / "docs" / "performance.md")
+
+
 def run_bench(args: argparse.Namespace) -> int:
     from react_ros.bench.report import write
     from react_ros.bench.suite import run_plan
@@ -97,9 +106,7 @@ def run_bench(args: argparse.Namespace) -> int:
     plan = plan_from(args)
     report = run_plan(plan)
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results"
-    doc = args.doc if args.doc is not None else (None if args.quick else str(ROOT / "docs" / "performance.md"))
-    if doc == "none":
-        doc = None
+    doc = doc_target(args)
     argv = sys.argv[sys.argv.index("bench") + 1:] if "bench" in sys.argv else sys.argv[1:]
     command = " ".join(["react-ros bench", *argv])
     json_path, md_path = write(report, out, command.strip(), doc)
