@@ -5,7 +5,7 @@ that). Re-run after `react-ros eval`, `react-ros export check` or `react-ros ben
     python3 scripts/doc_tables.py            # rewrite the generated sections
     python3 scripts/doc_tables.py --check    # exit 1 (and say which) when a section is stale
 
-Sources: docs/results/demo_model*/metrics.json and docs/results/roles33/seed0/metrics.json (`react-ros eval`,
+Sources: docs/results/demo_model*/metrics.json and docs/results/roles36/seed0/metrics.json, docs/results/roles36_perceived/seed0/metrics.json (`react-ros eval`,
 see docs/model.md for the commands), docs/results/recipe35_all/families.json (`react-ros recipe`),
 docs/parity.json (`react-ros export check`), benchmarks/results/online.json (`react-ros bench`),
 benchmarks/results/image_delivery.json (`python3 benchmarks/bench_image_delivery.py`),
@@ -83,9 +83,12 @@ def readme_status() -> str:
         _model_row("docs/results/demo_model/metrics.json",
                    "demo model, both directions (REACT protocol; trained for the robot's direction only)",
                    "docs/model.md"),
-        _model_row("docs/results/roles33/seed0/metrics.json",
+        _model_row("docs/results/roles36/seed0/metrics.json",
                    "role-conditioned model (`recipe_roles.yaml`; speaker from the labels; not shipped), both directions (REACT protocol)",
                    "docs/model.md"),
+        _model_row("docs/results/roles36_perceived/seed0/metrics.json",
+                   "the same, trained and scored on what the robot's mesh front end reads of both faces (not shipped), "
+                   "both directions", "docs/model.md"),
         _recipe_row("docs/results/recipe35_all/families.json", "docs/families.md",
                     "`recipe.yaml`, one run per family"),
         f"| export parity | ORT fp32 = torch (max rel. error {fp32_rel:.0e}); FRCorr vs torch: fp16 "
